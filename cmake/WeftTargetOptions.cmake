@@ -1,0 +1,21 @@
+# weft_target_options(<target>): warnings and sanitizers for weft's own code only.
+# Dependencies' headers are included as SYSTEM so their warnings never fail our build.
+function(weft_target_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+  if(WEFT_WARNINGS_AS_ERRORS)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # GCC 12 flags every std::atomic_thread_fence under TSan (-Wtsan), including those inside
+    # moodycamel's header; weft's own code avoids fences under TSan (see BUILD_NOTES.md).
+    target_compile_options(${target} PRIVATE -Wno-tsan)
+  endif()
+endfunction()
+
+# Sanitizers apply to everything built here (weft, its tests and benchmarks), so that
+# instrumented and uninstrumented code never share a frame or a free list.
+if(WEFT_SANITIZE)
+  list(JOIN WEFT_SANITIZE "," _weft_san)
+  add_compile_options(-fsanitize=${_weft_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_weft_san})
+endif()

@@ -1,0 +1,86 @@
+#pragma once
+
+// AsyncFd: a non-blocking file descriptor registered once, edge-triggered, with the epoll
+// reactor of the loop that created it (its home loop). Any task on any loop may wait on it:
+// readiness is recorded in the fd's state by the home loop and the waiting task is woken
+// wherever it runs. One task at a time may wait for each direction (read, write).
+//
+//   weft::AsyncFd in(pipe_read_end);
+//   std::array<std::byte, 4096> buf;
+//   std::size_t n = co_await in.read_some(buf);   // 0 at end of file
+//
+// Or at the readiness level, for code that drives its own syscalls:
+//   auto ready = co_await weft::readable(in);
+//   ... ::read(in.fd(), ...) == -1 && errno == EAGAIN -> in.clear_readable(ready);
+//
+// The destructor deregisters and closes the fd; no task may be waiting on it then.
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "weft/task.hpp"
+
+namespace weft {
+
+namespace detail {
+struct IoState;
+}
+
+// What a readiness wait saw: pass it back to clear_readable/clear_writable after EAGAIN.
+struct Readiness {
+  std::uint32_t tick = 0;
+};
+
+class ReadinessAwaiter {
+ public:
+  ReadinessAwaiter(detail::IoState* state, bool write) noexcept : state_(state), write_(write) {}
+  bool await_ready() noexcept;
+  bool await_suspend(std::coroutine_handle<> caller);
+  Readiness await_resume();
+
+ private:
+  detail::IoState* state_;
+  bool write_;
+};
+
+class AsyncFd {
+ public:
+  // Takes ownership of `fd`, makes it non-blocking and registers it with the current loop.
+  // Must be called from inside a weft task.
+  explicit AsyncFd(int fd);
+  AsyncFd(AsyncFd&& other) noexcept;
+  AsyncFd& operator=(AsyncFd&& other) noexcept;
+  AsyncFd(const AsyncFd&) = delete;
+  AsyncFd& operator=(const AsyncFd&) = delete;
+  ~AsyncFd();
+
+  [[nodiscard]] int fd() const noexcept;
+  [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
+
+  [[nodiscard]] ReadinessAwaiter readable() noexcept { return {state_, false}; }
+  [[nodiscard]] ReadinessAwaiter writable() noexcept { return {state_, true}; }
+  // After EAGAIN: forget the readiness seen at `seen`, unless a newer edge arrived since.
+  void clear_readable(Readiness seen) noexcept;
+  void clear_writable(Readiness seen) noexcept;
+
+  // Reads what is available (at least 1 byte, waiting if none); 0 means end of file.
+  // Throws std::system_error on errors. Cancellable while waiting.
+  [[nodiscard]] Task<std::size_t> read_some(std::span<std::byte> buffer);
+  // Writes some bytes (at least 1, waiting for room if none).
+  [[nodiscard]] Task<std::size_t> write_some(std::span<const std::byte> buffer);
+  // Writes every byte.
+  [[nodiscard]] Task<void> write_all(std::span<const std::byte> buffer);
+
+  // Deregisters and closes now (the destructor does the same).
+  void close() noexcept;
+
+ private:
+  detail::IoState* state_ = nullptr;
+};
+
+[[nodiscard]] inline ReadinessAwaiter readable(AsyncFd& fd) noexcept { return fd.readable(); }
+[[nodiscard]] inline ReadinessAwaiter writable(AsyncFd& fd) noexcept { return fd.writable(); }
+
+}  // namespace weft

@@ -1,0 +1,188 @@
+#pragma once
+
+// TaskHeader: the scheduler's view of one spawned task, and the two small state machines
+// every suspension in weft goes through.
+//
+// 1. Scheduling (`sched_`): RUNNING while a loop is inside resume(); NOTIFIED while the task
+//    is in a run queue or owes one. schedule() sets NOTIFIED and enqueues only if neither bit
+//    was set, so a task is never in two queues and never runs on two loops at once: a wake
+//    that arrives while the task is still RUNNING (the waker got there before resume()
+//    returned) is left as NOTIFIED, and the loop re-queues the task when resume() returns.
+//    This keeps every frame single-threaded at any instant, whatever the compiler does
+//    around await_suspend.
+//
+// 2. Waiting (`wait_`): a cancellable suspension (sleep, fd wait, join) publishes a
+//    *registration* with some waker (a timer heap, an fd's readiness word, a joinee) and
+//    then sets WAITING. Exactly one of two parties consumes a registration:
+//      - the waker, which calls wake(): WAITING -> idle, schedule;
+//      - a canceller, which claims it (WAITING -> WAITING|CLAIMED) and asks the waker's
+//        structure to remove it. If the removal succeeds the canceller schedules the task;
+//        if the waker had already taken the registration, whichever of the two finishes
+//        last (WOKEN vs DEREG_FAILED) schedules it.
+//    Invariant: a registration is gone from its waker's structure before its task resumes,
+//    so no waker ever touches a task (or the awaiter in its frame) that has moved on. No
+//    generation counters, no stale entries, no reference counts held by registrations.
+//    A waker may fire between publishing and WAITING (another loop's reactor or a joinee
+//    finishing on another core): it leaves WOKEN, and commit_wait() does not suspend.
+//    CANCEL is the request itself: set by request_cancel(), consumed by take_cancel() when
+//    the task resumes; a request that arrives while the task is not waiting is delivered at
+//    its next cancellable suspension (commit_wait sees it and cancels itself).
+//
+// Every atomic below is touched only through these member functions; each names the
+// operation it pairs with.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <string>
+
+namespace weft::detail {
+
+class Loop;
+class Scheduler;
+class TaskHeader;
+class TaskPromiseBase;
+
+// How a canceller removes a registration from its waker's structure.
+enum class Deregistration {
+  removed,    // gone: the waker will never call wake()
+  in_flight,  // the waker already took it and will call wake()
+  deferred,   // removal runs later on the waker's loop, which calls finish_cancel()
+};
+
+struct WaitRegistration {
+  Deregistration (*deregister)(TaskHeader& task, void* context) = nullptr;
+  void* context = nullptr;
+};
+
+enum class WakeResult { scheduled, claimed_by_canceller, early };
+
+class TaskHeader {
+ public:
+  // sched_ bits
+  static constexpr std::uint32_t kRunning = 1u << 0;
+  static constexpr std::uint32_t kNotified = 1u << 1;
+  static constexpr std::uint32_t kComplete = 1u << 2;
+  static constexpr std::uint32_t kJoinWaiter = 1u << 3;
+  static constexpr std::uint32_t kDetached = 1u << 4;
+  static constexpr std::uint32_t kAbandoned = 1u << 5;  // frame destroyed at forced shutdown
+  // wait_ bits
+  static constexpr std::uint32_t kWaiting = 1u << 0;
+  static constexpr std::uint32_t kCancel = 1u << 1;
+  static constexpr std::uint32_t kClaimed = 1u << 2;
+  static constexpr std::uint32_t kWoken = 1u << 3;
+  static constexpr std::uint32_t kDeregFailed = 1u << 4;
+
+  using DestroyFn = void (*)(TaskHeader*) noexcept;
+
+  TaskHeader(Scheduler* scheduler, std::coroutine_handle<> root, TaskPromiseBase* root_promise,
+             DestroyFn destroy, DestroyFn destroy_frame) noexcept
+      : scheduler_(scheduler), root_(root), root_promise_(root_promise), destroy_(destroy),
+        destroy_frame_(destroy_frame), resume_point_(root) {}
+  TaskHeader(const TaskHeader&) = delete;
+  TaskHeader& operator=(const TaskHeader&) = delete;
+
+  // --- references -----------------------------------------------------------------------
+  void add_ref() noexcept {
+    // Relaxed: a new reference is made from an existing one, which keeps the task alive.
+    refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void release() noexcept {
+    // acq_rel: the last release must see every other holder's writes before destroying.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_(this);
+  }
+
+  // --- scheduling -------------------------------------------------------------------------
+  // Makes the task runnable: from a loop of its runtime into that loop's queues, from
+  // anywhere else into the runtime's injection queue.
+  void schedule() noexcept;
+
+  // Shutdown only, with every loop stopped: destroys the suspended frame and marks the task
+  // complete-and-abandoned, so a JoinHandle still held gets CancelledError.
+  void abandon() noexcept;
+
+  [[nodiscard]] bool is_abandoned() const noexcept {
+    return (sched_.load(std::memory_order_acquire) & kAbandoned) != 0;
+  }
+
+  [[nodiscard]] bool is_complete() const noexcept {
+    // Acquire pairs with the completing loop's acq_rel RMW that set kComplete, so the
+    // result written by the task is visible to whoever observes completion.
+    return (sched_.load(std::memory_order_acquire) & kComplete) != 0;
+  }
+
+  // --- waiting (called by the task itself, on the thread running it) ----------------------
+  void prepare_wait(std::coroutine_handle<> resume_at, WaitRegistration reg) noexcept {
+    resume_point_ = resume_at;
+    registration_ = reg;
+  }
+  // Returns true if the task must suspend, false if it was woken (or cancelled) already.
+  [[nodiscard]] bool commit_wait() noexcept;
+  // Suspend-and-requeue with no registration (yield, an exhausted budget).
+  void yield_from(std::coroutine_handle<> resume_at) noexcept {
+    resume_point_ = resume_at;
+    schedule();
+  }
+  // True (and the request consumed) if a cancel is pending: the awaiter then throws.
+  [[nodiscard]] bool take_cancel() noexcept;
+
+  // --- waking and cancelling (any thread) -------------------------------------------------
+  WakeResult wake() noexcept;
+  void request_cancel() noexcept;
+  // Second half of a cancel whose deregistration returned `deferred`.
+  void finish_cancel(bool removed) noexcept;
+
+  [[nodiscard]] bool cancel_requested() const noexcept {
+    return (wait_.load(std::memory_order_relaxed) & kCancel) != 0;
+  }
+
+  // --- for the loop -----------------------------------------------------------------------
+  [[nodiscard]] std::coroutine_handle<> resume_point() const noexcept { return resume_point_; }
+  [[nodiscard]] bool root_done() const noexcept { return root_.done(); }
+  [[nodiscard]] Scheduler* scheduler() const noexcept { return scheduler_; }
+  [[nodiscard]] TaskPromiseBase* root_promise() const noexcept { return root_promise_; }
+
+  std::atomic<std::uint32_t> sched_{kNotified};
+  std::atomic<std::uint32_t> wait_{0};
+  std::atomic<std::uint32_t> refs_{1};
+
+  // Written by the task before it publishes a joiner registration (release via kJoinWaiter),
+  // read by the completer after it observes kJoinWaiter (acquire).
+  TaskHeader* joiner_ = nullptr;
+
+  // Registry links: only the owning loop's thread (or, for owner_ == nullptr, whoever holds
+  // the foreign registry's lock) reads or writes these.
+  Loop* owner_ = nullptr;
+  TaskHeader* registry_prev_ = nullptr;
+  TaskHeader* registry_next_ = nullptr;
+  // Link in the owner's stack of tasks that completed on another loop.
+  TaskHeader* remote_next_ = nullptr;
+
+  std::uint64_t id_ = 0;
+  std::string name_;
+
+ private:
+  void run_deregistration() noexcept;
+
+  Scheduler* const scheduler_;
+  const std::coroutine_handle<> root_;
+  TaskPromiseBase* const root_promise_;
+  const DestroyFn destroy_;
+  const DestroyFn destroy_frame_;
+  // Written by the task while RUNNING; read by the next loop to resume it after that loop's
+  // RUNNING transition (acquire), which follows the writer's release of RUNNING or NOTIFIED.
+  std::coroutine_handle<> resume_point_;
+  WaitRegistration registration_;
+};
+
+// The task being run by this thread's loop, or nullptr outside a task. Not inline: a
+// coroutine that moved to another loop must not reuse a thread-local address computed
+// before it suspended, so every access is a real call.
+[[nodiscard]] TaskHeader* current_task() noexcept;
+
+// The cooperative budget: an operation that completes without suspending spends one unit;
+// when the budget is spent it returns false and the awaiter suspends through yield instead,
+// so a task that always finds data ready still lets its loop poll I/O and timers.
+[[nodiscard]] bool consume_budget() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,113 @@
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+#include "weft/detail/spawned_task.hpp"
+#include "weft/detail/task_header.hpp"
+#include "weft/errors.hpp"
+
+namespace weft {
+
+namespace detail {
+// Publishes `joiner` as the joinee's single join waiter. False if the joinee completed first.
+[[nodiscard]] bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept;
+Deregistration deregister_join_waiter(TaskHeader& joiner, void* joinee) noexcept;
+// Called when a JoinHandle lets go without having taken the result.
+void join_handle_dropped(TaskHeader& task) noexcept;
+[[noreturn]] void throw_no_current_task(const char* what);
+}  // namespace detail
+
+// The handle to a spawned task (asyncio's Task object). `co_await handle` gives the task's
+// value or rethrows its exception; cancel() asks it to stop; detach() lets it run on its own
+// (its exception, if any, is then reported). Dropping the handle detaches too.
+template <class T>
+class [[nodiscard("keep the JoinHandle, or call .detach() to run the task in the background")]]
+JoinHandle {
+ public:
+  JoinHandle() noexcept = default;
+  explicit JoinHandle(detail::SpawnedTask<T>* task) noexcept : task_(task) {}
+  JoinHandle(JoinHandle&& other) noexcept
+      : task_(std::exchange(other.task_, nullptr)), retrieved_(other.retrieved_) {}
+  JoinHandle& operator=(JoinHandle&& other) noexcept {
+    if (this != &other) {
+      reset();
+      task_ = std::exchange(other.task_, nullptr);
+      retrieved_ = other.retrieved_;
+    }
+    return *this;
+  }
+  JoinHandle(const JoinHandle&) = delete;
+  JoinHandle& operator=(const JoinHandle&) = delete;
+  ~JoinHandle() { reset(); }
+
+  [[nodiscard]] bool valid() const noexcept { return task_ != nullptr; }
+  // True once the task has finished (value, exception or cancellation).
+  [[nodiscard]] bool done() const noexcept { return task_ != nullptr && task_->is_complete(); }
+  // Asks the task to stop: its current or next suspension throws weft::CancelledError.
+  void cancel() noexcept {
+    if (task_ != nullptr) task_->request_cancel();
+  }
+  // Lets the task run on without a handle. Its exception, if it throws, is reported.
+  void detach() && noexcept { reset(); }
+  [[nodiscard]] std::uint64_t id() const noexcept { return task_ != nullptr ? task_->id_ : 0; }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(JoinHandle& handle) noexcept : handle_(handle) {}
+
+    bool await_ready() const noexcept {
+      return handle_.task_->is_complete() && detail::consume_budget();
+    }
+    bool await_suspend(std::coroutine_handle<> caller) {
+      detail::TaskHeader* self = detail::current_task();
+      if (self == nullptr) detail::throw_no_current_task("co_await JoinHandle");
+      detail::TaskHeader& joinee = *handle_.task_;
+      if (joinee.is_complete()) {  // only the budget stopped await_ready
+        self->yield_from(caller);
+        return true;
+      }
+      self->prepare_wait(caller, {&detail::deregister_join_waiter, &joinee});
+      if (!detail::publish_join_waiter(joinee, *self)) return false;
+      return self->commit_wait();
+    }
+    decltype(auto) await_resume() {
+      detail::TaskHeader* self = detail::current_task();
+      if (self != nullptr && self->take_cancel()) throw CancelledError();
+      if (handle_.task_->is_abandoned()) throw CancelledError();
+      handle_.retrieved_ = true;
+      return handle_.task_->take_result();
+    }
+
+   private:
+    JoinHandle& handle_;
+  };
+
+  Awaiter operator co_await() & {
+    check_awaitable();
+    return Awaiter{*this};
+  }
+  Awaiter operator co_await() && {
+    check_awaitable();
+    return Awaiter{*this};
+  }
+
+ private:
+  void check_awaitable() const {
+    if (task_ == nullptr) throw std::logic_error("weft::JoinHandle: awaiting an empty handle");
+    if (retrieved_) throw std::logic_error("weft::JoinHandle: result already taken");
+  }
+  void reset() noexcept {
+    if (task_ == nullptr) return;
+    if (!retrieved_) detail::join_handle_dropped(*task_);
+    task_->release();
+    task_ = nullptr;
+  }
+
+  detail::SpawnedTask<T>* task_ = nullptr;
+  bool retrieved_ = false;
+};
+
+}  // namespace weft

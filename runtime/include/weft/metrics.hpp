@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace weft {
+
+// Counters of one loop since the runtime started. Each is written only by its loop's thread
+// and read with relaxed loads, so a snapshot is consistent per counter, not across them.
+struct LoopMetrics {
+  std::uint64_t tasks_run = 0;       // resumptions of a task by this loop
+  std::uint64_t spawned_local = 0;   // weft::spawn called by a task running on this loop
+  std::uint64_t injected_taken = 0;  // tasks this loop took from the injection queue
+  std::uint64_t steals = 0;          // tasks moved from other loops' queues to this one
+  std::uint64_t steal_attempts = 0;  // victims probed
+  std::uint64_t parks = 0;           // times the loop blocked in epoll_wait
+  std::uint64_t wakeups = 0;         // parks ended by another thread's eventfd write
+  std::uint64_t timers_fired = 0;
+  std::uint64_t io_events = 0;       // epoll events delivered to fds
+  std::uint64_t stalls = 0;          // tasks reported by the stall detector
+
+  LoopMetrics& operator+=(const LoopMetrics& o) noexcept;
+};
+
+struct RuntimeMetrics {
+  std::vector<LoopMetrics> loops;
+  std::uint64_t spawned_remote = 0;  // Runtime::spawn / block_on from outside the loops
+  std::uint64_t live_tasks = 0;      // spawned and not yet completed
+
+  [[nodiscard]] LoopMetrics total() const noexcept;
+};
+
+}  // namespace weft

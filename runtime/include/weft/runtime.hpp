@@ -1,0 +1,143 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "weft/join_handle.hpp"
+#include "weft/metrics.hpp"
+#include "weft/report.hpp"
+#include "weft/spawn.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+struct RuntimeOptions {
+  // Event loops, one thread each. 0 means one per core (std::thread::hardware_concurrency).
+  unsigned loops = 0;
+  // A loop whose current task runs this long without suspending is reported. 0 disables.
+  std::chrono::milliseconds stall_threshold{25};
+  // Cap on stall reports, so a pathological program cannot flood stderr.
+  unsigned max_stall_reports_per_second = 4;
+  // At shutdown, tasks left are cancelled; any still running after this long have their
+  // frames destroyed without finishing (reported as shutdown_forced).
+  std::chrono::milliseconds shutdown_grace{5000};
+  // Where reports go (thread-safe). Default: one line on stderr each.
+  ReportSink on_report;
+  // Initial slots of each loop's work-stealing deque (it grows). Tests shrink it so the
+  // growth paths run; 256 matches a typical burst of spawns between two steals.
+  std::size_t deque_capacity = 256;
+};
+
+namespace detail {
+
+class Scheduler;
+
+template <class T>
+class Outcome {
+ public:
+  template <class... U>
+  void set_value(U&&... value) {
+    if constexpr (std::is_reference_v<T>)
+      state_.template emplace<1>(std::addressof(value)...);
+    else
+      state_.template emplace<1>(std::forward<U>(value)...);
+  }
+  void set_exception(std::exception_ptr e) { state_.template emplace<2>(std::move(e)); }
+  T get() {
+    if (state_.index() == 2) std::rethrow_exception(std::get<2>(state_));
+    if constexpr (std::is_void_v<T>)
+      return;
+    else if constexpr (std::is_reference_v<T>)
+      return *std::get<1>(state_);
+    else
+      return std::move(std::get<1>(state_));
+  }
+
+ private:
+  using Stored = std::conditional_t<std::is_void_v<T>, std::monostate,
+                                    std::conditional_t<std::is_reference_v<T>,
+                                                       std::remove_reference_t<T>*, T>>;
+  std::variant<std::monostate, Stored, std::exception_ptr> state_;
+};
+
+template <class T>
+struct BlockOnState {
+  Outcome<T> outcome;
+  std::latch done{1};
+};
+
+template <class T>
+Task<void> run_to_outcome(Task<T> task, std::shared_ptr<BlockOnState<T>> state) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      state->outcome.set_value();
+    } else {
+      state->outcome.set_value(co_await std::move(task));
+    }
+  } catch (...) {
+    state->outcome.set_exception(std::current_exception());
+  }
+  // The frame's copy of `state` keeps the latch alive while count_down runs, even if the
+  // blocked thread wakes and returns first.
+  state->done.count_down();
+}
+
+void check_block_on_allowed(Scheduler& scheduler);
+
+}  // namespace detail
+
+// A multi-loop runtime: N event loops on N threads sharing tasks by work stealing. Build one
+// per program (weft::run does), or embed one in a server and feed it tasks with spawn().
+// Destroying it cancels the tasks left, waits for them (up to shutdown_grace), joins the
+// threads and frees every frame.
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Runs `task` on the loops and blocks this thread until it finishes; returns its value or
+  // rethrows its exception. Not callable from a loop thread (it would block that loop).
+  template <class T>
+  T block_on(Task<T> task) {
+    detail::check_block_on_allowed(*scheduler_);
+    auto state = std::make_shared<detail::BlockOnState<T>>();
+    spawn(detail::run_to_outcome(std::move(task), state), {.name = "block_on"}).detach();
+    state->done.wait();
+    return state->outcome.get();
+  }
+
+  // Spawns from any thread: from outside the loops the task goes to the injection queue and
+  // wakes a parked loop.
+  template <class T>
+  JoinHandle<T> spawn(Task<T> task, SpawnOptions options = {}) {
+    auto* spawned = detail::SpawnedTask<T>::create(scheduler_.get(), std::move(task));
+    spawned->add_ref();
+    detail::submit_spawn(spawned, std::move(options.name));
+    return JoinHandle<T>{spawned};
+  }
+
+  [[nodiscard]] unsigned loops() const noexcept;
+  [[nodiscard]] RuntimeMetrics metrics() const;
+
+ private:
+  std::unique_ptr<detail::Scheduler> scheduler_;
+};
+
+// asyncio.run: a runtime for the duration of one task.
+template <class T>
+T run(Task<T> task, RuntimeOptions options = {}) {
+  Runtime runtime(std::move(options));
+  return runtime.block_on(std::move(task));
+}
+
+}  // namespace weft

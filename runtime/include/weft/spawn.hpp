@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "weft/detail/spawned_task.hpp"
+#include "weft/join_handle.hpp"
+#include "weft/task.hpp"
+
+namespace weft {
+
+struct SpawnOptions {
+  // Shown in reports (stall, unobserved exception); free-form, e.g. "fetch user 42".
+  std::string name;
+};
+
+// Starts `task` concurrently on the current runtime (asyncio.create_task). Call it from
+// inside a task; from any other thread use Runtime::spawn. From a loop the task goes to that
+// loop's local queue, where idle loops can steal it.
+template <class T>
+JoinHandle<T> spawn(Task<T> task, SpawnOptions options = {}) {
+  detail::Scheduler* scheduler = detail::current_scheduler();
+  if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
+  auto* spawned = detail::SpawnedTask<T>::create(scheduler, std::move(task));
+  spawned->add_ref();  // one reference for the registry, one for the handle
+  detail::submit_spawn(spawned, std::move(options.name));
+  return JoinHandle<T>{spawned};
+}
+
+}  // namespace weft

@@ -1,0 +1,13 @@
+#pragma once
+
+// Everything of weft's runtime layer. See README.md for the asyncio -> weft table.
+#include "weft/async_fd.hpp"
+#include "weft/errors.hpp"
+#include "weft/join_handle.hpp"
+#include "weft/metrics.hpp"
+#include "weft/report.hpp"
+#include "weft/runtime.hpp"
+#include "weft/sleep.hpp"
+#include "weft/spawn.hpp"
+#include "weft/task.hpp"
+#include "weft/yield.hpp"

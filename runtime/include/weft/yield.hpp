@@ -1,0 +1,31 @@
+#pragma once
+
+#include <coroutine>
+
+#include "weft/detail/task_header.hpp"
+#include "weft/errors.hpp"
+
+namespace weft {
+
+namespace detail {
+[[noreturn]] void throw_no_current_task(const char* what);
+}
+
+// `co_await weft::yield()`: go to the back of this loop's run queue so others run first
+// (asyncio.sleep(0)). Throws CancelledError if the task was asked to stop.
+class YieldAwaiter {
+ public:
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> caller) const {
+    detail::TaskHeader* self = detail::current_task();
+    if (self == nullptr) detail::throw_no_current_task("co_await weft::yield()");
+    self->yield_from(caller);
+  }
+  void await_resume() const {
+    if (detail::current_task()->take_cancel()) throw CancelledError();
+  }
+};
+
+[[nodiscard]] inline YieldAwaiter yield() noexcept { return {}; }
+
+}  // namespace weft

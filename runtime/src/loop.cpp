@@ -1,0 +1,491 @@
+// The loop: how one thread runs tasks, polls I/O and timers, steals, parks and shuts down.
+//
+// Each iteration takes one runnable task, in this order:
+//   1. the LIFO slot — the task most recently woken by a task on this loop (message passing:
+//      the woken task runs next, while its data is hot). At most 3 in a row, then the slot
+//      is demoted to the back of the deque, so two tasks bouncing a message cannot starve
+//      the rest of the queue;
+//   2. every 61st tick the injection queue first, so work from outside is never starved by
+//      a busy local queue (61: Tokio's global_queue_interval, a prime so it does not beat
+//      with periodic task patterns; RELIABILITY.md asks for "at least every 61 tasks");
+//   3. the local deque (FIFO), then the injection queue (a batch: one share per loop).
+// A task runs with a cooperative budget of 128 operations (consume_budget()): an awaiter
+// that could complete without suspending suspends through yield once it is spent.
+// Every 61 tasks, and whenever the queues are empty, the loop does maintenance: it drains
+// its mailboxes (timer cancels, retired fds, tasks of its registry that completed
+// elsewhere), fires expired timers and polls epoll without blocking.
+//
+// Out of work, the loop searches: if fewer than half of the loops are searching, it tries
+// to steal half of a victim's deque, victims in random order, then the injection queue. A
+// searching loop that finds work stops searching and, if it was the last searcher, wakes
+// another loop (idle.hpp). Otherwise it parks: it joins the parked set, re-checks every
+// queue if it was the last searcher, and blocks in epoll_wait with the next timer as the
+// timeout. Another thread wakes it only through Parker::unpark(), which writes the eventfd
+// only if the loop is parked.
+//
+// Invariants:
+//   - A task is in at most one run queue and runs on at most one loop at a time (the
+//     NOTIFIED/RUNNING protocol in task_header.hpp). A task woken while RUNNING is re-queued
+//     by the loop running it, after resume() returns.
+//   - Only this thread touches the LIFO slot, the deque's owner end, the timer queue, the
+//     registry and the counters' writes. Other threads reach the loop only through the
+//     mailboxes, the deque's stealer end and the parker.
+//   - A task's registry entry (owner_) is on the loop that spawned it (or the foreign
+//     registry); it is unlinked only by that loop, after the task completed — locally
+//     right away, from another loop through the remote_completed_ stack.
+//
+// Shutdown (driven by ~Scheduler): each loop, on first seeing shutting_down(), requests
+// cancellation of every task in its registry (loop 0 also the foreign registry), then
+// keeps running them. A loop out of work checks quiescent() — every task ever spawned has
+// completed — and if so asks all loops to stop. If the grace period ends first, the loops
+// stop anyway and the runtime's destructor, with every thread joined, destroys the frames
+// that are left (abandon_remaining).
+
+#include "loop.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <string>
+
+#include "reporting.hpp"
+#include "scheduler.hpp"
+#include "weft/errors.hpp"
+#include "weft/report.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+thread_local Loop* tls_loop = nullptr;
+
+constexpr unsigned kMaxLifoStreak = 3;
+constexpr std::uint64_t kInjectionInterval = 61;
+constexpr std::uint64_t kMaintenanceInterval = 61;
+constexpr int kBudget = 128;
+constexpr std::size_t kMaxInjectedBatch = 64;
+
+}  // namespace
+
+Loop* current_loop() noexcept { return tls_loop; }
+
+TaskHeader* current_task() noexcept {
+  Loop* loop = tls_loop;
+  return loop != nullptr ? loop->current_task() : nullptr;
+}
+
+bool consume_budget() noexcept {
+  Loop* loop = tls_loop;
+  return loop == nullptr || loop->consume_budget();
+}
+
+std::int64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Loop::Loop(Scheduler& scheduler, unsigned index, std::size_t deque_capacity)
+    : scheduler_(scheduler), index_(index), rng_(0x9e3779b9u * (index + 1)) {
+  auto [owner, stealer] = Deque::make(static_cast<std::int64_t>(deque_capacity));
+  deque_ = std::move(owner);
+  stealer_ = std::move(stealer);
+}
+
+Loop::~Loop() = default;
+
+// --- scheduling -------------------------------------------------------------------------
+
+void Loop::push_back(TaskHeader* task) {
+  deque_.push(task);
+  // Another loop may be parked while this one has more than it can run: wake one to steal.
+  if (scheduler_.num_loops() > 1) scheduler_.notify_one();
+}
+
+void Loop::schedule_local(TaskHeader* task) {
+  if (current_task_ == nullptr) {  // woken by I/O, a timer or a mailbox: plain FIFO
+    push_back(task);
+    return;
+  }
+  if (TaskHeader* prev = std::exchange(lifo_slot_, task)) push_back(prev);
+}
+
+void Loop::spawn_local(TaskHeader* task) {
+  task->owner_ = this;
+  registry_.push_front(task);
+  task->add_ref();  // the registry's reference (the caller's becomes the JoinHandle's)
+  spawned_count.add();
+  spawned_local_.add();
+  if (shutdown_seen_) task->request_cancel();
+  push_back(task);
+}
+
+TaskHeader* Loop::take_injected() {
+  if (scheduler_.injection_empty()) return nullptr;
+  std::array<TaskHeader*, kMaxInjectedBatch> batch{};
+  const std::size_t share =
+      std::clamp<std::size_t>(scheduler_.injection().size_approx() / scheduler_.num_loops() + 1,
+                              1, kMaxInjectedBatch);
+  const std::size_t n = scheduler_.injection().try_dequeue_bulk(batch.data(), share);
+  if (n == 0) return nullptr;
+  injected_taken_.add(n);
+  for (std::size_t i = 1; i < n; ++i) deque_.push(batch[i]);
+  if (n > 1 && scheduler_.num_loops() > 1) scheduler_.notify_one();
+  return batch[0];
+}
+
+TaskHeader* Loop::next_task() {
+  if (lifo_slot_ != nullptr) {
+    if (lifo_streak_ < kMaxLifoStreak) {
+      ++lifo_streak_;
+      return std::exchange(lifo_slot_, nullptr);
+    }
+    push_back(std::exchange(lifo_slot_, nullptr));
+  }
+  lifo_streak_ = 0;
+  if (tick_ % kInjectionInterval == 0) {
+    if (TaskHeader* t = take_injected()) return t;
+  }
+  TaskHeader* t = nullptr;
+  if (deque_.pop(t)) return t;
+  return take_injected();
+}
+
+void Loop::run_task(TaskHeader* task) {
+  // NOTIFIED -> RUNNING in one RMW (a queued task has NOTIFIED set and RUNNING clear).
+  // Acquire pairs with the release that queued it: resume_point and the frame's state, as
+  // the last loop to run it left them, are visible here.
+  task->sched_.fetch_xor(TaskHeader::kNotified | TaskHeader::kRunning, std::memory_order_acquire);
+  current_task_ = task;
+  budget_ = kBudget;
+  const std::uint64_t seq = run_seq_.load(std::memory_order_relaxed) + 1;  // odd: running
+  run_seq_.store(seq, std::memory_order_relaxed);
+  task->resume_point().resume();
+  run_seq_.store(seq + 1, std::memory_order_relaxed);
+  current_task_ = nullptr;
+  tasks_run_.add();
+  if (stall_flag_.load(std::memory_order_relaxed) == seq) report_stall_end(task);
+
+  if (task->root_done()) {
+    complete(task);
+    return;
+  }
+  // acq_rel: release publishes what the task wrote (resume_point, its frame) to the next
+  // loop that runs it; acquire sees a NOTIFIED set by a waker during the run.
+  const std::uint32_t prev =
+      task->sched_.fetch_and(~TaskHeader::kRunning, std::memory_order_acq_rel);
+  if ((prev & TaskHeader::kNotified) != 0) push_back(task);
+}
+
+void Loop::complete(TaskHeader* task) {
+  std::uint32_t prev = task->sched_.load(std::memory_order_relaxed);
+  // acq_rel: release publishes the result to whoever sees kComplete; acquire reads the
+  // joiner_ that a join waiter published with kJoinWaiter.
+  while (!task->sched_.compare_exchange_weak(
+      prev, (prev & ~TaskHeader::kRunning) | TaskHeader::kComplete, std::memory_order_acq_rel,
+      std::memory_order_relaxed)) {
+  }
+  if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner_->wake();
+  if ((prev & TaskHeader::kDetached) != 0) {
+    if (const std::exception_ptr& e = task->root_promise()->exception()) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const CancelledError&) {
+        // A cancelled task ending in CancelledError did what was asked: nothing to report.
+      } catch (const std::exception& ex) {
+        scheduler_.report({ReportKind::detached_exception, static_cast<int>(index_),
+                           describe_task(*task),
+                           "weft: detached task " + describe_task(*task) + " failed: " + ex.what()});
+      } catch (...) {
+        scheduler_.report({ReportKind::detached_exception, static_cast<int>(index_),
+                           describe_task(*task),
+                           "weft: detached task " + describe_task(*task) + " failed: unknown exception"});
+      }
+    }
+  }
+  completed_count.add();
+  if (task->owner_ == this) {
+    registry_.unlink(task);
+    task->release();
+  } else if (task->owner_ != nullptr) {
+    task->owner_->post_remote_completion(task);
+  } else {
+    scheduler_.unlink_foreign(task);
+  }
+}
+
+// --- mailboxes --------------------------------------------------------------------------
+
+void Loop::post_timer_cancel(TimerNode* node) {
+  timer_cancels_.enqueue(node);
+  parker_.unpark();
+}
+
+void Loop::post_io_retire(IoState* state) {
+  io_retired_.enqueue(state);
+  parker_.unpark();
+}
+
+void Loop::post_remote_completion(TaskHeader* task) noexcept {
+  TaskHeader* head = remote_completed_.load(std::memory_order_relaxed);
+  do {
+    task->remote_next_ = head;
+    // Release publishes remote_next_ and the completed task to the owner's exchange.
+  } while (!remote_completed_.compare_exchange_weak(head, task, std::memory_order_release,
+                                                    std::memory_order_relaxed));
+  // No unpark: unlinking is bookkeeping, done at the owner's next maintenance.
+}
+
+void Loop::drain_remote_completions() noexcept {
+  // Acquire pairs with the pushers' release.
+  TaskHeader* t = remote_completed_.exchange(nullptr, std::memory_order_acquire);
+  while (t != nullptr) {
+    TaskHeader* next = t->remote_next_;
+    registry_.unlink(t);
+    t->release();
+    t = next;
+  }
+}
+
+void Loop::cancel_timer_here(TimerNode* node) noexcept {
+  TaskHeader* task = node->task;
+  const bool removed = timers_.cancel(node);
+  task->finish_cancel(removed);
+}
+
+bool Loop::drain_mailboxes() {
+  bool any = false;
+  if (remote_completed_.load(std::memory_order_relaxed) != nullptr) drain_remote_completions();
+  TimerNode* node = nullptr;
+  while (timer_cancels_.try_dequeue(node)) {
+    cancel_timer_here(node);
+    any = true;
+  }
+  IoState* io = nullptr;
+  while (io_retired_.try_dequeue(io)) retire_io(io);
+  return any;
+}
+
+void Loop::add_io(IoState* state) {
+  reactor_.add(state->fd, state);
+  ++registered_fds_;
+}
+
+void Loop::retire_io(IoState* state) noexcept {
+  delete state;
+  --registered_fds_;
+}
+
+// --- maintenance, stealing, parking -------------------------------------------------------
+
+void Loop::fire_timers() {
+  if (timers_.empty()) return;
+  const std::size_t n = timers_.fire_expired(monotonic_ns());
+  if (n > 0) timers_fired_.add(n);
+}
+
+bool Loop::maintenance(int timeout_ms) {
+  bool any = drain_mailboxes();
+  fire_timers();
+  if (registered_fds_ > 0 || timeout_ms != 0) {
+    std::uint64_t events = 0;
+    const bool notified = reactor_.poll(timeout_ms, [&](ReadyEvent ev) {
+      auto* state = static_cast<IoState*>(ev.cookie);
+      constexpr std::uint32_t kErr = EPOLLERR | EPOLLHUP;
+      if ((ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | kErr)) != 0) state->read.set_ready();
+      if ((ev.events & (EPOLLOUT | kErr)) != 0) state->write.set_ready();
+      ++events;
+    });
+    if (events > 0) io_events_.add(events);
+    any = any || events > 0 || notified;
+    if (timeout_ms != 0) {
+      any = drain_mailboxes() || any;
+      fire_timers();
+    }
+  }
+  return any || lifo_slot_ != nullptr || deque_.size() > 0;
+}
+
+bool Loop::steal() {
+  const unsigned n = scheduler_.num_loops();
+  if (!searching_) {
+    if (!scheduler_.idle().transition_to_searching()) return false;
+    searching_ = true;
+  }
+  TaskHeader* found = nullptr;
+  // Two passes: a victim that made us retry (a lost CAS) still has work.
+  for (int pass = 0; pass < 2 && found == nullptr; ++pass) {
+    bool retry = false;
+    const unsigned start = static_cast<unsigned>(rng_()) % n;
+    for (unsigned k = 0; k < n && found == nullptr; ++k) {
+      const unsigned victim = (start + k) % n;
+      if (victim == index_) continue;
+      steal_attempts_.add();
+      auto r = scheduler_.loop(victim).stealer().steal_half_into(deque_);
+      if (r.status == StealStatus::success) {
+        steals_.add(static_cast<std::uint64_t>(r.count));
+        found = r.item;
+      } else if (r.status == StealStatus::retry) {
+        retry = true;
+      }
+    }
+    if (found == nullptr) found = take_injected();
+    if (!retry) break;
+  }
+  if (found == nullptr) return false;
+  searching_ = false;
+  if (scheduler_.idle().transition_from_searching()) scheduler_.notify_one();
+  run_task(found);
+  return true;
+}
+
+int Loop::park_timeout_ms() const {
+  if (timers_.empty()) return scheduler_.shutting_down() ? 10 : -1;
+  const std::int64_t delta = timers_.next_deadline_ns() - monotonic_ns();
+  if (delta <= 0) return 0;
+  // Round up: waking early would only spin through another park.
+  std::int64_t ms = (delta + 999'999) / 1'000'000;
+  if (scheduler_.shutting_down()) ms = std::min<std::int64_t>(ms, 10);
+  return static_cast<int>(std::min<std::int64_t>(ms, 1 << 30));
+}
+
+void Loop::park() {
+  Idle& idle = scheduler_.idle();
+  const bool was_searching = std::exchange(searching_, false);
+  // Tokio re-checks only when the last searcher parks; weft re-checks on every park (a
+  // few loads, next to a syscall): work queued while this loop decided to park, whose
+  // notify saw a searcher (us) or nobody parked yet, must not be stranded.
+  (void)idle.transition_to_parked(index_, was_searching);
+  if (scheduler_.any_work_queued()) scheduler_.notify_one();
+  for (;;) {
+    if (scheduler_.stop_requested()) break;
+    const int timeout = park_timeout_ms();
+    if (parker_.begin_park()) {
+      parks_.add();
+      scheduler_.loop_parking();
+      maintenance(timeout);
+      scheduler_.loop_unparked();
+      if (parker_.end_park()) wakeups_.add();
+    } else {
+      maintenance(0);
+    }
+    if (!idle.is_parked(index_)) {  // a notifier took us off the set: we are searching
+      searching_ = true;
+      return;
+    }
+    const bool have_work = lifo_slot_ != nullptr || deque_.size() > 0;
+    if (have_work || scheduler_.shutting_down()) {
+      if (!idle.leave_parked(index_)) searching_ = true;  // raced with a notifier
+      return;
+    }
+    // Spurious: nothing for us. Park again without leaving the set.
+  }
+  if (!idle.leave_parked(index_)) searching_ = true;
+}
+
+void Loop::begin_shutdown() {
+  shutdown_seen_ = true;
+  registry_.for_each([](TaskHeader* t) { t->request_cancel(); });
+  if (index_ == 0) scheduler_.cancel_foreign_tasks();
+}
+
+void Loop::run() {
+  tls_loop = this;
+  for (;;) {
+    if (!shutdown_seen_ && scheduler_.shutting_down()) begin_shutdown();
+    if (TaskHeader* t = next_task()) {
+      run_task(t);
+      if (++tick_ % kMaintenanceInterval == 0) maintenance(0);
+      continue;
+    }
+    ++tick_;
+    if (maintenance(0)) continue;
+    if (scheduler_.num_loops() > 1 && steal()) continue;
+    if (scheduler_.stop_requested()) break;
+    if (shutdown_seen_ && scheduler_.quiescent()) {
+      scheduler_.request_stop();
+      break;
+    }
+    park();
+    if (scheduler_.stop_requested()) break;
+  }
+  if (searching_) {
+    searching_ = false;
+    (void)scheduler_.idle().transition_from_searching();
+  }
+  tls_loop = nullptr;
+  scheduler_.loop_exited();
+}
+
+bool Loop::has_queued_work() const noexcept { return !stealer_.empty(); }
+
+// --- stall reports ----------------------------------------------------------------------
+
+void Loop::flag_stall(std::uint64_t run_seq, std::int64_t first_seen_ns) noexcept {
+  stalls_.add();  // written by the monitor only while this loop is inside one task run
+  stall_first_seen_ns_.store(first_seen_ns, std::memory_order_relaxed);
+  stall_flag_.store(run_seq, std::memory_order_release);
+}
+
+void Loop::report_stall_end(TaskHeader* task) {
+  const std::int64_t first_seen = stall_first_seen_ns_.load(std::memory_order_relaxed);
+  // A lower bound: the run began before the monitor's first sample of it.
+  const auto ms = (monotonic_ns() - first_seen) / 1'000'000;
+  scheduler_.report({ReportKind::stall_ended, static_cast<int>(index_), describe_task(*task),
+                     "weft: loop " + std::to_string(index_) + ": task " + describe_task(*task) +
+                         " ran at least " + std::to_string(ms) +
+                         " ms without suspending (blocking call or CPU-bound work: use "
+                         "weft::to_thread, or co_await weft::yield())"});
+}
+
+LoopMetrics Loop::metrics() const noexcept {
+  LoopMetrics m;
+  m.tasks_run = tasks_run_.get();
+  m.spawned_local = spawned_local_.get();
+  m.injected_taken = injected_taken_.get();
+  m.steals = steals_.get();
+  m.steal_attempts = steal_attempts_.get();
+  m.parks = parks_.get();
+  m.wakeups = wakeups_.get();
+  m.timers_fired = timers_fired_.get();
+  m.io_events = io_events_.get();
+  m.stalls = stalls_.get();
+  return m;
+}
+
+// --- forced shutdown --------------------------------------------------------------------
+
+void Loop::drain_after_stop() noexcept {
+  drain_mailboxes();
+  timers_.clear();
+  lifo_slot_ = nullptr;
+  TaskHeader* t = nullptr;
+  while (deque_.pop(t)) {
+  }
+}
+
+void Loop::abandon_remaining() noexcept {
+  std::vector<TaskHeader*> left;
+  registry_.for_each([&](TaskHeader* task) {
+    if (!task->is_complete()) {
+      scheduler_.report({ReportKind::shutdown_forced, static_cast<int>(index_), describe_task(*task),
+                         "weft: task " + describe_task(*task) +
+                             " did not finish within the shutdown grace period after being "
+                             "cancelled; its frame was destroyed"});
+      left.push_back(task);
+    }
+  });
+  for (TaskHeader* task : left) task->abandon();
+}
+
+void Loop::release_registry() noexcept {
+  drain_mailboxes();
+  registry_.for_each([&](TaskHeader* task) {
+    registry_.unlink(task);
+    task->release();
+  });
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,150 @@
+#pragma once
+
+// Loop: one event loop on one thread. The scheduling algorithm, its invariants and the
+// shutdown order are described at the top of loop.cpp.
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include "io_state.hpp"
+#include "parker.hpp"
+#include "reactor.hpp"
+#include "task_list.hpp"
+#include "timer_queue.hpp"
+#include "weft/detail/task_header.hpp"
+#include "weft/detail/work_stealing_deque.hpp"
+#include "weft/metrics.hpp"
+
+namespace weft::detail {
+
+class Scheduler;
+
+// A counter with a single writer thread, read by others: load + store, no locked
+// instruction on the hot path. Release/acquire (free on x86) so that the shutdown
+// quiescence check can reason with happens-before over the spawn and completion counts.
+class OwnerCounter {
+ public:
+  void add(std::uint64_t n = 1) noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  }
+  [[nodiscard]] std::uint64_t get() const noexcept { return value_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+class Loop {
+ public:
+  using Deque = WorkStealingDeque<TaskHeader*>;
+
+  Loop(Scheduler& scheduler, unsigned index, std::size_t deque_capacity);
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+  ~Loop();
+
+  void run();  // the thread body
+
+  [[nodiscard]] unsigned index() const noexcept { return index_; }
+  [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
+  [[nodiscard]] TaskHeader* current_task() const noexcept { return current_task_; }
+  [[nodiscard]] bool consume_budget() noexcept { return budget_ > 0 && --budget_ > 0; }
+
+  // --- owner thread only -----------------------------------------------------------------
+  void schedule_local(TaskHeader* task);  // a wake-up issued on this loop's thread
+  void spawn_local(TaskHeader* task);     // a new task from a task on this loop
+  [[nodiscard]] TimerQueue& timers() noexcept { return timers_; }
+  void add_io(IoState* state);
+  void retire_io(IoState* state) noexcept;
+  void cancel_timer_here(TimerNode* node) noexcept;
+
+  // --- any thread -------------------------------------------------------------------------
+  void post_timer_cancel(TimerNode* node);
+  void post_io_retire(IoState* state);
+  void post_remote_completion(TaskHeader* task) noexcept;
+  void unpark() noexcept { parker_.unpark(); }
+  [[nodiscard]] Reactor& reactor() noexcept { return reactor_; }
+  [[nodiscard]] const Deque::Stealer& stealer() const noexcept { return stealer_; }
+  [[nodiscard]] bool has_queued_work() const noexcept;
+  [[nodiscard]] LoopMetrics metrics() const noexcept;
+
+  // For the stall monitor: odd while a task is running; bumped at every task start and end.
+  [[nodiscard]] std::uint64_t run_sequence() const noexcept {
+    return run_seq_.load(std::memory_order_relaxed);
+  }
+  // The monitor flags a run it reported, so the loop can name the task when it suspends.
+  void flag_stall(std::uint64_t run_seq, std::int64_t first_seen_ns) noexcept;
+
+  // Tasks spawned / completed by this loop, for the shutdown quiescence check.
+  OwnerCounter spawned_count;
+  OwnerCounter completed_count;
+
+  // --- shutdown (see loop.cpp), called by ~Scheduler with every loop thread joined ------
+  // Processes the mailboxes, frees timers and forgets queued tasks (all loops, first).
+  void drain_after_stop() noexcept;
+  // Destroys the frames of tasks that outlived the grace period (then, all loops).
+  void abandon_remaining() noexcept;
+  // Drops the registry's references (last).
+  void release_registry() noexcept;
+
+ private:
+  TaskHeader* next_task();
+  TaskHeader* take_injected();
+  void run_task(TaskHeader* task);
+  void complete(TaskHeader* task);
+  void push_back(TaskHeader* task);
+  bool maintenance(int timeout_ms);
+  bool drain_mailboxes();
+  void drain_remote_completions() noexcept;
+  void fire_timers();
+  bool steal();
+  void park();
+  int park_timeout_ms() const;
+  void begin_shutdown();
+  void report_stall_end(TaskHeader* task);
+
+  Scheduler& scheduler_;
+  const unsigned index_;
+  Reactor reactor_;
+  Parker parker_{reactor_};
+  Deque::Owner deque_;
+  Deque::Stealer stealer_;
+
+  // Owner-only scheduling state.
+  TaskHeader* lifo_slot_ = nullptr;
+  unsigned lifo_streak_ = 0;
+  std::uint64_t tick_ = 0;
+  TaskHeader* current_task_ = nullptr;
+  int budget_ = 0;
+  bool searching_ = false;
+  bool shutdown_seen_ = false;
+  std::minstd_rand rng_;
+  TimerQueue timers_;
+  std::size_t registered_fds_ = 0;
+  TaskList registry_;
+
+  // Cross-thread mailboxes, drained by the owner between tasks and after every park.
+  moodycamel::ConcurrentQueue<TimerNode*> timer_cancels_;
+  moodycamel::ConcurrentQueue<IoState*> io_retired_;
+  // Tasks owned (registered) here that completed on another loop: a Treiber stack that is
+  // only ever pushed and emptied whole, so it has no ABA problem.
+  std::atomic<TaskHeader*> remote_completed_{nullptr};
+
+  std::atomic<std::uint64_t> run_seq_{0};
+  std::atomic<std::uint64_t> stall_flag_{0};
+  std::atomic<std::int64_t> stall_first_seen_ns_{0};
+
+  OwnerCounter tasks_run_, spawned_local_, injected_taken_, steals_, steal_attempts_, parks_,
+      wakeups_, timers_fired_, io_events_, stalls_;
+};
+
+// The loop running on this thread, or nullptr (a real call, see current_task()).
+[[nodiscard]] Loop* current_loop() noexcept;
+
+std::int64_t monotonic_ns() noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,104 @@
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "loop.hpp"
+#include "reporting.hpp"
+#include "scheduler.hpp"
+#include "weft/detail/task_header.hpp"
+#include "weft/metrics.hpp"
+#include "weft/report.hpp"
+
+namespace weft {
+
+const char* to_string(ReportKind kind) noexcept {
+  switch (kind) {
+    case ReportKind::stall: return "stall";
+    case ReportKind::stall_ended: return "stall_ended";
+    case ReportKind::task_never_awaited: return "task_never_awaited";
+    case ReportKind::detached_exception: return "detached_exception";
+    case ReportKind::unretrieved_exception: return "unretrieved_exception";
+    case ReportKind::shutdown_forced: return "shutdown_forced";
+  }
+  return "unknown";
+}
+
+LoopMetrics& LoopMetrics::operator+=(const LoopMetrics& o) noexcept {
+  tasks_run += o.tasks_run;
+  spawned_local += o.spawned_local;
+  injected_taken += o.injected_taken;
+  steals += o.steals;
+  steal_attempts += o.steal_attempts;
+  parks += o.parks;
+  wakeups += o.wakeups;
+  timers_fired += o.timers_fired;
+  io_events += o.io_events;
+  stalls += o.stalls;
+  return *this;
+}
+
+LoopMetrics RuntimeMetrics::total() const noexcept {
+  LoopMetrics sum;
+  for (const LoopMetrics& m : loops) sum += m;
+  return sum;
+}
+
+namespace detail {
+
+std::string describe_task(const TaskHeader& task) {
+  std::string s = "#" + std::to_string(task.id_);
+  if (!task.name_.empty()) s += " '" + task.name_ + "'";
+  return s;
+}
+
+void emit_report(const Scheduler* scheduler, const Report& report) {
+  if (scheduler != nullptr && scheduler->options().on_report) {
+    scheduler->options().on_report(report);
+    return;
+  }
+  // One fprintf per report: lines from different threads do not interleave.
+  std::fprintf(stderr, "%s\n", report.message.c_str());
+}
+
+namespace {
+
+// The coroutine ABI shared by GCC and clang puts the resume function's address first in
+// the frame; its symbol names the coroutine. Needs the symbol in the dynamic table (link
+// executables with -rdynamic / ENABLE_EXPORTS); otherwise the address is printed.
+std::string describe_frame(void* frame) {
+  void* resume_fn = *static_cast<void**>(frame);
+  Dl_info info{};
+  if (::dladdr(resume_fn, &info) != 0 && info.dli_sname != nullptr) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), &std::free);
+    return status == 0 && demangled ? demangled.get() : info.dli_sname;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", resume_fn);
+  return std::string("coroutine at ") + buf;
+}
+
+}  // namespace
+
+void report_never_awaited(void* frame_address) noexcept {
+  try {
+    const std::string who = describe_frame(frame_address);
+    Loop* loop = current_loop();
+    emit_report(loop != nullptr ? &loop->scheduler() : nullptr,
+                {ReportKind::task_never_awaited, loop != nullptr ? static_cast<int>(loop->index()) : -1,
+                 who,
+                 "weft: task " + who +
+                     " was destroyed without being awaited or spawned (a lazy Task does "
+                     "nothing until co_await or weft::spawn)"});
+  } catch (...) {
+    // Reporting must never turn a destructor into a crash.
+  }
+}
+
+}  // namespace detail
+}  // namespace weft

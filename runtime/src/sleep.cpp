@@ -1,0 +1,58 @@
+#include <chrono>
+
+#include "loop.hpp"
+#include "timer_queue.hpp"
+#include "weft/detail/task_header.hpp"
+#include "weft/errors.hpp"
+#include "weft/sleep.hpp"
+
+namespace weft::detail {
+
+[[noreturn]] void throw_no_current_task(const char* what);
+
+namespace {
+
+// A canceller claimed a sleeping task: remove its timer on the timer's loop.
+Deregistration deregister_timer(TaskHeader& /*task*/, void* context) noexcept {
+  auto* node = static_cast<TimerNode*>(context);
+  Loop* home = node->home;
+  if (current_loop() == home) {
+    // Same thread as every firing of this queue: the node is still in the heap.
+    return home->timers().cancel(node) ? Deregistration::removed : Deregistration::in_flight;
+  }
+  try {
+    home->post_timer_cancel(node);
+  } catch (...) {
+    // moodycamel allocates a block per 32 items: out of memory here leaves nothing sane.
+    std::terminate();
+  }
+  return Deregistration::deferred;
+}
+
+std::int64_t to_ns(Clock::time_point t) {
+  // steady_clock on Linux is CLOCK_MONOTONIC, the clock monotonic_ns() reads.
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool sleep_suspend(Clock::time_point deadline, std::coroutine_handle<> caller) {
+  TaskHeader* self = current_task();
+  if (self == nullptr) throw_no_current_task("co_await weft::sleep");
+  const std::int64_t deadline_ns = to_ns(deadline);
+  if (deadline_ns <= monotonic_ns()) {  // asyncio.sleep(0): just let the others run
+    self->yield_from(caller);
+    return true;
+  }
+  Loop* loop = current_loop();
+  TimerNode* node = loop->timers().insert(deadline_ns, self, loop);
+  self->prepare_wait(caller, {&deregister_timer, node});
+  // No early wake-up is possible: only this thread fires this queue, and it is busy here.
+  return self->commit_wait();
+}
+
+void sleep_resume() {
+  if (current_task()->take_cancel()) throw CancelledError();
+}
+
+}  // namespace weft::detail

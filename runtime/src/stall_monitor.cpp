@@ -1,0 +1,78 @@
+#include "stall_monitor.hpp"
+
+#include <chrono>
+#include <string>
+
+#include "loop.hpp"
+#include "reporting.hpp"
+#include "scheduler.hpp"
+
+namespace weft::detail {
+
+StallMonitor::StallMonitor(Scheduler& scheduler)
+    : scheduler_(scheduler), seen_(scheduler.num_loops()), thread_([this] { run(); }) {}
+
+StallMonitor::~StallMonitor() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  // Wake it if it sleeps on the idle futex.
+  scheduler_.active_loops().fetch_add(1, std::memory_order_seq_cst);
+  scheduler_.active_loops().notify_all();
+  thread_.join();
+  scheduler_.active_loops().fetch_sub(1, std::memory_order_relaxed);
+}
+
+void StallMonitor::run() {
+  const auto threshold = scheduler_.options().stall_threshold;
+  const auto period = std::max<std::chrono::microseconds>(
+      std::chrono::duration_cast<std::chrono::microseconds>(threshold) / 5,
+      std::chrono::microseconds(500));
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    if (scheduler_.active_loops().load(std::memory_order_acquire) == 0) {
+      lock.unlock();
+      // Sleeps until a loop unparks (loop_unparked notifies on 0 -> 1) or we are stopped.
+      scheduler_.active_loops().wait(0, std::memory_order_acquire);
+      lock.lock();
+      continue;
+    }
+    cv_.wait_for(lock, period, [this] { return stop_; });
+    if (stop_) break;
+    sample(monotonic_ns());
+  }
+}
+
+void StallMonitor::sample(std::int64_t now_ns) {
+  const std::int64_t threshold_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(scheduler_.options().stall_threshold)
+          .count();
+  const unsigned cap = scheduler_.options().max_stall_reports_per_second;
+  if (now_ns - window_start_ns_ >= 1'000'000'000) {
+    window_start_ns_ = now_ns;
+    reports_in_window_ = 0;
+  }
+  for (unsigned i = 0; i < seen_.size(); ++i) {
+    Loop& loop = scheduler_.loop(i);
+    const std::uint64_t seq = loop.run_sequence();
+    Seen& s = seen_[i];
+    if ((seq & 1) == 0 || seq != s.seq) {  // idle, or a different run than last time
+      s = Seen{seq, now_ns, false};
+      continue;
+    }
+    if (s.reported || now_ns - s.first_seen_ns < threshold_ns) continue;
+    s.reported = true;
+    loop.flag_stall(seq, s.first_seen_ns);
+    if (reports_in_window_ >= cap) continue;
+    ++reports_in_window_;
+    const auto ms = (now_ns - s.first_seen_ns) / 1'000'000;
+    emit_report(&scheduler_,
+                {ReportKind::stall, static_cast<int>(i), std::string(),
+                 "weft: loop " + std::to_string(i) + " stalled: its current task has run " +
+                     std::to_string(ms) + "+ ms without suspending"});
+  }
+}
+
+}  // namespace weft::detail

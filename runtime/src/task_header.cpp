@@ -1,0 +1,225 @@
+// The wait and schedule protocols of task_header.hpp, and the pieces of spawn and join
+// that need the loops.
+
+#include "weft/detail/task_header.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "loop.hpp"
+#include "reporting.hpp"
+#include "scheduler.hpp"
+#include "weft/detail/spawned_task.hpp"
+#include "weft/join_handle.hpp"
+
+namespace weft::detail {
+
+void TaskHeader::schedule() noexcept {
+  // acq_rel: release hands what the waker published (a readiness bit, a result) to the loop
+  // that will run the task; acquire orders this against the RUNNING loop's release.
+  const std::uint32_t prev = sched_.fetch_or(kNotified, std::memory_order_acq_rel);
+  if ((prev & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
+  Loop* loop = current_loop();
+  if (loop != nullptr && &loop->scheduler() == scheduler_) {
+    loop->schedule_local(this);
+  } else {
+    scheduler_->inject(this);
+  }
+}
+
+bool TaskHeader::commit_wait() noexcept {
+  std::uint32_t w = wait_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((w & kWoken) != 0) {
+      // The waker fired between publishing and now: it consumed the registration.
+      if (wait_.compare_exchange_weak(w, w & ~kWoken, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return false;
+      continue;
+    }
+    if ((w & kCancel) != 0) {
+      // Cancelled before suspending: play the canceller ourselves. The deregistration
+      // schedules us (we are RUNNING, so that only sets NOTIFIED) and await_resume throws.
+      if (wait_.compare_exchange_weak(w, w | kWaiting | kClaimed, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        run_deregistration();
+        return true;
+      }
+      continue;
+    }
+    // Release publishes resume_point_ and registration_ to a canceller that claims with
+    // acquire.
+    if (wait_.compare_exchange_weak(w, w | kWaiting, std::memory_order_release,
+                                    std::memory_order_relaxed))
+      return true;
+  }
+}
+
+bool TaskHeader::take_cancel() noexcept {
+  // Only the task clears kCancel; a request racing with this load is delivered at the next
+  // suspension instead.
+  if ((wait_.load(std::memory_order_relaxed) & kCancel) == 0) return false;
+  wait_.fetch_and(~kCancel, std::memory_order_relaxed);
+  return true;
+}
+
+WakeResult TaskHeader::wake() noexcept {
+  std::uint32_t w = wait_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((w & kWaiting) == 0) {
+      // Early: the registration is published but the task has not committed yet.
+      if (wait_.compare_exchange_weak(w, w | kWoken, std::memory_order_release,
+                                      std::memory_order_relaxed))
+        return WakeResult::early;
+      continue;
+    }
+    if ((w & kClaimed) == 0) {
+      if (wait_.compare_exchange_weak(w, w & ~kWaiting, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        schedule();
+        return WakeResult::scheduled;
+      }
+      continue;
+    }
+    // A canceller claimed the wait. The last of us two to finish schedules the task.
+    const bool canceller_done = (w & kDeregFailed) != 0;
+    const std::uint32_t next = canceller_done ? (w & kCancel) : (w | kWoken);
+    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      if (canceller_done) schedule();
+      return WakeResult::claimed_by_canceller;
+    }
+  }
+}
+
+void TaskHeader::request_cancel() noexcept {
+  std::uint32_t w = wait_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((w & kCancel) != 0) return;  // already requested, not yet delivered
+    const bool claim = (w & kWaiting) != 0 && (w & kClaimed) == 0;
+    const std::uint32_t next = w | kCancel | (claim ? kClaimed : 0);
+    // acq_rel: acquire reads the registration the task published with its release.
+    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      if (claim) run_deregistration();
+      return;
+    }
+  }
+}
+
+void TaskHeader::run_deregistration() noexcept {
+  switch (registration_.deregister(*this, registration_.context)) {
+    case Deregistration::removed:
+      finish_cancel(true);
+      break;
+    case Deregistration::in_flight:
+      finish_cancel(false);
+      break;
+    case Deregistration::deferred:
+      break;  // the waker's loop calls finish_cancel()
+  }
+}
+
+void TaskHeader::finish_cancel(bool removed) noexcept {
+  if (removed) {
+    // Nobody else will touch the wait: leave only the request for await_resume.
+    wait_.fetch_and(kCancel, std::memory_order_acq_rel);
+    schedule();
+    return;
+  }
+  std::uint32_t w = wait_.load(std::memory_order_relaxed);
+  for (;;) {
+    const bool waker_done = (w & kWoken) != 0;
+    const std::uint32_t next = waker_done ? (w & kCancel) : (w | kDeregFailed);
+    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      if (waker_done) schedule();
+      return;
+    }
+  }
+}
+
+void TaskHeader::abandon() noexcept {
+  sched_.fetch_or(kComplete | kAbandoned, std::memory_order_acq_rel);
+  destroy_frame_(this);
+}
+
+// --- spawn ------------------------------------------------------------------------------
+
+Scheduler* current_scheduler() noexcept {
+  Loop* loop = current_loop();
+  return loop != nullptr ? &loop->scheduler() : nullptr;
+}
+
+void submit_spawn(TaskHeader* task, std::string name) {
+  Scheduler* scheduler = task->scheduler();
+  task->id_ = scheduler->next_task_id();
+  task->name_ = std::move(name);
+  Loop* loop = current_loop();
+  if (loop != nullptr && &loop->scheduler() == scheduler) {
+    loop->spawn_local(task);
+  } else {
+    scheduler->register_foreign(task);
+    scheduler->inject(task);
+  }
+}
+
+void throw_no_current_task(const char* what) {
+  throw std::logic_error(std::string(what) +
+                         ": not inside a weft task (use Runtime::spawn / block_on from outside)");
+}
+
+// --- join -------------------------------------------------------------------------------
+
+bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept {
+  joinee.joiner_ = &joiner;
+  std::uint32_t s = joinee.sched_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((s & TaskHeader::kComplete) != 0) return false;
+    // Release publishes joiner_ to the completer's acq_rel RMW.
+    if (joinee.sched_.compare_exchange_weak(s, s | TaskHeader::kJoinWaiter,
+                                            std::memory_order_release, std::memory_order_acquire))
+      return true;
+  }
+}
+
+Deregistration deregister_join_waiter(TaskHeader& /*joiner*/, void* context) noexcept {
+  auto& joinee = *static_cast<TaskHeader*>(context);
+  std::uint32_t s = joinee.sched_.load(std::memory_order_relaxed);
+  for (;;) {
+    // The completer's RMW came first: it saw kJoinWaiter and will wake the joiner.
+    if ((s & TaskHeader::kComplete) != 0) return Deregistration::in_flight;
+    if (joinee.sched_.compare_exchange_weak(s, s & ~TaskHeader::kJoinWaiter,
+                                            std::memory_order_relaxed, std::memory_order_relaxed))
+      return Deregistration::removed;
+  }
+}
+
+void join_handle_dropped(TaskHeader& task) noexcept try {
+  // Exactly one of {this, the completer} sees the other's bit and reports an exception
+  // nobody retrieved (acq_rel: the completer's result is visible if kComplete was set).
+  const std::uint32_t prev = task.sched_.fetch_or(TaskHeader::kDetached, std::memory_order_acq_rel);
+  if ((prev & TaskHeader::kComplete) == 0 || (prev & TaskHeader::kAbandoned) != 0) return;
+  const std::exception_ptr& e = task.root_promise()->exception();
+  if (!e) return;
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError&) {
+    return;
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+  }
+  // Not task.scheduler(): the handle may outlive its runtime. A loop's own runtime is alive.
+  const std::string who = describe_task(task);
+  Loop* loop = current_loop();
+  emit_report(loop != nullptr ? &loop->scheduler() : nullptr,
+              {ReportKind::unretrieved_exception, -1, who,
+               "weft: task " + who + " failed and its JoinHandle was dropped without awaiting it: " +
+                   what});
+} catch (...) {
+  // Reporting must never turn a destructor into a crash.
+}
+
+}  // namespace weft::detail
