@@ -1,6 +1,3 @@
-#include <cxxabi.h>
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -12,6 +9,7 @@
 #include "weft/detail/task_header.hpp"
 #include "weft/metrics.hpp"
 #include "weft/report.hpp"
+#include "weft/task.hpp"
 
 namespace weft {
 
@@ -49,9 +47,23 @@ LoopMetrics RuntimeMetrics::total() const noexcept {
 
 namespace detail {
 
+namespace {
+
+std::string describe_origin(const FrameOrigin& origin) {
+  const char* file = origin.file;
+  // The file's last component is enough to find it and keeps the line short.
+  for (const char* p = origin.file; *p != '\0'; ++p)
+    if (*p == '/') file = p + 1;
+  return std::string(origin.function) + " (" + file + ":" + std::to_string(origin.line) + ")";
+}
+
+}  // namespace
+
 std::string describe_task(const TaskHeader& task) {
   std::string s = "#" + std::to_string(task.id_);
   if (!task.name_.empty()) s += " '" + task.name_ + "'";
+  if (task.root_promise() != nullptr && !task.is_abandoned())
+    s += " " + describe_origin(task.root_promise()->origin());
   return s;
 }
 
@@ -64,30 +76,10 @@ void emit_report(const Scheduler* scheduler, const Report& report) {
   std::fprintf(stderr, "%s\n", report.message.c_str());
 }
 
-namespace {
 
-// The coroutine ABI shared by GCC and clang puts the resume function's address first in
-// the frame; its symbol names the coroutine. Needs the symbol in the dynamic table (link
-// executables with -rdynamic / ENABLE_EXPORTS); otherwise the address is printed.
-std::string describe_frame(void* frame) {
-  void* resume_fn = *static_cast<void**>(frame);
-  Dl_info info{};
-  if (::dladdr(resume_fn, &info) != 0 && info.dli_sname != nullptr) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> demangled(
-        abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), &std::free);
-    return status == 0 && demangled ? demangled.get() : info.dli_sname;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%p", resume_fn);
-  return std::string("coroutine at ") + buf;
-}
-
-}  // namespace
-
-void report_never_awaited(void* frame_address) noexcept {
+void report_never_awaited(const FrameOrigin& origin) noexcept {
   try {
-    const std::string who = describe_frame(frame_address);
+    const std::string who = describe_origin(origin);
     Loop* loop = current_loop();
     emit_report(loop != nullptr ? &loop->scheduler() : nullptr,
                 {ReportKind::task_never_awaited, loop != nullptr ? static_cast<int>(loop->index()) : -1,

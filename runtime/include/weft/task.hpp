@@ -13,6 +13,7 @@
 #include <coroutine>
 #include <exception>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -28,11 +29,28 @@ namespace detail {
 
 class TaskHeader;
 
+// Where a coroutine is defined: function name, file and line. The promise's constructor
+// takes it as a defaulted argument, which the compiler evaluates inside the coroutine, so
+// every task knows its origin for reports (three words per frame, no runtime lookup, and
+// it survives heap-allocation elision, unlike anything stored around the allocation).
+struct FrameOrigin {
+  const char* function;
+  const char* file;
+  unsigned line;
+  static constexpr FrameOrigin here(const char* function = __builtin_FUNCTION(),
+                                    const char* file = __builtin_FILE(),
+                                    unsigned line = __builtin_LINE()) noexcept {
+    return {function, file, line};
+  }
+};
+
 // Reports a task destroyed before it ever ran (see report.hpp).
-void report_never_awaited(void* frame_address) noexcept;
+void report_never_awaited(const FrameOrigin& origin) noexcept;
 
 class TaskPromiseBase {
  public:
+  explicit TaskPromiseBase(FrameOrigin origin) noexcept : origin_(origin) {}
+
   static void* operator new(std::size_t size) { return frame_allocate(size); }
   static void operator delete(void* p, std::size_t size) noexcept { frame_deallocate(p, size); }
 
@@ -60,6 +78,7 @@ class TaskPromiseBase {
   void mark_started() noexcept { started_ = true; }
   [[nodiscard]] bool started() const noexcept { return started_; }
   [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
+  [[nodiscard]] const FrameOrigin& origin() const noexcept { return origin_; }
 
  protected:
   void rethrow_if_failed() const {
@@ -69,12 +88,17 @@ class TaskPromiseBase {
  private:
   std::coroutine_handle<> continuation_;
   std::exception_ptr exception_;
+  FrameOrigin origin_;
   bool started_ = false;
 };
 
 template <class T>
 class TaskPromise final : public TaskPromiseBase {
  public:
+  // No coroutine parameter converts to FrameOrigin, so the compiler always falls back to
+  // this constructor with the origin defaulted at the coroutine's own definition.
+  explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
+      : TaskPromiseBase(origin) {}
   Task<T> get_return_object() noexcept;
 
   template <class U>
@@ -107,6 +131,8 @@ class TaskPromise final : public TaskPromiseBase {
 template <class T>
 class TaskPromise<T&> final : public TaskPromiseBase {
  public:
+  explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
+      : TaskPromiseBase(origin) {}
   Task<T&> get_return_object() noexcept;
   void return_value(T& value) noexcept { value_ = std::addressof(value); }
   T& take_result() {
@@ -121,6 +147,8 @@ class TaskPromise<T&> final : public TaskPromiseBase {
 template <>
 class TaskPromise<void> final : public TaskPromiseBase {
  public:
+  explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
+      : TaskPromiseBase(origin) {}
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}
   void take_result() { rethrow_if_failed(); }
@@ -176,7 +204,7 @@ class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")
   }
   void destroy() noexcept {
     if (!handle_) return;
-    if (!handle_.promise().started()) detail::report_never_awaited(handle_.address());
+    if (!handle_.promise().started()) detail::report_never_awaited(handle_.promise().origin());
     handle_.destroy();
     handle_ = {};
   }

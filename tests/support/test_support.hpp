@@ -1,0 +1,90 @@
+#pragma once
+
+// Helpers shared by weft's tests: a counting type to prove nothing leaked, a report sink
+// that records, and the stress scale.
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <weft/weft.hpp>
+
+namespace weft::test {
+
+// Every live Counted is counted; a test that ends with live() == 0 freed every frame that
+// held one. Also counts destructions, so cancellation tests can see destructors ran.
+class Counted {
+ public:
+  Counted() noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
+  Counted(const Counted&) noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
+  Counted(Counted&&) noexcept { live_.fetch_add(1, std::memory_order_relaxed); }
+  Counted& operator=(const Counted&) = default;
+  Counted& operator=(Counted&&) = default;
+  ~Counted() {
+    live_.fetch_sub(1, std::memory_order_relaxed);
+    destroyed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  static long live() noexcept { return live_.load(std::memory_order_acquire); }
+  static long destroyed() noexcept { return destroyed_.load(std::memory_order_acquire); }
+  static void reset() noexcept {
+    live_.store(0);
+    destroyed_.store(0);
+  }
+
+ private:
+  static inline std::atomic<long> live_{0};
+  static inline std::atomic<long> destroyed_{0};
+};
+
+// A thread-safe ReportSink that keeps every report.
+class ReportLog {
+ public:
+  ReportSink sink() {
+    return [this](const Report& r) {
+      std::lock_guard lock(mutex_);
+      reports_.push_back(r);
+      times_.push_back(std::chrono::steady_clock::now());
+    };
+  }
+  std::vector<Report> reports() const {
+    std::lock_guard lock(mutex_);
+    return reports_;
+  }
+  std::vector<std::chrono::steady_clock::time_point> times() const {
+    std::lock_guard lock(mutex_);
+    return times_;
+  }
+  std::size_t count(ReportKind kind) const {
+    std::lock_guard lock(mutex_);
+    std::size_t n = 0;
+    for (const Report& r : reports_) n += r.kind == kind ? 1 : 0;
+    return n;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Report> reports_;
+  std::vector<std::chrono::steady_clock::time_point> times_;
+};
+
+// Stress sizes are multiplied by WEFT_STRESS_SCALE (default 1: the full sizes of
+// RELIABILITY.md). Sanitizer runs in CI use a fraction; never below `minimum`.
+inline std::size_t scaled(std::size_t full, std::size_t minimum = 1) {
+  double scale = 1.0;
+  if (const char* s = std::getenv("WEFT_STRESS_SCALE")) scale = std::atof(s);
+  if (scale <= 0) scale = 1.0;
+  const auto n = static_cast<std::size_t>(static_cast<double>(full) * scale);
+  return n < minimum ? minimum : n;
+}
+
+inline RuntimeOptions options(unsigned loops = 2) {
+  RuntimeOptions o;
+  o.loops = loops;
+  return o;
+}
+
+}  // namespace weft::test
