@@ -113,6 +113,9 @@ void Loop::schedule_local(TaskHeader* task) {
 }
 
 void Loop::spawn_local(TaskHeader* task) {
+  // Ids from a per-loop counter (loop index in the top bits): no shared cache line on the
+  // spawn path.
+  task->id_ = (static_cast<std::uint64_t>(index_) + 1) << 48 | ++next_id_;
   task->owner_ = this;
   registry_.push_front(task);
   task->add_ref();  // the registry's reference (the caller's becomes the JoinHandle's)
@@ -164,14 +167,18 @@ void Loop::run_task(TaskHeader* task) {
   run_seq_.store(seq, std::memory_order_relaxed);
   task->resume_point().resume();
   run_seq_.store(seq + 1, std::memory_order_relaxed);
-  current_task_ = nullptr;
   tasks_run_.add();
-  if (stall_flag_.load(std::memory_order_relaxed) == seq) report_stall_end(task);
+  // Acquire pairs with flag_stall()'s release: first_seen is the monitor's.
+  if (stall_flag_.load(std::memory_order_acquire) == seq) report_stall_end(task);
 
   if (task->root_done()) {
+    // Still "in" the task: a joiner it wakes goes to the LIFO slot, like any wake-up a
+    // running task issues (the joiner usually wants the result right away).
     complete(task);
+    current_task_ = nullptr;
     return;
   }
+  current_task_ = nullptr;
   // acq_rel: release publishes what the task wrote (resume_point, its frame) to the next
   // loop that runs it; acquire sees a NOTIFIED set by a waker during the run.
   const std::uint32_t prev =
@@ -396,6 +403,12 @@ void Loop::run() {
   for (;;) {
     if (!shutdown_seen_ && scheduler_.shutting_down()) begin_shutdown();
     if (TaskHeader* t = next_task()) {
+      if (searching_) {
+        // Woken as a searcher, we found work of our own: stop searching, and hand the
+        // search on if we were the last one (idle.hpp).
+        searching_ = false;
+        if (scheduler_.idle().transition_from_searching()) scheduler_.notify_one();
+      }
       run_task(t);
       if (++tick_ % kMaintenanceInterval == 0) maintenance(0);
       continue;

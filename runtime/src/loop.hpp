@@ -118,6 +118,7 @@ class Loop {
   TaskHeader* lifo_slot_ = nullptr;
   unsigned lifo_streak_ = 0;
   std::uint64_t tick_ = 0;
+  std::uint64_t next_id_ = 0;
   TaskHeader* current_task_ = nullptr;
   int budget_ = 0;
   bool searching_ = false;

@@ -24,7 +24,8 @@ class Parker {
   [[nodiscard]] bool begin_park() noexcept {
     std::uint32_t expected = kEmpty;
     if (state_.compare_exchange_strong(expected, kParked, std::memory_order_seq_cst)) return true;
-    state_.store(kEmpty, std::memory_order_relaxed);  // consumed NOTIFIED; only we clear it
+    // Consume the pending wake-up(s); the caller re-checks every work source next.
+    state_.exchange(kEmpty, std::memory_order_acquire);
     return false;
   }
   // Loop thread, after the reactor returned. True if another thread unparked us.

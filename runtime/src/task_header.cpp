@@ -153,12 +153,12 @@ Scheduler* current_scheduler() noexcept {
 
 void submit_spawn(TaskHeader* task, std::string name) {
   Scheduler* scheduler = task->scheduler();
-  task->id_ = scheduler->next_task_id();
   task->name_ = std::move(name);
   Loop* loop = current_loop();
   if (loop != nullptr && &loop->scheduler() == scheduler) {
     loop->spawn_local(task);
   } else {
+    task->id_ = scheduler->next_task_id();
     scheduler->register_foreign(task);
     scheduler->inject(task);
   }
