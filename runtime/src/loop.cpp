@@ -128,9 +128,8 @@ void Loop::spawn_local(TaskHeader* task) {
 TaskHeader* Loop::take_injected() {
   if (scheduler_.injection_empty()) return nullptr;
   std::array<TaskHeader*, kMaxInjectedBatch> batch{};
-  const std::size_t share =
-      std::clamp<std::size_t>(scheduler_.injection().size_approx() / scheduler_.num_loops() + 1,
-                              1, kMaxInjectedBatch);
+  const std::size_t share = std::clamp<std::size_t>(
+      scheduler_.injection().size_approx() / scheduler_.num_loops() + 1, 1, kMaxInjectedBatch);
   const std::size_t n = scheduler_.injection().try_dequeue_bulk(batch.data(), share);
   if (n == 0) return nullptr;
   injected_taken_.add(n);
@@ -202,13 +201,13 @@ void Loop::complete(TaskHeader* task) {
       } catch (const CancelledError&) {
         // A cancelled task ending in CancelledError did what was asked: nothing to report.
       } catch (const std::exception& ex) {
-        scheduler_.report({ReportKind::detached_exception, static_cast<int>(index_),
-                           describe_task(*task),
-                           "weft: detached task " + describe_task(*task) + " failed: " + ex.what()});
+        scheduler_.report(
+            {ReportKind::detached_exception, static_cast<int>(index_), describe_task(*task),
+             "weft: detached task " + describe_task(*task) + " failed: " + ex.what()});
       } catch (...) {
-        scheduler_.report({ReportKind::detached_exception, static_cast<int>(index_),
-                           describe_task(*task),
-                           "weft: detached task " + describe_task(*task) + " failed: unknown exception"});
+        scheduler_.report(
+            {ReportKind::detached_exception, static_cast<int>(index_), describe_task(*task),
+             "weft: detached task " + describe_task(*task) + " failed: unknown exception"});
       }
     }
   }
@@ -483,7 +482,8 @@ void Loop::abandon_remaining() noexcept {
   std::vector<TaskHeader*> left;
   registry_.for_each([&](TaskHeader* task) {
     if (!task->is_complete()) {
-      scheduler_.report({ReportKind::shutdown_forced, static_cast<int>(index_), describe_task(*task),
+      scheduler_.report({ReportKind::shutdown_forced, static_cast<int>(index_),
+                         describe_task(*task),
                          "weft: task " + describe_task(*task) +
                              " did not finish within the shutdown grace period after being "
                              "cancelled; its frame was destroyed"});

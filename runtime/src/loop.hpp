@@ -3,13 +3,13 @@
 // Loop: one event loop on one thread. The scheduling algorithm, its invariants and the
 // shutdown order are described at the top of loop.cpp.
 
+#include <concurrentqueue/concurrentqueue.h>
+
 #include <atomic>
 #include <cstdint>
 #include <random>
 #include <thread>
 #include <vector>
-
-#include <concurrentqueue/concurrentqueue.h>
 
 #include "io_state.hpp"
 #include "parker.hpp"
@@ -32,7 +32,9 @@ class OwnerCounter {
   void add(std::uint64_t n = 1) noexcept {
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_release);
   }
-  [[nodiscard]] std::uint64_t get() const noexcept { return value_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t get() const noexcept {
+    return value_.load(std::memory_order_acquire);
+  }
 
  private:
   std::atomic<std::uint64_t> value_{0};

@@ -42,8 +42,8 @@ void Reactor::notify() noexcept {
 
 int Reactor::wait(int timeout_ms) noexcept {
   for (;;) {
-    const int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
-                               timeout_ms);
+    const int n =
+        ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
     if (n >= 0) return n;
     if (errno != EINTR) return 0;
     if (timeout_ms == 0) return 0;

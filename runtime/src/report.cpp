@@ -1,3 +1,5 @@
+#include "weft/report.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -8,19 +10,24 @@
 #include "scheduler.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/metrics.hpp"
-#include "weft/report.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
 
 const char* to_string(ReportKind kind) noexcept {
   switch (kind) {
-    case ReportKind::stall: return "stall";
-    case ReportKind::stall_ended: return "stall_ended";
-    case ReportKind::task_never_awaited: return "task_never_awaited";
-    case ReportKind::detached_exception: return "detached_exception";
-    case ReportKind::unretrieved_exception: return "unretrieved_exception";
-    case ReportKind::shutdown_forced: return "shutdown_forced";
+    case ReportKind::stall:
+      return "stall";
+    case ReportKind::stall_ended:
+      return "stall_ended";
+    case ReportKind::task_never_awaited:
+      return "task_never_awaited";
+    case ReportKind::detached_exception:
+      return "detached_exception";
+    case ReportKind::unretrieved_exception:
+      return "unretrieved_exception";
+    case ReportKind::shutdown_forced:
+      return "shutdown_forced";
   }
   return "unknown";
 }
@@ -76,14 +83,13 @@ void emit_report(const Scheduler* scheduler, const Report& report) {
   std::fprintf(stderr, "%s\n", report.message.c_str());
 }
 
-
 void report_never_awaited(const FrameOrigin& origin) noexcept {
   try {
     const std::string who = describe_origin(origin);
     Loop* loop = current_loop();
     emit_report(loop != nullptr ? &loop->scheduler() : nullptr,
-                {ReportKind::task_never_awaited, loop != nullptr ? static_cast<int>(loop->index()) : -1,
-                 who,
+                {ReportKind::task_never_awaited,
+                 loop != nullptr ? static_cast<int>(loop->index()) : -1, who,
                  "weft: task " + who +
                      " was destroyed without being awaited or spawned (a lazy Task does "
                      "nothing until co_await or weft::spawn)"});

@@ -156,9 +156,7 @@ void Scheduler::loop_exited() {
 
 void Scheduler::report(Report report) const { emit_report(this, report); }
 
-void Scheduler::loop_parking() noexcept {
-  active_loops_.fetch_sub(1, std::memory_order_relaxed);
-}
+void Scheduler::loop_parking() noexcept { active_loops_.fetch_sub(1, std::memory_order_relaxed); }
 
 void Scheduler::loop_unparked() noexcept {
   // The monitor sleeps while the count is 0; wake it on the way up.

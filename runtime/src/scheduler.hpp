@@ -4,6 +4,8 @@
 // queue, the idle set, the registry of tasks spawned from outside the loops, the stall
 // monitor and the shutdown state. Runtime is its public face.
 
+#include <concurrentqueue/concurrentqueue.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -11,8 +13,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <concurrentqueue/concurrentqueue.h>
 
 #include "idle.hpp"
 #include "loop.hpp"
@@ -41,7 +41,9 @@ class Scheduler {
                                              std::size_t max) noexcept {
     return injection_.try_dequeue_bulk(token, out, max);
   }
-  [[nodiscard]] moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept { return injection_; }
+  [[nodiscard]] moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept {
+    return injection_;
+  }
   [[nodiscard]] bool injection_empty() const noexcept { return injection_.size_approx() == 0; }
   // New work was queued: wake a parked loop if no loop is searching (see idle.hpp).
   void notify_one() noexcept;
@@ -54,7 +56,9 @@ class Scheduler {
   [[nodiscard]] bool shutting_down() const noexcept {
     return shutting_down_.load(std::memory_order_acquire);
   }
-  [[nodiscard]] bool stop_requested() const noexcept { return stop_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool stop_requested() const noexcept {
+    return stop_.load(std::memory_order_acquire);
+  }
   // True when every task ever spawned has completed (see the argument in scheduler.cpp).
   [[nodiscard]] bool quiescent() const noexcept;
   void request_stop() noexcept;

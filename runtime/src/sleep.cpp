@@ -1,10 +1,11 @@
+#include "weft/sleep.hpp"
+
 #include <chrono>
 
 #include "loop.hpp"
 #include "timer_queue.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
-#include "weft/sleep.hpp"
 
 namespace weft::detail {
 

@@ -216,8 +216,8 @@ void join_handle_dropped(TaskHeader& task) noexcept try {
   Loop* loop = current_loop();
   emit_report(loop != nullptr ? &loop->scheduler() : nullptr,
               {ReportKind::unretrieved_exception, -1, who,
-               "weft: task " + who + " failed and its JoinHandle was dropped without awaiting it: " +
-                   what});
+               "weft: task " + who +
+                   " failed and its JoinHandle was dropped without awaiting it: " + what});
 } catch (...) {
   // Reporting must never turn a destructor into a crash.
 }

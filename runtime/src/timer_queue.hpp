@@ -45,7 +45,9 @@ class TimerQueue {
   [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
   [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
   // Deadline of the earliest timer; only when !empty().
-  [[nodiscard]] std::int64_t next_deadline_ns() const noexcept { return heap_.front()->deadline_ns; }
+  [[nodiscard]] std::int64_t next_deadline_ns() const noexcept {
+    return heap_.front()->deadline_ns;
+  }
 
   // Shutdown only: frees every node without waking anyone.
   void clear() noexcept;

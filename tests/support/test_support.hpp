@@ -10,7 +10,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
 #include <weft/weft.hpp>
 
 namespace weft::test {

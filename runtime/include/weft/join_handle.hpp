@@ -24,12 +24,12 @@ void join_handle_dropped(TaskHeader& task) noexcept;
 // value or rethrows its exception; cancel() asks it to stop; detach() lets it run on its own
 // (its exception, if any, is then reported). Dropping the handle detaches too.
 template <class T>
-class [[nodiscard("keep the JoinHandle, or call .detach() to run the task in the background")]]
-JoinHandle {
+class [[nodiscard(
+    "keep the JoinHandle, or call .detach() to run the task in the background")]] JoinHandle {
  public:
   JoinHandle() noexcept = default;
-  explicit JoinHandle(detail::SpawnedTask<T>* task) noexcept : task_(task) {}
-  JoinHandle(JoinHandle&& other) noexcept
+  explicit JoinHandle(detail::SpawnedTask<T> * task) noexcept : task_(task) {}
+  JoinHandle(JoinHandle && other) noexcept
       : task_(std::exchange(other.task_, nullptr)), retrieved_(other.retrieved_) {}
   JoinHandle& operator=(JoinHandle&& other) noexcept {
     if (this != &other) {
@@ -51,7 +51,7 @@ JoinHandle {
     if (task_ != nullptr) task_->request_cancel();
   }
   // Lets the task run on without a handle. Its exception, if it throws, is reported.
-  void detach() && noexcept { reset(); }
+  void detach()&& noexcept { reset(); }
   [[nodiscard]] std::uint64_t id() const noexcept { return task_ != nullptr ? task_->id_ : 0; }
 
   class Awaiter {
@@ -85,11 +85,11 @@ JoinHandle {
     JoinHandle& handle_;
   };
 
-  Awaiter operator co_await() & {
+  Awaiter operator co_await()& {
     check_awaitable();
     return Awaiter{*this};
   }
-  Awaiter operator co_await() && {
+  Awaiter operator co_await()&& {
     check_awaitable();
     return Awaiter{*this};
   }

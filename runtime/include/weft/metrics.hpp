@@ -16,8 +16,8 @@ struct LoopMetrics {
   std::uint64_t parks = 0;           // times the loop blocked in epoll_wait
   std::uint64_t wakeups = 0;         // parks ended by another thread's eventfd write
   std::uint64_t timers_fired = 0;
-  std::uint64_t io_events = 0;       // epoll events delivered to fds
-  std::uint64_t stalls = 0;          // tasks reported by the stall detector
+  std::uint64_t io_events = 0;  // epoll events delivered to fds
+  std::uint64_t stalls = 0;     // tasks reported by the stall detector
 
   LoopMetrics& operator+=(const LoopMetrics& o) noexcept;
 };

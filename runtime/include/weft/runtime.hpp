@@ -61,9 +61,9 @@ class Outcome {
   }
 
  private:
-  using Stored = std::conditional_t<std::is_void_v<T>, std::monostate,
-                                    std::conditional_t<std::is_reference_v<T>,
-                                                       std::remove_reference_t<T>*, T>>;
+  using Stored = std::conditional_t<
+      std::is_void_v<T>, std::monostate,
+      std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
   std::variant<std::monostate, Stored, std::exception_ptr> state_;
 };
 

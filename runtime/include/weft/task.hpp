@@ -102,7 +102,7 @@ class TaskPromise final : public TaskPromiseBase {
   Task<T> get_return_object() noexcept;
 
   template <class U>
-    requires std::is_convertible_v<U&&, T>
+  requires std::is_convertible_v<U&&, T>
   void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
     ::new (static_cast<void*>(&storage_)) T(std::forward<U>(value));
     has_value_ = true;
@@ -165,7 +165,7 @@ class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")
 
   Task() noexcept = default;
   explicit Task(handle_type h) noexcept : handle_(h) {}
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task(Task && other) noexcept : handle_(std::exchange(other.handle_, {})) {}
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -191,8 +191,8 @@ class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")
 
   // Awaiting runs the task to completion and gives its value or rethrows its exception.
   // The Task must be valid and not yet awaited.
-  Awaiter operator co_await() & noexcept { return Awaiter{checked()}; }
-  Awaiter operator co_await() && noexcept { return Awaiter{checked()}; }
+  Awaiter operator co_await()& noexcept { return Awaiter{checked()}; }
+  Awaiter operator co_await()&& noexcept { return Awaiter{checked()}; }
 
   // For the runtime: hand the coroutine over (spawn keeps the Task, so this is rarely used).
   [[nodiscard]] handle_type handle() const noexcept { return handle_; }

@@ -26,8 +26,7 @@ class SpawnedTask final : public TaskHeader {
 
  private:
   SpawnedTask(Scheduler* scheduler, Task<T> task) noexcept
-      : TaskHeader(scheduler, task.handle(), &task.handle().promise(), &destroy,
-                   &destroy_frame),
+      : TaskHeader(scheduler, task.handle(), &task.handle().promise(), &destroy, &destroy_frame),
         task_(std::move(task)) {
     task_.handle().promise().mark_started();
   }

@@ -77,8 +77,12 @@ class TaskHeader {
 
   TaskHeader(Scheduler* scheduler, std::coroutine_handle<> root, TaskPromiseBase* root_promise,
              DestroyFn destroy, DestroyFn destroy_frame) noexcept
-      : scheduler_(scheduler), root_(root), root_promise_(root_promise), destroy_(destroy),
-        destroy_frame_(destroy_frame), resume_point_(root) {}
+      : scheduler_(scheduler),
+        root_(root),
+        root_promise_(root_promise),
+        destroy_(destroy),
+        destroy_frame_(destroy_frame),
+        resume_point_(root) {}
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
 

@@ -41,7 +41,7 @@ enum class StealStatus { empty, success, retry };
 template <class T>
 struct StealResult {
   StealStatus status = StealStatus::empty;
-  T item{};          // the (first) item taken, valid on success
+  T item{};                // the (first) item taken, valid on success
   std::int64_t count = 0;  // items taken (steal_half moves count - 1 into the thief's deque)
 };
 
