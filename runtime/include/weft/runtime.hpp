@@ -121,7 +121,6 @@ class Runtime {
   template <class T>
   JoinHandle<T> spawn(Task<T> task, SpawnOptions options = {}) {
     auto* spawned = detail::SpawnedTask<T>::create(scheduler_.get(), std::move(task));
-    spawned->add_ref();
     detail::submit_spawn(spawned, std::move(options.name));
     return JoinHandle<T>{spawned};
   }

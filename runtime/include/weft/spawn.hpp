@@ -22,7 +22,7 @@ JoinHandle<T> spawn(Task<T> task, SpawnOptions options = {}) {
   detail::Scheduler* scheduler = detail::current_scheduler();
   if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
   auto* spawned = detail::SpawnedTask<T>::create(scheduler, std::move(task));
-  spawned->add_ref();  // one reference for the registry, one for the handle
+  // create() made the reference the JoinHandle holds; the registry adds its own.
   detail::submit_spawn(spawned, std::move(options.name));
   return JoinHandle<T>{spawned};
 }
