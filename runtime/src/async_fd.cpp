@@ -48,7 +48,7 @@ Deregistration deregister_io(TaskHeader& /*task*/, void* context) noexcept {
 
 void clear_ready(IoDirection& dir, Readiness seen) noexcept {
   std::uint32_t w = dir.word.load(std::memory_order_relaxed);
-  const std::uint32_t tick_mask = ~(IoDirection::kReady | IoDirection::kWaiting);
+  constexpr std::uint32_t tick_mask = ~IoDirection::kFlags;
   // Only the readiness we saw: a newer edge (different tick) stays.
   while ((w & IoDirection::kReady) != 0 && (w & tick_mask) == seen.tick) {
     if (dir.word.compare_exchange_weak(w, w & ~IoDirection::kReady, std::memory_order_relaxed,
@@ -59,7 +59,7 @@ void clear_ready(IoDirection& dir, Readiness seen) noexcept {
 
 Readiness current_readiness(const IoDirection& dir) noexcept {
   const std::uint32_t w = dir.word.load(std::memory_order_acquire);
-  return Readiness{w & ~(IoDirection::kReady | IoDirection::kWaiting)};
+  return Readiness{w & ~IoDirection::kFlags};
 }
 
 }  // namespace
@@ -84,15 +84,33 @@ bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> caller) {
     self->yield_from(caller);
     return true;
   }
-  if ((w & IoDirection::kWaiting) != 0)
-    throw std::logic_error("weft::AsyncFd: two tasks waiting for the same direction of one fd");
+  // Claim the direction: one waiter at a time, decided by this CAS, before `waiter` is
+  // written.
+  for (;;) {
+    if ((w & IoDirection::kReady) != 0) {  // an edge arrived meanwhile: no wait
+      self->yield_from(caller);
+      return true;
+    }
+    if ((w & (IoDirection::kWaiting | IoDirection::kRegistering)) != 0)
+      throw std::logic_error("weft::AsyncFd: two tasks waiting for the same direction of one fd");
+    if (dir.word.compare_exchange_weak(w, w | IoDirection::kRegistering, std::memory_order_acquire,
+                                       std::memory_order_acquire))
+      break;
+  }
+  w |= IoDirection::kRegistering;
   self->prepare_wait(caller, {&detail::deregister_io, &dir});
   dir.waiter = self;
   for (;;) {
-    if ((w & IoDirection::kReady) != 0) return false;  // an edge arrived: no wait
+    const std::uint32_t unclaimed = w & ~IoDirection::kRegistering;
+    if ((w & IoDirection::kReady) != 0) {  // an edge arrived: release the claim, no wait
+      if (dir.word.compare_exchange_weak(w, unclaimed, std::memory_order_relaxed,
+                                         std::memory_order_acquire))
+        return false;
+      continue;
+    }
     // Release publishes `waiter` to the reactor's acquire CAS.
-    if (dir.word.compare_exchange_weak(w, w | IoDirection::kWaiting, std::memory_order_release,
-                                       std::memory_order_acquire))
+    if (dir.word.compare_exchange_weak(w, unclaimed | IoDirection::kWaiting,
+                                       std::memory_order_release, std::memory_order_acquire))
       break;
   }
   return self->commit_wait();
@@ -146,10 +164,10 @@ int AsyncFd::fd() const noexcept { return state_ != nullptr ? state_->fd : -1; }
 void AsyncFd::close() noexcept {
   detail::IoState* state = std::exchange(state_, nullptr);
   if (state == nullptr) return;
-  constexpr std::uint32_t kWaiting = IoDirection::kWaiting;
+  constexpr std::uint32_t kBusy = IoDirection::kWaiting | IoDirection::kRegistering;
   if (((state->read.word.load(std::memory_order_relaxed) |
         state->write.word.load(std::memory_order_relaxed)) &
-       kWaiting) != 0) {
+       kBusy) != 0) {
     std::fputs("weft: AsyncFd destroyed while a task waits on it; aborting\n", stderr);
     std::terminate();
   }
