@@ -43,6 +43,11 @@ class Idle {
   // False if it was no longer there: a notifier removed it and counted it as searching.
   [[nodiscard]] bool leave_parked(unsigned loop);
   [[nodiscard]] bool is_parked(unsigned loop);
+  // True if some loop other than the caller (which is unparked) is not parked. Relaxed:
+  // a hint for spinning, never part of the wake-up protocol.
+  [[nodiscard]] bool others_unparked() const noexcept {
+    return (state_.load(std::memory_order_relaxed) >> 16) > 1;
+  }
   [[nodiscard]] unsigned num_searching() const noexcept {
     return state_.load(std::memory_order_relaxed) & kSearchMask;
   }

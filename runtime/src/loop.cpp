@@ -1,10 +1,12 @@
 // The loop: how one thread runs tasks, polls I/O and timers, steals, parks and shuts down.
 //
 // Each iteration takes one runnable task, in this order:
-//   1. the LIFO slot — the task most recently woken by a task on this loop (message passing:
-//      the woken task runs next, while its data is hot). At most 3 in a row, then the slot
-//      is demoted to the back of the deque, so two tasks bouncing a message cannot starve
-//      the rest of the queue;
+//   1. the LIFO slot — the task most recently woken or spawned by a task on this loop
+//      (message passing: the woken task runs next, while its data is hot). At most 3 in a
+//      row while the deque has work, then the slot is demoted to the back of the deque, so
+//      two tasks bouncing a message cannot starve the rest of the queue. Thieves leave the
+//      slot alone, except when the stall monitor has seen the loop inside one task run for a
+//      whole sampling period (5 ms by default): then the slot is exposed and taken;
 //   2. every 61st tick the injection queue first, so work from outside is never starved by
 //      a busy local queue (61: Tokio's global_queue_interval, a prime so it does not beat
 //      with periodic task patterns; RELIABILITY.md asks for "at least every 61 tasks");
@@ -66,6 +68,18 @@ constexpr std::uint64_t kInjectionInterval = 61;
 constexpr std::uint64_t kMaintenanceInterval = 61;
 constexpr int kBudget = 128;
 constexpr std::size_t kMaxInjectedBatch = 64;
+// How long a searcher keeps looking before it parks while another loop is busy: about the
+// cost of one park/unpark round trip (an eventfd write, an epoll_wait return and the
+// context switches), so spinning never costs more than the park it may save.
+constexpr std::int64_t kSpinNs = 20'000;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 }  // namespace
 
@@ -99,9 +113,14 @@ Loop::~Loop() = default;
 // --- scheduling -------------------------------------------------------------------------
 
 void Loop::push_back(TaskHeader* task) {
+  const bool was_empty = deque_.size() == 0;
   deque_.push(task);
-  // Another loop may be parked while this one has more than it can run: wake one to steal.
-  if (scheduler_.num_loops() > 1) scheduler_.notify_one();
+  // This loop runs what it queues, so a notification is never needed for liveness, only to
+  // put an idle loop to work. The push that makes the deque non-empty notifies (unless a
+  // loop is already searching); pushes onto a non-empty deque skip the seq_cst read: the
+  // loop notified then, or the searcher it saw, keeps stealing while there is work here,
+  // and a searcher that finds work wakes the next loop (idle.hpp).
+  if (was_empty && scheduler_.num_loops() > 1) scheduler_.notify_one();
 }
 
 void Loop::schedule_local(TaskHeader* task) {
@@ -109,7 +128,24 @@ void Loop::schedule_local(TaskHeader* task) {
     push_back(task);
     return;
   }
-  if (TaskHeader* prev = std::exchange(lifo_slot_, task)) push_back(prev);
+  // Release publishes the task to a thief that takes an exposed slot (steal_lifo).
+  if (TaskHeader* prev = lifo_slot_.exchange(task, std::memory_order_release)) push_back(prev);
+}
+
+TaskHeader* Loop::steal_lifo() noexcept {
+  // Only a slot exposed by the stall monitor for the run in progress: the owner has been
+  // inside one task for at least a monitor period, so the slot would otherwise wait for it.
+  const std::uint64_t seq = run_seq_.load(std::memory_order_relaxed);
+  if ((seq & 1) == 0 || lifo_exposed_.load(std::memory_order_relaxed) != seq) return nullptr;
+  if (lifo_slot_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  // Acquire pairs with the owner's release in schedule_local; the exchange makes the owner
+  // and thieves agree on who took the task.
+  return lifo_slot_.exchange(nullptr, std::memory_order_acquire);
+}
+
+void Loop::expose_lifo(std::uint64_t run_seq) noexcept {
+  lifo_exposed_.store(run_seq, std::memory_order_relaxed);
+  if (lifo_slot_.load(std::memory_order_relaxed) != nullptr) scheduler_.notify_one();
 }
 
 void Loop::spawn_local(TaskHeader* task) {
@@ -122,7 +158,15 @@ void Loop::spawn_local(TaskHeader* task) {
   spawned_count.add();
   spawned_local_.add();
   if (shutdown_seen_) task->request_cancel();
-  push_back(task);
+  // A task that spawns many children without suspending keeps this loop from maintenance,
+  // while other loops complete the children and post them back here: free those now and
+  // then, so their frames return to this thread's pool and are reused while still in cache
+  // instead of piling up until the spawner ends.
+  if ((next_id_ & 63) == 0 && remote_completed_.load(std::memory_order_relaxed) != nullptr)
+    drain_remote_completions();
+  // Like a wake-up: to the LIFO slot, so a task that spawns one child and ends (a chain, a
+  // fan-out of one) hands it over without a queue round trip or a thief taking it.
+  schedule_local(task);
 }
 
 TaskHeader* Loop::take_injected() {
@@ -139,12 +183,19 @@ TaskHeader* Loop::take_injected() {
 }
 
 TaskHeader* Loop::next_task() {
-  if (lifo_slot_ != nullptr) {
-    if (lifo_streak_ < kMaxLifoStreak) {
+  TaskHeader* lifo = nullptr;
+  // Relaxed: only this thread puts tasks in the slot; a thief may have emptied it.
+  if (lifo_slot_.load(std::memory_order_relaxed) != nullptr)
+    lifo = lifo_slot_.exchange(nullptr, std::memory_order_relaxed);
+  if (lifo != nullptr) {
+    // Past the streak the slot's task goes behind the queue, unless the queue is empty:
+    // then nobody waits for it to yield the turn (injection and maintenance still come
+    // every 61 ticks).
+    if (lifo_streak_ < kMaxLifoStreak || deque_.size() == 0) {
       ++lifo_streak_;
-      return std::exchange(lifo_slot_, nullptr);
+      return lifo;
     }
-    push_back(std::exchange(lifo_slot_, nullptr));
+    push_back(lifo);
   }
   lifo_streak_ = 0;
   if (tick_ % kInjectionInterval == 0) {
@@ -311,7 +362,7 @@ bool Loop::maintenance(int timeout_ms) {
       fire_timers();
     }
   }
-  return any || lifo_slot_ != nullptr || deque_.size() > 0;
+  return any || lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
 }
 
 bool Loop::steal() {
@@ -329,12 +380,15 @@ bool Loop::steal() {
       const unsigned victim = (start + k) % n;
       if (victim == index_) continue;
       steal_attempts_.add();
-      auto r = scheduler_.loop(victim).stealer().steal_half_into(deque_);
+      Loop& other = scheduler_.loop(victim);
+      auto r = other.stealer().steal_half_into(deque_);
       if (r.status == StealStatus::success) {
         steals_.add(static_cast<std::uint64_t>(r.count));
         found = r.item;
       } else if (r.status == StealStatus::retry) {
         retry = true;
+      } else if ((found = other.steal_lifo()) != nullptr) {
+        steals_.add();
       }
     }
     if (found == nullptr) found = take_injected();
@@ -345,6 +399,25 @@ bool Loop::steal() {
   if (scheduler_.idle().transition_from_searching()) scheduler_.notify_one();
   run_task(found);
   return true;
+}
+
+bool Loop::spin_for_work() {
+  // Only the searcher spins (at most half of the loops), and only while another loop is
+  // running tasks that may spawn or wake more: a loop fed one task at a time by a busy peer
+  // then takes them without either side paying for an eventfd write and an epoll_wait per
+  // task. An idle runtime never spins (no loop is busy), so parked CPU stays at zero.
+  if (!searching_ || !scheduler_.idle().others_unparked()) return false;
+  const std::int64_t deadline = monotonic_ns() + kSpinNs;
+  const unsigned n = scheduler_.num_loops();
+  do {
+    for (int i = 0; i < 64; ++i) cpu_relax();
+    bool seen = !scheduler_.injection_empty();
+    for (unsigned v = 0; v < n && !seen; ++v)
+      seen = v != index_ && scheduler_.loop(v).has_queued_work();
+    if (seen && steal()) return true;
+    if (scheduler_.shutting_down()) return false;  // the run loop's quiescence check is next
+  } while (monotonic_ns() < deadline);
+  return false;
 }
 
 int Loop::park_timeout_ms() const {
@@ -381,7 +454,8 @@ void Loop::park() {
       searching_ = true;
       return;
     }
-    const bool have_work = lifo_slot_ != nullptr || deque_.size() > 0;
+    const bool have_work =
+        lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
     if (have_work || scheduler_.shutting_down()) {
       if (!idle.leave_parked(index_)) searching_ = true;  // raced with a notifier
       return;
@@ -414,7 +488,7 @@ void Loop::run() {
     }
     ++tick_;
     if (maintenance(0)) continue;
-    if (scheduler_.num_loops() > 1 && steal()) continue;
+    if (scheduler_.num_loops() > 1 && (steal() || spin_for_work())) continue;
     if (scheduler_.stop_requested()) break;
     if (shutdown_seen_ && scheduler_.quiescent()) {
       scheduler_.request_stop();
@@ -472,7 +546,7 @@ LoopMetrics Loop::metrics() const noexcept {
 void Loop::drain_after_stop() noexcept {
   drain_mailboxes();
   timers_.clear();
-  lifo_slot_ = nullptr;
+  lifo_slot_.store(nullptr, std::memory_order_relaxed);
   TaskHeader* t = nullptr;
   while (deque_.pop(t)) {
   }

@@ -80,6 +80,10 @@ class Loop {
   }
   // The monitor flags a run it reported, so the loop can name the task when it suspends.
   void flag_stall(std::uint64_t run_seq, std::int64_t first_seen_ns) noexcept;
+  // The monitor saw run `run_seq` on two samples: let thieves take the LIFO slot.
+  void expose_lifo(std::uint64_t run_seq) noexcept;
+  // A thief's attempt at an exposed LIFO slot; nullptr if not exposed or empty.
+  [[nodiscard]] TaskHeader* steal_lifo() noexcept;
 
   // Tasks spawned / completed by this loop, for the shutdown quiescence check.
   OwnerCounter spawned_count;
@@ -104,6 +108,7 @@ class Loop {
   void drain_remote_completions() noexcept;
   void fire_timers();
   bool steal();
+  bool spin_for_work();
   void park();
   int park_timeout_ms() const;
   void begin_shutdown();
@@ -116,8 +121,12 @@ class Loop {
   Deque::Owner deque_;
   Deque::Stealer stealer_;
 
+  // The LIFO slot: put and taken by the owner; taken by a thief only when exposed (see
+  // steal_lifo). Exchanges on both sides decide who gets the task.
+  std::atomic<TaskHeader*> lifo_slot_{nullptr};
+  std::atomic<std::uint64_t> lifo_exposed_{0};  // the run_seq_ the monitor exposed it for
+
   // Owner-only scheduling state.
-  TaskHeader* lifo_slot_ = nullptr;
   unsigned lifo_streak_ = 0;
   std::uint64_t tick_ = 0;
   std::uint64_t next_id_ = 0;

@@ -27,7 +27,9 @@ Scheduler::Scheduler(RuntimeOptions options)
   for (unsigned i = 0; i < n; ++i)
     loops_.push_back(std::make_unique<Loop>(*this, i, options_.deque_capacity));
   active_loops_.store(n, std::memory_order_relaxed);
-  if (options_.stall_threshold.count() > 0) monitor_ = std::make_unique<StallMonitor>(*this);
+  // The monitor reports stalls and, with several loops, exposes a busy loop's LIFO slot.
+  if (options_.stall_threshold.count() > 0 || n > 1)
+    monitor_ = std::make_unique<StallMonitor>(*this);
   threads_.reserve(n);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { loops_[i]->run(); });
 }

@@ -27,9 +27,13 @@ StallMonitor::~StallMonitor() {
 
 void StallMonitor::run() {
   const auto threshold = scheduler_.options().stall_threshold;
-  const auto period = std::max<std::chrono::microseconds>(
-      std::chrono::duration_cast<std::chrono::microseconds>(threshold) / 5,
-      std::chrono::microseconds(500));
+  // Without stall reports the monitor still exposes LIFO slots, at the default period.
+  const auto period =
+      threshold.count() > 0
+          ? std::max<std::chrono::microseconds>(
+                std::chrono::duration_cast<std::chrono::microseconds>(threshold) / 5,
+                std::chrono::microseconds(500))
+          : std::chrono::microseconds(5000);
   std::unique_lock lock(mutex_);
   while (!stop_) {
     if (scheduler_.active_loops().load(std::memory_order_acquire) == 0) {
@@ -62,7 +66,9 @@ void StallMonitor::sample(std::int64_t now_ns) {
       s = Seen{seq, now_ns, false};
       continue;
     }
-    if (s.reported || now_ns - s.first_seen_ns < threshold_ns) continue;
+    // The same run as one period ago: what that loop's LIFO slot holds would wait for it.
+    loop.expose_lifo(seq);
+    if (threshold_ns == 0 || s.reported || now_ns - s.first_seen_ns < threshold_ns) continue;
     s.reported = true;
     loop.flag_stall(seq, s.first_seen_ns);
     if (reports_in_window_ >= cap) continue;

@@ -11,6 +11,11 @@
 // the default 25 ms) after the threshold, and never for a run shorter than the threshold.
 // When every loop is parked the monitor sleeps on a futex (Scheduler::active_loops), so an
 // idle runtime costs no CPU. Reports are capped per second.
+//
+// The same samples serve the scheduler: a loop seen inside one run on two consecutive
+// samples has its LIFO slot exposed to thieves (Loop::expose_lifo), so a task spawned or
+// woken just before its loop got stuck is not stuck with it. With several loops the monitor
+// runs even when stall reports are off (threshold 0), sampling every 5 ms.
 
 #include <condition_variable>
 #include <cstdint>

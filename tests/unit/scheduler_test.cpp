@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -75,6 +76,37 @@ TEST(Scheduler, IdleLoopStealsTheQueueOfABusyOne) {
   const weft::LoopMetrics total = rt.metrics().total();
   EXPECT_GE(total.steals, 64u);
   EXPECT_GE(total.steal_attempts, 1u);
+}
+
+// The one child spawned just before the loop got stuck sits in the LIFO slot, which thieves
+// leave alone while its loop is merely busy. Once the loop has been inside one run for a
+// monitor period, the slot is exposed and the idle loop takes it — with stall reports off too.
+Task<long> spawn_one_then_hold(RanOn* ran) {
+  const long self = os_thread_id();
+  std::atomic<bool> done{false};
+  JoinHandle<void> child = weft::spawn(record(ran, &done));
+  const auto until = Clock::now() + 200ms;
+  while (Clock::now() < until) {
+  }
+  done.store(true, std::memory_order_release);
+  co_await child;
+  co_return self;
+}
+
+TEST(Scheduler, ChildInTheLifoSlotOfAStuckLoopIsTaken) {
+  for (const auto threshold : {25ms, 0ms}) {
+    SCOPED_TRACE("stall_threshold " + std::to_string(threshold.count()) + " ms");
+    weft::RuntimeOptions o = weft::test::options(2);
+    o.stall_threshold = threshold;
+    o.on_report = [](const weft::Report&) {};
+    weft::Runtime rt(o);
+    RanOn ran;
+    const long holder = rt.block_on([](RanOn* r) -> Task<long> {
+      co_return co_await weft::spawn(spawn_one_then_hold(r));
+    }(&ran));
+    EXPECT_NE(ran.thread.load(), holder);
+    EXPECT_TRUE(ran.before_blocker_ended.load()) << "the child waited for its stuck loop";
+  }
 }
 
 // --- thread_local after a resume on another loop --------------------------------------------
