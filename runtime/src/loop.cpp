@@ -522,8 +522,8 @@ void Loop::report_stall_end(TaskHeader* task) {
   scheduler_.report({ReportKind::stall_ended, static_cast<int>(index_), describe_task(*task),
                      "weft: loop " + std::to_string(index_) + ": task " + describe_task(*task) +
                          " ran at least " + std::to_string(ms) +
-                         " ms without suspending (blocking call or CPU-bound work: use "
-                         "weft::to_thread, or co_await weft::yield())"});
+                         " ms without suspending (a blocking call or CPU-bound work: run it "
+                         "on another thread, or co_await weft::yield() inside long loops)"});
 }
 
 LoopMetrics Loop::metrics() const noexcept {
