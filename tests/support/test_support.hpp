@@ -1,7 +1,7 @@
 #pragma once
 
 // Helpers shared by weft's tests: a counting type to prove nothing leaked, a report sink
-// that records, and the stress scale.
+// that records, the stress scale, and bounded waits (no test may hang until ctest's timeout).
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 #include <weft/weft.hpp>
 
@@ -84,6 +85,55 @@ inline RuntimeOptions options(unsigned loops = 2) {
   RuntimeOptions o;
   o.loops = loops;
   return o;
+}
+
+// --- bounded waits -------------------------------------------------------------------------
+//
+// Every wait in a test has a deadline: past it the test fails (ADD_FAILURE/ASSERT on what the
+// wait returned) and cleans up, instead of hanging until ctest kills it after 300 s.
+
+inline constexpr std::chrono::seconds kDeadline{10};
+
+// From a thread that is no loop (the test's own, a foreign thread): polls `done` until it is
+// true or `timeout` passed. False on timeout.
+template <class Pred>
+bool wait_until(Pred done, std::chrono::steady_clock::duration timeout = kDeadline) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  return true;
+}
+
+// From inside a task: polls `done` until it is true or `timeout` passed, between two polls
+// sleeping `poll` (0: a yield, so other tasks of this loop run). False on timeout.
+template <class Pred>
+Task<bool> co_wait_until(Pred done, std::chrono::steady_clock::duration timeout = kDeadline,
+                         std::chrono::steady_clock::duration poll = std::chrono::milliseconds(1)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    if (poll.count() > 0) {
+      co_await weft::sleep(poll);
+    } else {
+      co_await weft::yield();
+    }
+  }
+  co_return true;
+}
+
+// From inside a task: waits for `handle`'s task to finish, at most `timeout`. If it did not,
+// cancels it and waits (at most `timeout` again) for the cancel to end it. True if it
+// finished on its own: then `co_await handle` returns at once. After false, await it only if
+// handle.done().
+template <class T>
+Task<bool> finished_within(JoinHandle<T>& handle,
+                           std::chrono::steady_clock::duration timeout = kDeadline) {
+  if (co_await co_wait_until([&handle] { return handle.done(); }, timeout)) co_return true;
+  handle.cancel();
+  (void)co_await co_wait_until([&handle] { return handle.done(); }, timeout);
+  co_return false;
 }
 
 }  // namespace weft::test
