@@ -233,6 +233,12 @@ Task<void> spawn_and_sleep(int n) {
 TEST(Scheduler, MetricsCountSpawnsRunsAndTimers) {
   weft::Runtime rt(weft::test::options(2));
   rt.block_on(spawn_and_sleep(100));
+  // block_on returns once the task has produced its value; the loops' counters for its
+  // completion (and for the timer that woke it) are published just after.
+  EXPECT_TRUE(weft::test::wait_until([&] {
+    const auto m = rt.metrics();
+    return m.live_tasks == 0 && m.total().timers_fired >= 3;
+  }));
   const auto m = rt.metrics();
   ASSERT_EQ(m.loops.size(), 2u);
   const weft::LoopMetrics t = m.total();
