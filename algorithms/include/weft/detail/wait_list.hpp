@@ -1,0 +1,139 @@
+#pragma once
+
+// WaitList: the FIFO of tasks waiting for what a synchronisation primitive hands out — a
+// permit, a lock, an item, a notification — and the awaiter protocol every such primitive
+// follows, so that each of them is fair, loses no wake-up and survives cancellation.
+//
+// The primitive owns a std::mutex that guards its state and its WaitList together.
+//
+//   waiting (the task, in await_suspend):
+//     lock; if the thing is available take it and do not suspend; otherwise link a
+//     ListWaiter (it lives in the awaiter, in the task's frame), prepare_wait with
+//     deregister_list_waiter, unlock, commit_wait().
+//   handing out (any thread, e.g. Semaphore::release):
+//     lock; pop the first waiter, store what it is given in it (granted = true, plus the
+//     payload), unlock, then wake() its task. The waiter is already unlinked, so a canceller
+//     that comes later finds it gone (in_flight) and the task resumes only after wake().
+//   cancelling (any thread, through the task's registration):
+//     lock; if the waiter is still linked, unlink it: the task resumes with nothing given.
+//   resuming (await_resume):
+//     if the task takes a cancel but was granted something, it hands that on (to the next
+//     waiter, or back to the primitive) before throwing CancelledError: a cancelled waiter
+//     never swallows a permit, a lock or an item (RELIABILITY.md, Cancellation).
+//
+// Invariant: a ListWaiter is linked only while its task is suspended or about to suspend in
+// that wait, and is unlinked under the primitive's mutex before its task can resume; the
+// waker touches the waiter (not just the task) only while holding the mutex.
+
+#include <coroutine>
+#include <mutex>
+
+#include "weft/detail/task_header.hpp"
+
+namespace weft::detail {
+
+[[noreturn]] void throw_no_current_task(const char* what);
+
+struct ListWaiter {
+  TaskHeader* task = nullptr;
+  ListWaiter* prev = nullptr;
+  ListWaiter* next = nullptr;
+  std::mutex* mutex = nullptr;  // the primitive's, for deregistration
+  class WaitList* list = nullptr;
+  bool linked = false;
+  bool granted = false;  // written under the mutex by the waker, read by the task on resume
+};
+
+class WaitList {
+ public:
+  WaitList() = default;
+  WaitList(const WaitList&) = delete;
+  WaitList& operator=(const WaitList&) = delete;
+
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+  void push_back(ListWaiter& w) noexcept {
+    w.prev = tail_;
+    w.next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next = &w;
+    } else {
+      head_ = &w;
+    }
+    tail_ = &w;
+    w.linked = true;
+    ++size_;
+  }
+
+  // The oldest waiter, unlinked; nullptr if none.
+  ListWaiter* pop_front() noexcept {
+    ListWaiter* w = head_;
+    if (w != nullptr) unlink(*w);
+    return w;
+  }
+
+  void unlink(ListWaiter& w) noexcept {
+    if (w.prev != nullptr) {
+      w.prev->next = w.next;
+    } else {
+      head_ = w.next;
+    }
+    if (w.next != nullptr) {
+      w.next->prev = w.prev;
+    } else {
+      tail_ = w.prev;
+    }
+    w.prev = w.next = nullptr;
+    w.linked = false;
+    --size_;
+  }
+
+ private:
+  ListWaiter* head_ = nullptr;
+  ListWaiter* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The registration's deregister function for a ListWaiter (see task_header.hpp).
+inline Deregistration deregister_list_waiter(TaskHeader& /*task*/, void* context) noexcept {
+  auto& w = *static_cast<ListWaiter*>(context);
+  std::lock_guard lock(*w.mutex);
+  if (!w.linked) return Deregistration::in_flight;  // a waker popped it and will wake()
+  w.list->unlink(w);
+  return Deregistration::removed;
+}
+
+// Links `w` for the current task and publishes the registration. Call with `lock` held on
+// the primitive's mutex; it is released here. Returns await_suspend's answer.
+inline bool suspend_on(WaitList& list, ListWaiter& w, std::unique_lock<std::mutex>& lock,
+                       std::coroutine_handle<> caller, const char* what) {
+  TaskHeader* self = current_task();
+  if (self == nullptr) {
+    lock.unlock();
+    throw_no_current_task(what);
+  }
+  w.task = self;
+  w.mutex = lock.mutex();
+  w.list = &list;
+  w.granted = false;
+  self->prepare_wait(caller, {&deregister_list_waiter, &w});
+  list.push_back(w);
+  lock.unlock();
+  return self->commit_wait();
+}
+
+// After a waker popped `w` and stored its gift (under the mutex, then released it).
+inline void wake_list_waiter(ListWaiter& w) noexcept {
+  TaskHeader* task = w.task;  // read before wake(): the waiter may be gone right after
+  (void)task->wake();
+}
+
+// In await_resume: true if the task was cancelled (the cancel is consumed). The caller
+// hands on anything granted before throwing CancelledError.
+[[nodiscard]] inline bool resumed_cancelled() noexcept {
+  TaskHeader* self = current_task();
+  return self != nullptr && self->take_cancel();
+}
+
+}  // namespace weft::detail
