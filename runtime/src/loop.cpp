@@ -236,6 +236,20 @@ void Loop::run_task(TaskHeader* task) {
   if ((prev & TaskHeader::kNotified) != 0) push_back(task);
 }
 
+namespace {
+bool ended_cancelled(const TaskHeader& task) {
+  const std::exception_ptr& e = task.root_promise()->exception();
+  if (!e) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError&) {
+    return true;
+  } catch (...) {
+  }
+  return false;
+}
+}  // namespace
+
 void Loop::complete(TaskHeader* task) {
   std::uint32_t prev = task->sched_.load(std::memory_order_relaxed);
   // acq_rel: release publishes the result to whoever sees kComplete; acquire reads the
@@ -245,6 +259,7 @@ void Loop::complete(TaskHeader* task) {
       std::memory_order_relaxed)) {
   }
   if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner_->wake();
+  if (task->cancel_delivered_ && !ended_cancelled(*task)) cancels_swallowed_.add();
   if ((prev & TaskHeader::kDetached) != 0) {
     if (const std::exception_ptr& e = task->root_promise()->exception()) {
       try {
@@ -538,6 +553,7 @@ LoopMetrics Loop::metrics() const noexcept {
   m.timers_fired = timers_fired_.get();
   m.io_events = io_events_.get();
   m.stalls = stalls_.get();
+  m.cancels_swallowed = cancels_swallowed_.get();
   return m;
 }
 

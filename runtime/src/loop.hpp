@@ -151,7 +151,7 @@ class Loop {
   std::atomic<std::int64_t> stall_first_seen_ns_{0};
 
   OwnerCounter tasks_run_, spawned_local_, injected_taken_, steals_, steal_attempts_, parks_,
-      wakeups_, timers_fired_, io_events_, stalls_;
+      wakeups_, timers_fired_, io_events_, stalls_, cancels_swallowed_;
 };
 
 // The loop running on this thread, or nullptr (a real call, see current_task()).

@@ -43,6 +43,7 @@ LoopMetrics& LoopMetrics::operator+=(const LoopMetrics& o) noexcept {
   timers_fired += o.timers_fired;
   io_events += o.io_events;
   stalls += o.stalls;
+  cancels_swallowed += o.cancels_swallowed;
   return *this;
 }
 

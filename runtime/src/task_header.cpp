@@ -3,8 +3,10 @@
 
 #include "weft/detail/task_header.hpp"
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "loop.hpp"
 #include "reporting.hpp"
@@ -60,6 +62,7 @@ bool TaskHeader::take_cancel() noexcept {
   // suspension instead.
   if ((wait_.load(std::memory_order_relaxed) & kCancel) == 0) return false;
   wait_.fetch_and(~kCancel, std::memory_order_relaxed);
+  cancel_delivered_ = true;
   return true;
 }
 
@@ -171,6 +174,37 @@ void throw_no_current_task(const char* what) {
 
 // --- join -------------------------------------------------------------------------------
 
+namespace {
+// A cancel that propagates down a chain of joins (a awaits b awaits c ...) would recurse
+// once per link; the first cancel on a thread runs the chain as a loop instead.
+thread_local bool tls_cancelling = false;
+thread_local std::vector<TaskHeader*> tls_cancel_chain;
+}  // namespace
+
+void cancel_joinee(TaskHeader& joinee) noexcept {
+  // The joiner cannot resume before its canceller finishes, so its JoinHandle keeps the
+  // joinee alive now; the extra reference covers the time it waits in the chain.
+  joinee.add_ref();
+  if (tls_cancelling) {
+    try {
+      tls_cancel_chain.push_back(&joinee);
+    } catch (...) {
+      std::terminate();  // out of memory while cancelling: nothing sane is left to do
+    }
+    return;
+  }
+  tls_cancelling = true;
+  joinee.request_cancel();
+  joinee.release();
+  while (!tls_cancel_chain.empty()) {
+    TaskHeader* next = tls_cancel_chain.back();
+    tls_cancel_chain.pop_back();
+    next->request_cancel();
+    next->release();
+  }
+  tls_cancelling = false;
+}
+
 bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept {
   joinee.joiner_ = &joiner;
   std::uint32_t s = joinee.sched_.load(std::memory_order_relaxed);
@@ -184,15 +218,13 @@ bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept {
 }
 
 Deregistration deregister_join_waiter(TaskHeader& /*joiner*/, void* context) noexcept {
-  auto& joinee = *static_cast<TaskHeader*>(context);
-  std::uint32_t s = joinee.sched_.load(std::memory_order_relaxed);
-  for (;;) {
-    // The completer's RMW came first: it saw kJoinWaiter and will wake the joiner.
-    if ((s & TaskHeader::kComplete) != 0) return Deregistration::in_flight;
-    if (joinee.sched_.compare_exchange_weak(s, s & ~TaskHeader::kJoinWaiter,
-                                            std::memory_order_relaxed, std::memory_order_relaxed))
-      return Deregistration::removed;
-  }
+  // Cancelling a task that awaits another cancels that one too (asyncio's rule: what a
+  // task awaits is part of it), and the joiner keeps its registration: it resumes, with
+  // CancelledError, only when the joinee has finished — so a cancelled join never leaves
+  // the joinee's clean-up running unseen. The completer wakes it through kJoinWaiter as
+  // usual; answering in_flight makes the canceller wait for that wake.
+  cancel_joinee(*static_cast<TaskHeader*>(context));
+  return Deregistration::in_flight;
 }
 
 void join_handle_dropped(TaskHeader& task) noexcept try {

@@ -226,8 +226,9 @@ void expect_cancel_at(Suspension where, When when, unsigned loops) {
   EXPECT_EQ(probe.passed.load(), 0) << "the suspension never returned normally";
   // The victim's body has unwound by the time its joiner sees the CancelledError: only its
   // frame token is left (the frame lives while the handle does). A joinee (join scenario)
-  // still holds its local and its token until it is cancelled in turn.
-  EXPECT_EQ(s.live_after_join, base + 1 + (where == Suspension::join ? 2 : 0));
+  // was cancelled with the victim, which resumed only after it ended: its local is gone
+  // too, its frame token stays while its handle does.
+  EXPECT_EQ(s.live_after_join, base + 1 + (where == Suspension::join ? 1 : 0));
   if (where == Suspension::join) EXPECT_EQ(s.joinee_ending, Ending::cancelled);
   EXPECT_EQ(Counted::live(), base) << "a frame was never freed";
 }

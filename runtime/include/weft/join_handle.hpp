@@ -15,6 +15,9 @@ namespace detail {
 // Publishes `joiner` as the joinee's single join waiter. False if the joinee completed first.
 [[nodiscard]] bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept;
 Deregistration deregister_join_waiter(TaskHeader& joiner, void* joinee) noexcept;
+// Requests cancellation of a task being joined by a cancelled joiner (iteratively along a
+// chain of joins).
+void cancel_joinee(TaskHeader& joinee) noexcept;
 // Called when a JoinHandle lets go without having taken the result.
 void join_handle_dropped(TaskHeader& task) noexcept;
 [[noreturn]] void throw_no_current_task(const char* what);
@@ -47,6 +50,8 @@ class [[nodiscard(
   // True once the task has finished (value, exception or cancellation).
   [[nodiscard]] bool done() const noexcept { return task_ != nullptr && task_->is_complete(); }
   // Asks the task to stop: its current or next suspension throws weft::CancelledError.
+  // A task cancelled while it awaits a JoinHandle cancels that task too, and resumes (with
+  // CancelledError) only once it has finished.
   void cancel() noexcept {
     if (task_ != nullptr) task_->request_cancel();
   }

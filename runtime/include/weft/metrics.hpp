@@ -18,6 +18,10 @@ struct LoopMetrics {
   std::uint64_t timers_fired = 0;
   std::uint64_t io_events = 0;  // epoll events delivered to fds
   std::uint64_t stalls = 0;     // tasks reported by the stall detector
+  // Tasks that were cancelled (CancelledError delivered at a suspension) and still ended
+  // with a value or another exception: they caught the cancel and carried on. Allowed, but
+  // not a clean cancellation (asyncio's uncancel() bookkeeping, as a counter).
+  std::uint64_t cancels_swallowed = 0;
 
   LoopMetrics& operator+=(const LoopMetrics& o) noexcept;
 };

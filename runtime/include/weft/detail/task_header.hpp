@@ -164,6 +164,10 @@ class TaskHeader {
 
   std::uint64_t id_ = 0;
   std::string name_;
+  // Set by the task itself when a cancel is delivered to it (take_cancel); read by the loop
+  // that completes it, after its last run (ordered by the sched_ transitions). A task that
+  // then ends other than by CancelledError swallowed the cancel: counted in the metrics.
+  bool cancel_delivered_ = false;
 
  private:
   void run_deregistration() noexcept;
