@@ -174,6 +174,12 @@ void throw_no_current_task(const char* what) {
 
 // --- join -------------------------------------------------------------------------------
 
+Deregistration deregister_join_waiter_shielded(TaskHeader& /*joiner*/, void* /*joinee*/) noexcept {
+  // The registration stays with the joinee, whose completion wakes the joiner; the cancel
+  // is delivered then.
+  return Deregistration::in_flight;
+}
+
 namespace {
 // A cancel that propagates down a chain of joins (a awaits b awaits c ...) would recurse
 // once per link; the first cancel on a thread runs the chain as a loop instead.

@@ -67,6 +67,54 @@ TEST(CancelPropagation, CancelledJoinerCancelsTheJoineeAndWaitsForIt) {
   }
 }
 
+// --- a shielded join leaves the joinee alone --------------------------------------------
+
+struct Shielded {
+  std::atomic<bool> joinee_started{false};
+  std::atomic<bool> joinee_cancelled{false};
+  std::atomic<bool> joiner_cancelled_after_end{false};
+  int value_after = 0;
+};
+
+Task<int> finishes_in_20ms(Shielded* s) {
+  s->joinee_started.store(true);
+  try {
+    co_await weft::sleep(20ms);
+  } catch (const CancelledError&) {
+    s->joinee_cancelled.store(true);
+    throw;
+  }
+  co_return 5;
+}
+
+Task<void> shielded_joiner(Shielded* s) {
+  JoinHandle<int> h = weft::spawn(finishes_in_20ms(s));
+  try {
+    co_await h.shielded();
+  } catch (const CancelledError&) {
+    s->joiner_cancelled_after_end.store(h.done());
+  }
+  s->value_after = co_await h;  // the result stayed in the handle
+}
+
+Task<void> cancel_shielded_joiner(Shielded* s) {
+  JoinHandle<void> j = weft::spawn(shielded_joiner(s));
+  EXPECT_TRUE(co_await weft::test::co_wait_until([s] { return s->joinee_started.load(); }));
+  j.cancel();
+  EXPECT_TRUE(co_await weft::test::finished_within(j));
+}
+
+TEST(CancelPropagation, ShieldedJoinKeepsTheJoineeRunningAndDeliversTheCancelAfter) {
+  for (unsigned loops : {1u, 2u}) {
+    SCOPED_TRACE(loops);
+    Shielded s;
+    weft::run(cancel_shielded_joiner(&s), weft::test::options(loops));
+    EXPECT_FALSE(s.joinee_cancelled.load()) << "the cancel reached the shielded joinee";
+    EXPECT_TRUE(s.joiner_cancelled_after_end.load());
+    EXPECT_EQ(s.value_after, 5);
+  }
+}
+
 // --- a chain of joins -------------------------------------------------------------------
 
 std::atomic<std::uint64_t> chain_cancelled{0};

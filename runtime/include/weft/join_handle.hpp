@@ -15,6 +15,8 @@ namespace detail {
 // Publishes `joiner` as the joinee's single join waiter. False if the joinee completed first.
 [[nodiscard]] bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept;
 Deregistration deregister_join_waiter(TaskHeader& joiner, void* joinee) noexcept;
+// For JoinHandle::shielded(): the cancelled joiner keeps waiting; the joinee is left alone.
+Deregistration deregister_join_waiter_shielded(TaskHeader& joiner, void* joinee) noexcept;
 // Requests cancellation of a task being joined by a cancelled joiner (iteratively along a
 // chain of joins).
 void cancel_joinee(TaskHeader& joinee) noexcept;
@@ -59,9 +61,11 @@ class [[nodiscard(
   void detach()&& noexcept { reset(); }
   [[nodiscard]] std::uint64_t id() const noexcept { return task_ != nullptr ? task_->id_ : 0; }
 
-  class Awaiter {
+  // `Shielded`: the await of shielded(), whose cancellation does not reach the joinee.
+  template <bool Shielded>
+  class BasicAwaiter {
    public:
-    explicit Awaiter(JoinHandle& handle) noexcept : handle_(handle) {}
+    explicit BasicAwaiter(JoinHandle& handle) noexcept : handle_(handle) {}
 
     bool await_ready() const noexcept {
       return handle_.task_->is_complete() && detail::consume_budget();
@@ -74,21 +78,29 @@ class [[nodiscard(
         self->yield_from(caller);
         return true;
       }
-      self->prepare_wait(caller, {&detail::deregister_join_waiter, &joinee});
+      self->prepare_wait(caller, {Shielded ? &detail::deregister_join_waiter_shielded
+                                           : &detail::deregister_join_waiter,
+                                  &joinee});
       if (!detail::publish_join_waiter(joinee, *self)) return false;
       return self->commit_wait();
     }
     decltype(auto) await_resume() {
       detail::TaskHeader* self = detail::current_task();
+      // Shielded: the joinee has finished, its result stays in the handle for a later await.
       if (self != nullptr && self->take_cancel()) throw CancelledError();
       if (handle_.task_->is_abandoned()) throw CancelledError();
-      handle_.retrieved_ = true;
-      return handle_.task_->take_result();
+      if constexpr (Shielded) {
+        return;
+      } else {
+        handle_.retrieved_ = true;
+        return handle_.task_->take_result();
+      }
     }
 
    private:
     JoinHandle& handle_;
   };
+  using Awaiter = BasicAwaiter<false>;
 
   Awaiter operator co_await()& {
     check_awaitable();
@@ -97,6 +109,16 @@ class [[nodiscard(
   Awaiter operator co_await()&& {
     check_awaitable();
     return Awaiter{*this};
+  }
+
+  // `co_await handle.shielded()`: waits until the task has finished, without taking its
+  // result. If the awaiting task is cancelled meanwhile, the cancel does not reach the
+  // joinee (unlike `co_await handle`): the wait goes on until the joinee ends, and then
+  // throws CancelledError; the result stays in the handle (`co_await handle` returns it at
+  // once). The building block of weft::shield and of clean-up that must finish.
+  [[nodiscard]] BasicAwaiter<true> shielded()& {
+    check_awaitable();
+    return BasicAwaiter<true>{*this};
   }
 
  private:
