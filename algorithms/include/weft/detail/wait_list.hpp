@@ -35,6 +35,16 @@ namespace weft::detail {
 [[noreturn]] void throw_no_current_task(const char* what);
 
 struct ListWaiter {
+  ListWaiter() = default;
+  ListWaiter(const ListWaiter&) = delete;
+  ListWaiter& operator=(const ListWaiter&) = delete;
+  // A waiter still linked when its frame is destroyed belongs to a task whose frame the
+  // runtime destroyed at a forced shutdown (it ignored a cancel and waited again): unlink it
+  // so the primitive, which may outlive the runtime, never reaches into freed memory. On
+  // every other path `linked` was cleared under the mutex before the task resumed
+  // (happens-before through wake/schedule), so the unlocked read is not a race.
+  ~ListWaiter();
+
   TaskHeader* task = nullptr;
   ListWaiter* prev = nullptr;
   ListWaiter* next = nullptr;
@@ -94,6 +104,12 @@ class WaitList {
   ListWaiter* tail_ = nullptr;
   std::size_t size_ = 0;
 };
+
+inline ListWaiter::~ListWaiter() {
+  if (!linked) return;
+  std::lock_guard lock(*mutex);
+  if (linked) list->unlink(*this);
+}
 
 // The registration's deregister function for a ListWaiter (see task_header.hpp).
 inline Deregistration deregister_list_waiter(TaskHeader& /*task*/, void* context) noexcept {

@@ -1,0 +1,85 @@
+#pragma once
+
+// weft::Mutex (asyncio.Lock): `auto guard = co_await m.lock();` — the guard unlocks when it
+// is dropped. Safe between tasks on any loops.
+//
+// A Mutex is a BoundedSemaphore(1) with a guard, so it inherits the semaphore's promises
+// (semaphore.hpp): FIFO handoff — an unlock with waiters hands the lock straight to the
+// oldest, a newcomer's try_lock() cannot barge in — and a waiter that was handed the lock and
+// is cancelled before it resumes passes the lock on before throwing CancelledError.
+//
+// Holding a weft::Mutex across co_await is what it is for; holding a std::mutex there would
+// block the loop (and deadlock it if the holder resumes on the same loop).
+
+#include <optional>
+#include <utility>
+
+#include "weft/semaphore.hpp"
+
+namespace weft {
+
+class Mutex;
+
+// Owns the lock of a Mutex until dropped or unlock()ed. Move-only.
+class [[nodiscard("the lock is released when the guard is dropped")]] MutexGuard {
+ public:
+  MutexGuard() noexcept = default;
+  MutexGuard(MutexGuard &&) noexcept = default;
+  MutexGuard& operator=(MutexGuard&&) noexcept = default;
+  MutexGuard(const MutexGuard&) = delete;
+  MutexGuard& operator=(const MutexGuard&) = delete;
+  ~MutexGuard() = default;
+
+  [[nodiscard]] bool owns_lock() const noexcept { return permit_.owns_permit(); }
+  explicit operator bool() const noexcept { return owns_lock(); }
+  // The mutex this guard locks, or nullptr once it unlocked (or was moved from).
+  [[nodiscard]] Mutex* mutex() const noexcept { return owns_lock() ? mutex_ : nullptr; }
+  // Unlocks early (hands the lock to the oldest waiter). No-op if not owning.
+  void unlock() noexcept { permit_.release(); }
+
+ private:
+  friend class Mutex;
+  MutexGuard(Mutex & mutex, SemaphoreGuard permit) noexcept
+      : mutex_(&mutex), permit_(std::move(permit)) {}
+
+  Mutex* mutex_ = nullptr;
+  SemaphoreGuard permit_;
+};
+
+class Mutex {
+ public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  class LockAwaiter : public Semaphore::AcquireAwaiter {
+   public:
+    explicit LockAwaiter(Mutex& mutex) noexcept
+        : Semaphore::AcquireAwaiter(mutex.permit_), mutex_(mutex) {}
+    MutexGuard await_resume() {
+      Semaphore::AcquireAwaiter::await_resume();
+      return MutexGuard(mutex_, SemaphoreGuard(mutex_.permit_));
+    }
+
+   private:
+    Mutex& mutex_;
+  };
+
+  // `co_await m.lock()`: waits (FIFO) for the lock; throws CancelledError if the task is
+  // cancelled while waiting.
+  [[nodiscard]] LockAwaiter lock() noexcept { return LockAwaiter(*this); }
+
+  // The lock if it is free (nobody holds it, so nobody waits for it either), else nullopt.
+  [[nodiscard]] std::optional<MutexGuard> try_lock() noexcept {
+    if (!permit_.try_acquire()) return std::nullopt;
+    return MutexGuard(*this, SemaphoreGuard(permit_));
+  }
+
+  // A snapshot: another loop may lock or unlock it at once.
+  [[nodiscard]] bool locked() const noexcept { return permit_.available() == 0; }
+
+ private:
+  BoundedSemaphore permit_{1};
+};
+
+}  // namespace weft
