@@ -8,6 +8,7 @@
 
 #include "reporting.hpp"
 #include "stall_monitor.hpp"
+#include "thread_pool.hpp"
 
 namespace weft::detail {
 
@@ -20,7 +21,10 @@ unsigned resolve_loops(unsigned requested) {
 }  // namespace
 
 Scheduler::Scheduler(RuntimeOptions options)
-    : options_(std::move(options)), idle_(resolve_loops(options_.loops)) {
+    : options_(std::move(options)),
+      thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
+                                                options_.max_to_thread_jobs)),
+      idle_(resolve_loops(options_.loops)) {
   const unsigned n = resolve_loops(options_.loops);
   if (n > 0xffff) throw std::invalid_argument("weft::RuntimeOptions::loops: at most 65535");
   loops_.reserve(n);
@@ -59,6 +63,9 @@ Scheduler::~Scheduler() {
     }
   }
   for (auto& t : threads_) t.join();
+  // No task runs now, so no to_thread job can start; the ones running end on their own and
+  // may still wake (inject) their tasks: wait for them before draining and freeing.
+  thread_pool_->wait_idle();
   monitor_.reset();
   loops_stopped_.store(true, std::memory_order_release);
 
@@ -176,6 +183,7 @@ RuntimeMetrics Scheduler::metrics() const {
   }
   m.spawned_remote = foreign_spawned_.load(std::memory_order_relaxed);
   m.live_tasks = spawned > completed ? spawned - completed : 0;
+  thread_pool_->add_metrics(m);
   return m;
 }
 

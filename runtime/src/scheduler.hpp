@@ -22,6 +22,7 @@
 namespace weft::detail {
 
 class StallMonitor;
+class ThreadPool;
 
 class Scheduler {
  public:
@@ -34,6 +35,7 @@ class Scheduler {
   [[nodiscard]] unsigned num_loops() const noexcept { return static_cast<unsigned>(loops_.size()); }
   [[nodiscard]] Loop& loop(unsigned i) noexcept { return *loops_[i]; }
   [[nodiscard]] Idle& idle() noexcept { return idle_; }
+  [[nodiscard]] ThreadPool& thread_pool() noexcept { return *thread_pool_; }
 
   // --- work from outside the loops --------------------------------------------------------
   void inject(TaskHeader* task);
@@ -81,6 +83,9 @@ class Scheduler {
 
  private:
   RuntimeOptions options_;
+  // weft::to_thread's workers. Declared early: destroyed after everything that may still
+  // hold a job (frames are freed in ~Scheduler's body, after the pool went idle).
+  std::unique_ptr<ThreadPool> thread_pool_;
   std::vector<std::unique_ptr<Loop>> loops_;
   Idle idle_;
   moodycamel::ConcurrentQueue<TaskHeader*> injection_;

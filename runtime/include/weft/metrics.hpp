@@ -30,6 +30,13 @@ struct RuntimeMetrics {
   std::vector<LoopMetrics> loops;
   std::uint64_t spawned_remote = 0;  // Runtime::spawn / block_on from outside the loops
   std::uint64_t live_tasks = 0;      // spawned and not yet completed
+  // weft::to_thread jobs: started (began running on a worker) - completed = running now.
+  // A discarded job ran to its end but nobody took its outcome (its awaiting task was
+  // cancelled while it ran); it is also counted as completed.
+  std::uint64_t to_thread_started = 0;
+  std::uint64_t to_thread_completed = 0;
+  std::uint64_t to_thread_discarded = 0;
+  std::uint64_t to_thread_waited = 0;  // calls that found every slot taken and queued
 
   [[nodiscard]] LoopMetrics total() const noexcept;
 };

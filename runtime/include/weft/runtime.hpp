@@ -33,6 +33,11 @@ struct RuntimeOptions {
   // Initial slots of each loop's work-stealing deque (it grows). Tests shrink it so the
   // growth paths run; 256 matches a typical burst of spawns between two steals.
   std::size_t deque_capacity = 256;
+  // Workers of the oneTBB arena that runs weft::to_thread's jobs. 0 means one per core.
+  // Started on the first to_thread call, so a runtime that never calls it starts none.
+  unsigned to_thread_threads = 0;
+  // to_thread jobs in flight at once (RELIABILITY.md: 512); a call beyond waits, FIFO.
+  std::size_t max_to_thread_jobs = 512;
 };
 
 namespace detail {

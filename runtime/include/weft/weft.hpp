@@ -10,4 +10,5 @@
 #include "weft/sleep.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"
+#include "weft/to_thread.hpp"
 #include "weft/yield.hpp"
