@@ -1,0 +1,161 @@
+#pragma once
+
+// weft::Settled<T>: how one task ended — its value or its exception — held as a value, so a
+// caller can look at every outcome of a fan-out (gather_settled, asyncio's
+// return_exceptions=True) without the first failure hiding the rest.
+//
+// A Settled holds exactly one of: nothing (only a default-constructed one, before it was
+// set), a value, or an exception. value() gives the value or rethrows the exception, so
+// `settled.value()` behaves like having awaited the task itself. Settled<T&> refers to the
+// object the task returned a reference to; Settled<void> only says "it succeeded".
+//
+// weft::value_t<T> is how combinators hand out a task's result where a plain T cannot go (a
+// tuple or variant slot, a vector element): void becomes std::monostate and T& becomes
+// std::reference_wrapper<T>.
+
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace weft {
+
+template <class T>
+struct value_of {
+  using type = T;
+};
+template <class T>
+struct value_of<T&> {
+  using type = std::reference_wrapper<T>;
+};
+template <>
+struct value_of<void> {
+  using type = std::monostate;
+};
+template <class T>
+using value_t = typename value_of<T>::type;
+
+namespace detail {
+[[noreturn]] inline void throw_unset_settled() {
+  throw std::logic_error("weft::Settled: no outcome (default-constructed)");
+}
+}  // namespace detail
+
+template <class T>
+class Settled {
+ public:
+  Settled() = default;
+
+  [[nodiscard]] bool has_value() const noexcept { return state_.index() == kValue; }
+  [[nodiscard]] bool has_error() const noexcept { return state_.index() == kError; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  // The value, or the task's exception rethrown.
+  [[nodiscard]] T& value() & { return checked(); }
+  [[nodiscard]] const T& value() const& { return const_cast<Settled*>(this)->checked(); }
+  [[nodiscard]] T&& value() && { return std::move(checked()); }
+
+  // The exception, or null if the task succeeded.
+  [[nodiscard]] std::exception_ptr error() const noexcept {
+    return has_error() ? std::get<kError>(state_) : nullptr;
+  }
+
+  template <class... Args>
+  void emplace_value(Args&&... args) {
+    state_.template emplace<kValue>(std::forward<Args>(args)...);
+  }
+  void set_error(std::exception_ptr e) noexcept { state_.template emplace<kError>(std::move(e)); }
+
+ private:
+  // By index, not by type: T may itself be std::exception_ptr or std::monostate.
+  static constexpr std::size_t kValue = 1;
+  static constexpr std::size_t kError = 2;
+
+  T& checked() {
+    if (has_error()) std::rethrow_exception(std::get<kError>(state_));
+    if (!has_value()) detail::throw_unset_settled();
+    return std::get<kValue>(state_);
+  }
+
+  std::variant<std::monostate, T, std::exception_ptr> state_;
+};
+
+template <class T>
+class Settled<T&> {
+ public:
+  Settled() = default;
+
+  [[nodiscard]] bool has_value() const noexcept { return target_ != nullptr; }
+  [[nodiscard]] bool has_error() const noexcept { return error_ != nullptr; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  [[nodiscard]] T& value() const {
+    if (error_) std::rethrow_exception(error_);
+    if (target_ == nullptr) detail::throw_unset_settled();
+    return *target_;
+  }
+  [[nodiscard]] std::exception_ptr error() const noexcept { return error_; }
+
+  void emplace_value(T& target) noexcept {
+    target_ = std::addressof(target);
+    error_ = nullptr;
+  }
+  void set_error(std::exception_ptr e) noexcept {
+    error_ = std::move(e);
+    target_ = nullptr;
+  }
+
+ private:
+  T* target_ = nullptr;
+  std::exception_ptr error_;
+};
+
+template <>
+class Settled<void> {
+ public:
+  Settled() = default;
+
+  [[nodiscard]] bool has_value() const noexcept { return succeeded_; }
+  [[nodiscard]] bool has_error() const noexcept { return error_ != nullptr; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  // Returns if the task succeeded; rethrows its exception otherwise.
+  void value() const {
+    if (error_) std::rethrow_exception(error_);
+    if (!succeeded_) detail::throw_unset_settled();
+  }
+  [[nodiscard]] std::exception_ptr error() const noexcept { return error_; }
+
+  void emplace_value() noexcept {
+    succeeded_ = true;
+    error_ = nullptr;
+  }
+  void set_error(std::exception_ptr e) noexcept {
+    error_ = std::move(e);
+    succeeded_ = false;
+  }
+
+ private:
+  bool succeeded_ = false;
+  std::exception_ptr error_;
+};
+
+namespace detail {
+// Moves the value out as a combinator hands it on (see value_t); rethrows the exception.
+template <class T>
+value_t<T> take_value(Settled<T>& settled) {
+  if constexpr (std::is_void_v<T>) {
+    settled.value();
+    return std::monostate{};
+  } else if constexpr (std::is_reference_v<T>) {
+    return std::ref(settled.value());
+  } else {
+    return std::move(settled).value();
+  }
+}
+}  // namespace detail
+
+}  // namespace weft
