@@ -1,4 +1,4 @@
-//! Tokio baseline benchmark: spawn_many / yield_many / chained_spawn on a
+//! Tokio baseline benchmark: spawn_many / yield_many / chained_spawn / ping_pong on a
 //! multi-thread runtime with 1 and 2 worker threads. Shapes mirror tokio's
 //! benches/rt_multi_threaded.rs, at the sizes of weft's bench/scheduler_bench.cpp, so the
 //! two are compared by ratio on one machine (BUILD_NOTES.md, Figures).
@@ -74,6 +74,35 @@ fn chained_spawn(rt: &tokio::runtime::Runtime) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+const PING_PONG_ROUNDS: usize = 1_000_000;
+
+/// Two tasks bounce a value over two bounded channels of capacity 1 (weft's BM_ping_pong over
+/// two Queues of capacity 1). ops = round trips.
+fn ping_pong(rt: &tokio::runtime::Runtime) -> f64 {
+    let (done_tx, done_rx) = mpsc::sync_channel::<()>(1);
+    let start = Instant::now();
+    rt.spawn(async move {
+        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<usize>(1);
+        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<usize>(1);
+        let ponger = tokio::spawn(async move {
+            while let Some(v) = ping_rx.recv().await {
+                if pong_tx.send(v).await.is_err() {
+                    break;
+                }
+            }
+        });
+        for i in 0..PING_PONG_ROUNDS {
+            ping_tx.send(i).await.unwrap();
+            pong_rx.recv().await.unwrap();
+        }
+        drop(ping_tx);
+        ponger.await.unwrap();
+        done_tx.send(()).unwrap();
+    });
+    done_rx.recv().unwrap();
+    start.elapsed().as_secs_f64()
+}
+
 fn parse_args() -> (usize, usize, Vec<usize>) {
     let mut reps = 7;
     let mut warmup = 1;
@@ -106,10 +135,11 @@ fn parse_args() -> (usize, usize, Vec<usize>) {
 fn main() {
     let (reps, warmup, threads) = parse_args();
     type Shape = (&'static str, fn(&tokio::runtime::Runtime) -> f64, f64);
-    let shapes: [Shape; 3] = [
+    let shapes: [Shape; 4] = [
         ("spawn_many", spawn_many, SPAWN_MANY_N as f64),
         ("yield_many", yield_many, (YIELD_TASKS * YIELD_NUM) as f64),
         ("chained_spawn", chained_spawn, CHAIN_DEPTH as f64),
+        ("ping_pong", ping_pong, PING_PONG_ROUNDS as f64),
     ];
 
     eprintln!("# tokio-baseline: reps={reps} warmup={warmup} threads={threads:?}");
