@@ -1,9 +1,11 @@
-// A tour of the asyncio toolkit in weft: gather, wait_for, TaskGroup, Queue, Semaphore,
-// async iteration and to_thread, each in a few lines (the README shows this file).
+// A tour of the asyncio toolkit in weft, each piece in a few lines (the README points here):
+// gather, gather_settled, when_any, wait_for, shield, TaskGroup, Queue, Semaphore, Mutex,
+// Event, async iteration, async resources and to_thread.
 
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 #include <weft/algorithms.hpp>
@@ -45,6 +47,20 @@ weft::Task<int> limited(weft::Semaphore& sem, int id) {
   co_return co_await fetch(id);
 }
 
+weft::Task<int> fails() {
+  co_await weft::yield();
+  throw std::runtime_error("no luck");
+}
+
+// An `async with` resource: aclose() runs after the body, also on error or cancellation.
+struct Connection {
+  int* closed;
+  weft::Task<void> aclose() {
+    co_await weft::sleep(1ms);  // e.g. flush, then say goodbye
+    ++*closed;
+  }
+};
+
 weft::Task<int> main_task() {
   // gather: concurrently; a failure cancels and joins the rest before it is rethrown
   auto [a, b] = co_await weft::gather(fetch(1), fetch(2));
@@ -55,6 +71,17 @@ weft::Task<int> main_task() {
   } catch (const weft::TimeoutError&) {
     std::puts("timed out");
   }
+
+  // gather_settled: every outcome, value or exception, in order
+  auto [ok, bad] = co_await weft::gather_settled(fetch(1), fails());
+  std::printf("settled: %d, %s\n", ok.value(), bad.has_value() ? "value" : "exception");
+
+  // when_any: the first to finish wins; the others are cancelled and joined
+  auto first = co_await weft::when_any(fetch(3), fetch(1));
+  std::printf("when_any: task %zu won\n", first.index());
+
+  // shield: a cancel of the caller waits for the work instead of interrupting it
+  const int kept = co_await weft::shield(fetch(1));
 
   // TaskGroup: children never outlive the group
   std::vector<int> out(3);
@@ -78,6 +105,21 @@ weft::Task<int> main_task() {
   const std::vector<int> limited_results = co_await weft::gather(std::move(jobs));
   const auto done = limited_results.size();
 
+  // Mutex and Event
+  weft::Mutex mutex;
+  {
+    auto guard = co_await mutex.lock();  // unlocked when the guard goes
+  }
+  weft::Event ready;
+  auto waiter = weft::spawn([](weft::Event& ev) -> weft::Task<void> { co_await ev.wait(); }(ready));
+  ready.set();
+  co_await waiter;
+
+  // async with
+  int closed = 0;
+  const int used = co_await weft::with_resource(
+      Connection{&closed}, [](Connection&) -> weft::Task<int> { co_return 1; });
+
   // async iteration
   int ticks = 0;
   auto gen = countdown(3);
@@ -86,8 +128,11 @@ weft::Task<int> main_task() {
   // to_thread: CPU-bound work on the oneTBB pool
   const std::size_t n = co_await weft::to_thread(digest_length, std::string(1 << 20, 'x'));
 
-  std::printf("%d %d %d %d %zu %d %zu\n", a, b, out[2], sum, done, ticks, n);
-  co_return 0;
+  std::printf("%d %d %d %d %d %zu %d %d %d %zu\n", a, b, kept, out[2], sum, done, used, closed,
+              ticks, n);
+  const bool as_expected = a == 10 && b == 20 && kept == 10 && out[2] == 20 && sum == 3 &&
+                           done == 5 && used == 1 && closed == 1 && ticks == 6 && n == (1u << 20);
+  co_return as_expected ? 0 : 1;  // ctest runs this program: a wrong value fails it
 }
 
 int main() { return weft::run(main_task()); }
