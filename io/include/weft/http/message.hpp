@@ -1,0 +1,96 @@
+#pragma once
+
+// What the HTTP/1.1 parsers produce: header lists, requests, responses and parse errors.
+//
+// Every std::string_view in these types points into the buffer of the parser that produced
+// them (zero-copy): it stays valid until that parser moves to the next message (next(),
+// start()), is reset, or is destroyed. feed() while a message is complete keeps the new bytes
+// aside and does not move it. Copy what must outlive that.
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace weft::http {
+
+struct Header {
+  std::string_view name;
+  std::string_view value;  // without leading and trailing whitespace
+};
+
+// Header fields in the order they arrived; names compare case-insensitively (RFC 9110 5.1).
+// Repeated names stay separate entries: combining them is the reader's decision.
+class Headers {
+ public:
+  using const_iterator = std::vector<Header>::const_iterator;
+
+  // The value of the first field called `name`.
+  [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept;
+  [[nodiscard]] std::size_t count(std::string_view name) const noexcept;
+  [[nodiscard]] bool contains(std::string_view name) const noexcept {
+    return find(name).has_value();
+  }
+  // True if some field `name` holds `token` in its comma-separated list (case-insensitive),
+  // e.g. has_token("Connection", "close").
+  [[nodiscard]] bool has_token(std::string_view name, std::string_view token) const noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return fields_.empty(); }
+  [[nodiscard]] const Header& operator[](std::size_t i) const noexcept { return fields_[i]; }
+  [[nodiscard]] const_iterator begin() const noexcept { return fields_.begin(); }
+  [[nodiscard]] const_iterator end() const noexcept { return fields_.end(); }
+
+  void add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }
+  // Keeps the capacity, so a parser reusing one Headers allocates only for its largest message.
+  void clear() noexcept { fields_.clear(); }
+
+ private:
+  std::vector<Header> fields_;
+};
+
+// ASCII case-insensitive equality, as HTTP compares names and tokens.
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
+
+enum class Version { http_1_0, http_1_1 };
+
+struct Request {
+  std::string_view method;  // case-sensitive token, as sent ("GET")
+  std::string_view target;  // origin-form "/a?b", absolute-form, "*" (OPTIONS), authority (CONNECT)
+  Version version = Version::http_1_1;
+  Headers headers;
+  Headers trailers;       // fields after a chunked body; empty otherwise
+  std::string_view body;  // decoded (chunk framing removed)
+  bool chunked = false;   // the body arrived with Transfer-Encoding: chunked
+  // HTTP/1.1: true unless "Connection: close"; HTTP/1.0: false unless "Connection: keep-alive".
+  bool keep_alive = true;
+  bool expect_continue = false;  // "Expect: 100-continue": the client waits before the body
+};
+
+struct Response {
+  Version version = Version::http_1_1;
+  int status = 0;
+  std::string_view reason;
+  Headers headers;
+  Headers trailers;
+  std::string_view body;
+  bool chunked = false;
+  // False when the server said "Connection: close" (or HTTP/1.0 without keep-alive) or the body
+  // ran until the connection closed.
+  bool keep_alive = true;
+};
+
+enum class ParseStatus {
+  need_more,  // feed more bytes
+  complete,   // request()/response() is ready
+  error,      // error() says why; the connection must be closed
+};
+
+struct ParseError {
+  // The status a strict server answers: 400, 413, 414, 431, 501, 505. For the response parser
+  // it classifies the fault the same way (400: malformed, 413: body over the limit, ...).
+  int status = 0;
+  std::string_view reason;  // a static string, e.g. "Content-Length and Transfer-Encoding"
+};
+
+}  // namespace weft::http
