@@ -1,0 +1,126 @@
+#pragma once
+
+// What TCP and Unix-domain sockets share: a connected byte stream (StreamSocket) and a
+// listening socket whose accept() never spins when the process runs out of fds
+// (ListenerSocket). TcpStream/UnixStream and TcpListener/UnixListener are thin typed faces
+// over these two, so the readiness protocol and the EMFILE back-off live in one place.
+//
+// Readiness protocol (see weft/async_fd.hpp): wait for readiness, do the syscall, and after
+// EAGAIN clear exactly the readiness that was seen. A short write of a stream socket also
+// clears it: the send buffer was full at that moment, and room (or an error) raises a new
+// edge with a new tick; that saves the EAGAIN syscall a large write would otherwise pay.
+// A short read does not: the peer's FIN may have arrived with the same edge as the data and
+// raises no new one, so a read would wait forever for an end of stream already there.
+//
+// Every fd is created with SOCK_NONBLOCK | SOCK_CLOEXEC and owned by an AsyncFd (RAII);
+// every wait is an AsyncFd wait or a weft::sleep, so every operation is cancellable and
+// works under weft::wait_for. Writes use send(MSG_NOSIGNAL): a closed peer is an EPIPE or
+// ECONNRESET std::system_error, never SIGPIPE.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "weft/async_fd.hpp"
+#include "weft/io/socket_address.hpp"
+#include "weft/task.hpp"
+
+namespace weft::io {
+
+// read_exact() met the end of the stream before the buffer was full (asyncio's
+// IncompleteReadError). `received` bytes of the buffer are valid.
+class IncompleteReadError : public std::runtime_error {
+ public:
+  IncompleteReadError(std::size_t received, std::size_t expected);
+  [[nodiscard]] std::size_t received() const noexcept { return received_; }
+  [[nodiscard]] std::size_t expected() const noexcept { return expected_; }
+
+ private:
+  std::size_t received_;
+  std::size_t expected_;
+};
+
+namespace detail {
+
+// A socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; throws std::system_error naming `who`.
+[[nodiscard]] int open_socket(int family, int type, const char* who);
+[[nodiscard]] SocketAddress local_address_of(int fd);
+[[nodiscard]] SocketAddress peer_address_of(int fd);
+// getsockopt/setsockopt of an int option; throw std::system_error naming `who`.
+void set_int_option(int fd, int level, int name, int value, const char* who);
+[[nodiscard]] int get_int_option(int fd, int level, int name, const char* who);
+
+// Non-blocking connect of a fresh socket of `type` to `address`: waits for writability and
+// reads SO_ERROR. Errors are std::system_error with the errno (ECONNREFUSED, ETIMEDOUT,
+// ENETUNREACH, ...) and the address in what(). Cancellable; the socket is closed if the
+// connect fails or is cancelled.
+[[nodiscard]] Task<AsyncFd> connect_socket(SocketAddress address, int type, const char* who);
+
+// A connected, full-duplex byte stream. One task may read while another writes; two
+// concurrent readers (or writers) are a std::logic_error from AsyncFd.
+class StreamSocket {
+ public:
+  StreamSocket(AsyncFd fd, const char* who) noexcept : fd_(std::move(fd)), who_(who) {}
+
+  // At least one byte (waiting if none), or 0 at end of stream.
+  [[nodiscard]] Task<std::size_t> read_some(std::span<std::byte> buffer);
+  // Fills the whole buffer; IncompleteReadError if the stream ends first.
+  [[nodiscard]] Task<void> read_exact(std::span<std::byte> buffer);
+  // Every byte, or std::system_error (EPIPE/ECONNRESET when the peer went away).
+  [[nodiscard]] Task<void> write_all(std::span<const std::byte> buffer);
+  // Sends FIN: the peer reads end of stream; reading from this side still works.
+  void shutdown_write();
+  // Closes now (the destructor does too). No task may be waiting on the socket.
+  void close() noexcept { fd_.close(); }
+
+  [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
+  [[nodiscard]] int native_handle() const noexcept { return fd_.fd(); }
+  [[nodiscard]] SocketAddress local_address() const;
+  [[nodiscard]] SocketAddress peer_address() const;
+
+ protected:
+  AsyncFd fd_;
+  const char* who_ = "weft::io::StreamSocket";
+};
+
+struct ListenerStats {
+  std::uint64_t accepted = 0;
+  // accept() failed with EMFILE/ENFILE/ENOBUFS/ENOMEM and the listener slept before retrying.
+  std::uint64_t resource_backoffs = 0;
+};
+
+// A listening socket. accept() retries what the kernel says to retry (ECONNABORTED, a
+// connection that failed before we took it, EINTR) and, when the process or the system is
+// out of fds or memory, sleeps 5 ms, doubling to 1 s, instead of spinning on a listener
+// that stays readable; it resumes once an fd is free again (within the current back-off).
+class ListenerSocket {
+ public:
+  ListenerSocket(AsyncFd fd, const char* who) noexcept : fd_(std::move(fd)), who_(who) {}
+
+  // The accepted connection, non-blocking and close-on-exec, registered on the loop that
+  // runs the awaiting task.
+  [[nodiscard]] Task<AsyncFd> accept_fd();
+
+  void close() noexcept { fd_.close(); }
+  [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
+  [[nodiscard]] int native_handle() const noexcept { return fd_.fd(); }
+  [[nodiscard]] SocketAddress local_address() const;
+  // Written only by the task that accepts: read from that task, or after joining it.
+  [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
+
+ protected:
+  AsyncFd fd_;
+  const char* who_ = "weft::io::ListenerSocket";
+  ListenerStats stats_;
+};
+
+// socket + SO_REUSEADDR/SO_REUSEPORT as asked + bind + listen, registered with the current
+// loop. Throws std::system_error with the address in what().
+[[nodiscard]] AsyncFd listen_socket(const SocketAddress& address, int backlog, bool reuse_address,
+                                    bool reuse_port, const char* who);
+
+}  // namespace detail
+}  // namespace weft::io

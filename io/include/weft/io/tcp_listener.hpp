@@ -1,0 +1,50 @@
+#pragma once
+
+// weft::io::TcpListener: a listening TCP socket.
+//
+//   auto listener = weft::io::TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+//   for (;;) {
+//     weft::io::TcpStream client = co_await listener.accept();
+//     weft::spawn(serve(std::move(client))).detach();
+//   }
+//
+// With `reuse_port`, every loop can bind its own listener on the same port and the kernel
+// spreads connections over them (SO_REUSEPORT). accept() does not spin when the process is
+// out of fds: it backs off (5 ms doubling to 1 s) and resumes when fds are free again; see
+// stats().resource_backoffs. Accepting is cancellable (also during a back-off).
+
+#include <cstdint>
+#include <utility>
+
+#include "weft/io/detail/socket.hpp"
+#include "weft/io/socket_address.hpp"
+#include "weft/io/tcp_stream.hpp"
+#include "weft/task.hpp"
+
+namespace weft::io {
+
+struct TcpListenerOptions {
+  // The kernel caps it at net.core.somaxconn (4096 on current kernels).
+  int backlog = 1024;
+  // SO_REUSEADDR: rebinding a port with connections in TIME_WAIT works (a restarted server).
+  bool reuse_address = true;
+  // SO_REUSEPORT: several listeners (one per loop) on one port.
+  bool reuse_port = false;
+};
+
+class TcpListener : public detail::ListenerSocket {
+ public:
+  // Binds and listens; registers with the loop of the calling task (call it from a task).
+  // Port 0 picks a free port: see local_address(). Throws std::system_error (EADDRINUSE, ...)
+  // with the address in what().
+  [[nodiscard]] static TcpListener bind(const SocketAddress& address,
+                                        const TcpListenerOptions& options = {});
+
+  [[nodiscard]] Task<TcpStream> accept();
+
+ private:
+  explicit TcpListener(AsyncFd fd) noexcept
+      : detail::ListenerSocket(std::move(fd), "weft::io::TcpListener") {}
+};
+
+}  // namespace weft::io

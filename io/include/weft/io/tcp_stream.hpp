@@ -1,0 +1,37 @@
+#pragma once
+
+// weft::io::TcpStream: a connected TCP socket.
+//
+//   auto stream = co_await weft::io::TcpStream::connect(SocketAddress::parse("127.0.0.1:8080"));
+//   co_await stream.write_all(request);
+//   std::size_t n = co_await stream.read_some(buffer);  // 0 at end of stream
+//
+// Non-blocking and close-on-exec; TCP_NODELAY is on (request/response traffic should not
+// wait for Nagle). Every await is cancellable, so a connect or read under weft::wait_for
+// ends with TimeoutError and the socket closed. Writes never raise SIGPIPE: a peer that went
+// away is a std::system_error (EPIPE or ECONNRESET). A stream may be used from any loop
+// (its fd stays registered with the loop that created it); one reader and one writer at a
+// time.
+
+#include <cstddef>
+#include <span>
+
+#include "weft/io/detail/socket.hpp"
+#include "weft/io/socket_address.hpp"
+#include "weft/task.hpp"
+
+namespace weft::io {
+
+class TcpStream : public detail::StreamSocket {
+ public:
+  // Adopts a connected TCP socket (from an accept) and turns TCP_NODELAY on.
+  explicit TcpStream(AsyncFd fd);
+
+  // Connects to `address`. A refused connection is std::system_error with ECONNREFUSED and
+  // the address in what(); there is no built-in timeout — wrap it in weft::wait_for.
+  [[nodiscard]] static Task<TcpStream> connect(SocketAddress address);
+
+  void set_nodelay(bool on);
+};
+
+}  // namespace weft::io
