@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 #include "io_state.hpp"
@@ -20,10 +21,11 @@ namespace weft {
 
 namespace detail {
 
-void IoDirection::set_ready() noexcept {
+void IoDirection::set_ready(bool closed) noexcept {
   std::uint32_t w = word.load(std::memory_order_relaxed);
+  const std::uint32_t add = kReady | (closed ? kClosed : 0u);
   // acq_rel: acquire reads the waiter published with kWaiting; release publishes the edge.
-  while (!word.compare_exchange_weak(w, ((w + kTickOne) | kReady) & ~kWaiting,
+  while (!word.compare_exchange_weak(w, ((w + kTickOne) | add) & ~kWaiting,
                                      std::memory_order_acq_rel, std::memory_order_relaxed)) {
   }
   if ((w & kWaiting) != 0) waiter->wake();
@@ -49,8 +51,10 @@ Deregistration deregister_io(TaskHeader& /*task*/, void* context) noexcept {
 void clear_ready(IoDirection& dir, Readiness seen) noexcept {
   std::uint32_t w = dir.word.load(std::memory_order_relaxed);
   constexpr std::uint32_t tick_mask = ~IoDirection::kFlags;
-  // Only the readiness we saw: a newer edge (different tick) stays.
-  while ((w & IoDirection::kReady) != 0 && (w & tick_mask) == seen.tick) {
+  // Only the readiness we saw: a newer edge (different tick) stays. After CLOSED, reads never
+  // block again, so READY stays too.
+  while ((w & (IoDirection::kReady | IoDirection::kClosed)) == IoDirection::kReady &&
+         (w & tick_mask) == seen.tick) {
     if (dir.word.compare_exchange_weak(w, w & ~IoDirection::kReady, std::memory_order_relaxed,
                                        std::memory_order_relaxed))
       return;
@@ -122,11 +126,22 @@ Readiness ReadinessAwaiter::await_resume() {
   return detail::current_readiness(detail::direction(state_, write_));
 }
 
-AsyncFd::AsyncFd(int fd) {
+AsyncFd::AsyncFd(int fd) : AsyncFd(fd, ~0u) {}
+
+AsyncFd::AsyncFd(int fd, unsigned home_loop) {
   detail::Loop* loop = detail::current_loop();
   if (loop == nullptr) {
     ::close(fd);
     detail::throw_no_current_task("weft::AsyncFd");
+  }
+  if (home_loop != ~0u) {
+    if (home_loop >= loop->scheduler().num_loops()) {
+      ::close(fd);
+      throw std::out_of_range("weft::AsyncFd: home loop " + std::to_string(home_loop) +
+                              " of a runtime with " +
+                              std::to_string(loop->scheduler().num_loops()) + " loops");
+    }
+    loop = &loop->scheduler().loop(home_loop);
   }
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
@@ -160,6 +175,10 @@ AsyncFd& AsyncFd::operator=(AsyncFd&& other) noexcept {
 AsyncFd::~AsyncFd() { close(); }
 
 int AsyncFd::fd() const noexcept { return state_ != nullptr ? state_->fd : -1; }
+
+unsigned AsyncFd::home_loop() const noexcept {
+  return state_ != nullptr ? state_->home->index() : 0;
+}
 
 void AsyncFd::close() noexcept {
   detail::IoState* state = std::exchange(state_, nullptr);

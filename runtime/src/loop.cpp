@@ -55,6 +55,7 @@
 #include "reporting.hpp"
 #include "scheduler.hpp"
 #include "weft/errors.hpp"
+#include "weft/loop_info.hpp"
 #include "weft/report.hpp"
 
 namespace weft::detail {
@@ -84,6 +85,26 @@ inline void cpu_relax() noexcept {
 }  // namespace
 
 Loop* current_loop() noexcept { return tls_loop; }
+
+}  // namespace weft::detail
+
+namespace weft {
+
+unsigned current_loop_index() {
+  const detail::Loop* loop = detail::tls_loop;
+  if (loop == nullptr) detail::throw_no_current_task("weft::current_loop_index");
+  return loop->index();
+}
+
+unsigned loop_count() {
+  detail::Loop* loop = detail::tls_loop;
+  if (loop == nullptr) detail::throw_no_current_task("weft::loop_count");
+  return loop->scheduler().num_loops();
+}
+
+}  // namespace weft
+
+namespace weft::detail {
 
 TaskHeader* current_task() noexcept {
   Loop* loop = tls_loop;
@@ -342,12 +363,12 @@ bool Loop::drain_mailboxes() {
 
 void Loop::add_io(IoState* state) {
   reactor_.add(state->fd, state);
-  ++registered_fds_;
+  registered_fds_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Loop::retire_io(IoState* state) noexcept {
   delete state;
-  --registered_fds_;
+  registered_fds_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 // --- maintenance, stealing, parking -------------------------------------------------------
@@ -361,12 +382,16 @@ void Loop::fire_timers() {
 bool Loop::maintenance(int timeout_ms) {
   bool any = drain_mailboxes();
   fire_timers();
-  if (registered_fds_ > 0 || timeout_ms != 0) {
+  if (registered_fds_.load(std::memory_order_relaxed) > 0 || timeout_ms != 0) {
     std::uint64_t events = 0;
     const bool notified = reactor_.poll(timeout_ms, [&](ReadyEvent ev) {
       auto* state = static_cast<IoState*>(ev.cookie);
       constexpr std::uint32_t kErr = EPOLLERR | EPOLLHUP;
-      if ((ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | kErr)) != 0) state->read.set_ready();
+      if ((ev.events & (EPOLLRDHUP | kErr)) != 0) {
+        state->read.set_ready(/*closed=*/true);
+      } else if ((ev.events & (EPOLLIN | EPOLLPRI)) != 0) {
+        state->read.set_ready();
+      }
       if ((ev.events & (EPOLLOUT | kErr)) != 0) state->write.set_ready();
       ++events;
     });

@@ -60,11 +60,11 @@ class Loop {
   void schedule_local(TaskHeader* task);  // a wake-up issued on this loop's thread
   void spawn_local(TaskHeader* task);     // a new task from a task on this loop
   [[nodiscard]] TimerQueue& timers() noexcept { return timers_; }
-  void add_io(IoState* state);
   void retire_io(IoState* state) noexcept;
   void cancel_timer_here(TimerNode* node) noexcept;
 
   // --- any thread -------------------------------------------------------------------------
+  void add_io(IoState* state);  // epoll_ctl is thread-safe; the state is complete before it
   void post_timer_cancel(TimerNode* node);
   void post_io_retire(IoState* state);
   void post_remote_completion(TaskHeader* task) noexcept;
@@ -136,7 +136,9 @@ class Loop {
   bool shutdown_seen_ = false;
   std::minstd_rand rng_;
   TimerQueue timers_;
-  std::size_t registered_fds_ = 0;
+  // Written by add_io from any thread (an fd may be registered here from another loop);
+  // relaxed: it only lets maintenance skip epoll_wait(0) when no fd was ever registered.
+  std::atomic<std::size_t> registered_fds_{0};
   TaskList registry_;
 
   // Cross-thread mailboxes, drained by the owner between tasks and after every park.

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "weft/loop_info.hpp"
 
 namespace {
 
@@ -762,3 +763,37 @@ TEST(Io, SecondWaiterOnSameDirectionGetsLogicError) {
 }
 
 }  // namespace
+
+// --- home loops ------------------------------------------------------------------------------
+
+TEST(Io, FdRegisteredWithAChosenLoopReportsItAndStillWorks) {
+  auto body = []() -> Task<void> {
+    EXPECT_EQ(weft::loop_count(), 2u);
+    EXPECT_LT(weft::current_loop_index(), 2u);
+    for (unsigned home = 0; home < 2; ++home) {
+      const auto fds = make_socketpair();
+      AsyncFd a(fds[0], home);
+      AsyncFd b(fds[1]);
+      EXPECT_EQ(a.home_loop(), home);
+      EXPECT_EQ(b.home_loop(), weft::current_loop_index());
+      // A wait on `a` is woken by loop `home`'s reactor, wherever this task runs.
+      JoinHandle<std::size_t> reader = weft::spawn([](AsyncFd& fd) -> Task<std::size_t> {
+        std::array<std::byte, 16> buffer{};
+        co_return co_await fd.read_some(buffer);
+      }(a));
+      const std::array<std::byte, 3> data{std::byte{1}, std::byte{2}, std::byte{3}};
+      co_await b.write_all(data);
+      EXPECT_EQ(co_await reader, 3u);
+    }
+    const std::size_t before = open_fd_count();
+    const auto fds = make_pipe();
+    EXPECT_THROW(AsyncFd(fds[0], 2), std::out_of_range);  // and the fd is closed
+    ::close(fds[1]);
+    EXPECT_EQ(open_fd_count(), before);
+  };
+  weft::RuntimeOptions options = weft::test::options();
+  options.loops = 2;
+  weft::run(body(), options);
+  EXPECT_THROW((void)weft::loop_count(), std::logic_error);
+  EXPECT_THROW((void)weft::current_loop_index(), std::logic_error);
+}

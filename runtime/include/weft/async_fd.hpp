@@ -50,6 +50,10 @@ class AsyncFd {
   // Takes ownership of `fd`, makes it non-blocking and registers it with the current loop.
   // Must be called from inside a weft task.
   explicit AsyncFd(int fd);
+  // Registers with loop `home_loop` (< weft::loop_count()) of the current runtime instead:
+  // its reactor sees the fd's edges, and a task woken by them runs there. A server spreads
+  // its listeners (and so its connections) over the loops this way.
+  AsyncFd(int fd, unsigned home_loop);
   AsyncFd(AsyncFd&& other) noexcept;
   AsyncFd& operator=(AsyncFd&& other) noexcept;
   AsyncFd(const AsyncFd&) = delete;
@@ -61,7 +65,13 @@ class AsyncFd {
 
   [[nodiscard]] ReadinessAwaiter readable() noexcept { return {state_, false}; }
   [[nodiscard]] ReadinessAwaiter writable() noexcept { return {state_, true}; }
+  // The index of the loop whose reactor watches this fd.
+  [[nodiscard]] unsigned home_loop() const noexcept;
+
   // After EAGAIN: forget the readiness seen at `seen`, unless a newer edge arrived since.
+  // For a stream socket or a pipe, a read that returned less than it asked for (but not 0)
+  // emptied the receive buffer too: clear_readable then saves the EAGAIN syscall. An end of
+  // stream (or error) reported with that edge is kept, so the next read still sees it.
   void clear_readable(Readiness seen) noexcept;
   void clear_writable(Readiness seen) noexcept;
 

@@ -4,6 +4,7 @@
 #include "weft/async_fd.hpp"
 #include "weft/errors.hpp"
 #include "weft/join_handle.hpp"
+#include "weft/loop_info.hpp"
 #include "weft/metrics.hpp"
 #include "weft/report.hpp"
 #include "weft/runtime.hpp"

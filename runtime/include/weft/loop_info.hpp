@@ -1,0 +1,16 @@
+#pragma once
+
+// Which loop runs the current task, and how many loops its runtime has: for code that
+// spreads per-loop resources over the loops (a server binds one SO_REUSEPORT listener per
+// loop and registers each with its loop through AsyncFd(fd, home_loop)).
+//
+// A task may move between loops at any suspension (work stealing, or a wake-up from another
+// loop's reactor), so current_loop_index() is a fact about this moment, not about the task.
+
+namespace weft {
+
+// Both throw std::logic_error when called outside a weft task.
+[[nodiscard]] unsigned current_loop_index();
+[[nodiscard]] unsigned loop_count();
+
+}  // namespace weft
