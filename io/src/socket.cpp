@@ -145,10 +145,13 @@ Task<std::size_t> StreamSocket::read_some(std::span<std::byte> buffer) {
   for (;;) {
     const Readiness seen = co_await fd_.readable();
     const ssize_t n = ::recv(fd_.fd(), buffer.data(), buffer.size(), 0);
-    // A short read does not clear readiness: the end of stream (or an error) may have come
-    // with the same edge as the data, and it raises no new edge, so only EAGAIN proves the
-    // socket drained.
-    if (n >= 0) co_return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      // A short read emptied the receive buffer: forget the readiness now, which saves the
+      // EAGAIN syscall of the next read (request/response traffic: one recv per message).
+      // An end of stream that came with this edge is kept by the reactor (AsyncFd).
+      if (n > 0 && static_cast<std::size_t>(n) < buffer.size()) fd_.clear_readable(seen);
+      co_return static_cast<std::size_t>(n);
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       fd_.clear_readable(seen);
     } else if (errno != EINTR) {
@@ -195,7 +198,9 @@ Task<AsyncFd> ListenerSocket::accept_fd() {
     const int fd = ::accept4(fd_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       ++stats_.accepted;
-      co_return AsyncFd(fd);
+      // On the listener's loop: a server with one listener per loop keeps each connection
+      // on the loop that accepted it, wherever the accepting task happens to run.
+      co_return AsyncFd(fd, fd_.home_loop());
     }
     const int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) {
@@ -213,7 +218,7 @@ Task<AsyncFd> ListenerSocket::accept_fd() {
 SocketAddress ListenerSocket::local_address() const { return local_address_of(fd_.fd()); }
 
 AsyncFd listen_socket(const SocketAddress& address, int backlog, bool reuse_address,
-                      bool reuse_port, const char* who) {
+                      bool reuse_port, std::optional<unsigned> home_loop, const char* who) {
   OwnedFd raw(open_socket(address.family(), SOCK_STREAM, who));
   if (reuse_address && !address.is_unix())
     set_int_option(raw.get(), SOL_SOCKET, SO_REUSEADDR, 1, who);
@@ -222,6 +227,7 @@ AsyncFd listen_socket(const SocketAddress& address, int backlog, bool reuse_addr
     throw_errno(errno, std::string(who) + ": bind " + address.to_string());
   if (::listen(raw.get(), backlog) != 0)
     throw_errno(errno, std::string(who) + ": listen on " + address.to_string());
+  if (home_loop) return AsyncFd(raw.release(), *home_loop);
   return AsyncFd(raw.release());
 }
 

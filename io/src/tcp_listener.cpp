@@ -9,7 +9,8 @@ TcpListener TcpListener::bind(const SocketAddress& address, const TcpListenerOpt
     throw std::invalid_argument("weft::io::TcpListener::bind: not an IP address: " +
                                 address.to_string());
   return TcpListener(detail::listen_socket(address, options.backlog, options.reuse_address,
-                                           options.reuse_port, "weft::io::TcpListener"));
+                                           options.reuse_port, options.home_loop,
+                                           "weft::io::TcpListener"));
 }
 
 Task<TcpStream> TcpListener::accept() { co_return TcpStream(co_await accept_fd()); }

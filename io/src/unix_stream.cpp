@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <optional>
 #include <stdexcept>
 
 namespace weft::io {
@@ -19,7 +20,8 @@ UnixListener UnixListener::bind(const SocketAddress& address, const UnixListener
     throw std::invalid_argument("weft::io::UnixListener::bind: not a Unix-domain address: " +
                                 address.to_string());
   return UnixListener(detail::listen_socket(address, options.backlog, /*reuse_address=*/false,
-                                            /*reuse_port=*/false, "weft::io::UnixListener"));
+                                            /*reuse_port=*/false, std::nullopt,
+                                            "weft::io::UnixListener"));
 }
 
 Task<UnixStream> UnixListener::accept() { co_return UnixStream(co_await accept_fd()); }

@@ -31,6 +31,7 @@
 #include <weft/io/tcp_listener.hpp>
 #include <weft/io/tcp_stream.hpp>
 #include <weft/io/unix_stream.hpp>
+#include <weft/loop_info.hpp>
 #include <weft/task_group.hpp>
 #include <weft/wait_for.hpp>
 
@@ -495,3 +496,63 @@ TEST(Tcp, AcceptBacksOffUnderEmfileAndRecovers) {
 }
 
 }  // namespace
+
+// Data and the FIN in one edge: the server's first read is short (3 of 4096 bytes), which
+// forgets the readiness without an EAGAIN read; the end of stream must still be seen, since
+// no later edge will report it.
+TEST(Tcp, DataAndEndOfStreamInOneEdgeAreBothRead) {
+  auto body = []() -> Task<void> {
+    auto listener = TcpListener::bind(loopback_any_port());
+    TcpStream client = co_await TcpStream::connect(listener.local_address());
+    co_await client.write_all(bytes("abc"));
+    client.shutdown_write();
+    // Accepted only now: the registration reports data and FIN together.
+    TcpStream server = co_await listener.accept();
+    std::array<std::byte, 4096> buffer{};
+    EXPECT_EQ(co_await server.read_some(buffer), 3u);
+    EXPECT_EQ(co_await server.read_some(buffer), 0u);
+    EXPECT_EQ(co_await server.read_some(buffer), 0u);  // and stays at end of stream
+  };
+  run_bounded(body());
+}
+
+// Short reads that forget readiness must not lose data that arrives afterwards: a thousand
+// small messages, each read with a large buffer, each answered before the next is sent.
+TEST(Tcp, ShortReadsNeverMissTheNextMessage) {
+  auto body = []() -> Task<void> {
+    auto listener = TcpListener::bind(loopback_any_port());
+    JoinHandle<void> server = weft::spawn(echo_one(listener));
+    TcpStream client = co_await TcpStream::connect(listener.local_address());
+    for (int i = 0; i < 1000; ++i) {
+      const std::string message = "message " + std::to_string(i);
+      EXPECT_EQ(co_await exchange(client, message), message);
+    }
+    client.shutdown_write();
+    std::array<std::byte, 16> rest{};
+    EXPECT_EQ(co_await client.read_some(rest), 0u);
+    co_await server;
+  };
+  run_bounded(body());
+}
+
+// A listener registered with loop 1 hands out connections registered with loop 1, whichever
+// loop the accepting task runs on.
+TEST(Tcp, AcceptedConnectionsLiveOnTheListenersLoop) {
+  auto body = []() -> Task<void> {
+    EXPECT_EQ(weft::loop_count(), 2u);
+    for (unsigned home = 0; home < 2; ++home) {
+      auto listener = TcpListener::bind(loopback_any_port(), {.home_loop = home});
+      EXPECT_EQ(listener.home_loop(), home);
+      TcpStream client = co_await TcpStream::connect(listener.local_address());
+      TcpStream accepted = co_await listener.accept();
+      EXPECT_EQ(accepted.home_loop(), home);
+      JoinHandle<void> server = weft::spawn(echo(std::move(accepted)));
+      EXPECT_EQ(co_await exchange(client, "x"), "x");
+      client.shutdown_write();
+      co_await server;
+    }
+  };
+  weft::RuntimeOptions options = weft::test::options();
+  options.loops = 2;
+  run_bounded(body(), options);
+}

@@ -14,6 +14,7 @@
 // stats().resource_backoffs. Accepting is cancellable (also during a back-off).
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "weft/io/detail/socket.hpp"
@@ -30,6 +31,9 @@ struct TcpListenerOptions {
   bool reuse_address = true;
   // SO_REUSEPORT: several listeners (one per loop) on one port.
   bool reuse_port = false;
+  // The loop whose reactor watches the listener and its accepted connections (see
+  // weft::loop_count()); default: the loop of the calling task.
+  std::optional<unsigned> home_loop;
 };
 
 class TcpListener : public detail::ListenerSocket {

@@ -6,11 +6,12 @@
 // over these two, so the readiness protocol and the EMFILE back-off live in one place.
 //
 // Readiness protocol (see weft/async_fd.hpp): wait for readiness, do the syscall, and after
-// EAGAIN clear exactly the readiness that was seen. A short write of a stream socket also
-// clears it: the send buffer was full at that moment, and room (or an error) raises a new
-// edge with a new tick; that saves the EAGAIN syscall a large write would otherwise pay.
-// A short read does not: the peer's FIN may have arrived with the same edge as the data and
-// raises no new one, so a read would wait forever for an end of stream already there.
+// EAGAIN clear exactly the readiness that was seen. A short write or read of a stream socket
+// also clears it: the send buffer was full (or the receive buffer empty) at that moment, and
+// room (or data, or an error) raises a new edge with a new tick; that saves the EAGAIN
+// syscall, so a request/response exchange costs one recv and one send. A FIN that came with
+// the same edge as the data raises no new one: the reactor keeps it as a sticky CLOSED mark
+// that no clear erases, so the next read sees the end of stream.
 //
 // Every fd is created with SOCK_NONBLOCK | SOCK_CLOEXEC and owned by an AsyncFd (RAII);
 // every wait is an AsyncFd wait or a weft::sleep, so every operation is cancellable and
@@ -19,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -78,6 +80,8 @@ class StreamSocket {
 
   [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
   [[nodiscard]] int native_handle() const noexcept { return fd_.fd(); }
+  // The loop whose reactor watches this socket (see AsyncFd::home_loop).
+  [[nodiscard]] unsigned home_loop() const noexcept { return fd_.home_loop(); }
   [[nodiscard]] SocketAddress local_address() const;
   [[nodiscard]] SocketAddress peer_address() const;
 
@@ -100,13 +104,14 @@ class ListenerSocket {
  public:
   ListenerSocket(AsyncFd fd, const char* who) noexcept : fd_(std::move(fd)), who_(who) {}
 
-  // The accepted connection, non-blocking and close-on-exec, registered on the loop that
-  // runs the awaiting task.
+  // The accepted connection, non-blocking and close-on-exec, registered on the listener's
+  // home loop (so connections stay where their listener is).
   [[nodiscard]] Task<AsyncFd> accept_fd();
 
   void close() noexcept { fd_.close(); }
   [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
   [[nodiscard]] int native_handle() const noexcept { return fd_.fd(); }
+  [[nodiscard]] unsigned home_loop() const noexcept { return fd_.home_loop(); }
   [[nodiscard]] SocketAddress local_address() const;
   // Written only by the task that accepts: read from that task, or after joining it.
   [[nodiscard]] const ListenerStats& stats() const noexcept { return stats_; }
@@ -119,8 +124,10 @@ class ListenerSocket {
 
 // socket + SO_REUSEADDR/SO_REUSEPORT as asked + bind + listen, registered with the current
 // loop. Throws std::system_error with the address in what().
+// `home_loop`: the loop to register with (accepted connections follow); default the current.
 [[nodiscard]] AsyncFd listen_socket(const SocketAddress& address, int backlog, bool reuse_address,
-                                    bool reuse_port, const char* who);
+                                    bool reuse_port, std::optional<unsigned> home_loop,
+                                    const char* who);
 
 }  // namespace detail
 }  // namespace weft::io
