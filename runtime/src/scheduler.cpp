@@ -22,8 +22,8 @@ unsigned resolve_loops(unsigned requested) {
 
 Scheduler::Scheduler(RuntimeOptions options)
     : options_(std::move(options)),
-      thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
-                                                options_.max_to_thread_jobs)),
+      thread_pool_(
+          std::make_unique<ThreadPool>(options_.to_thread_threads, options_.max_to_thread_jobs)),
       idle_(resolve_loops(options_.loops)) {
   const unsigned n = resolve_loops(options_.loops);
   if (n > 0xffff) throw std::invalid_argument("weft::RuntimeOptions::loops: at most 65535");
