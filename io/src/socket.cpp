@@ -1,11 +1,14 @@
 #include "weft/io/detail/socket.hpp"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -156,6 +159,46 @@ Task<std::size_t> StreamSocket::read_some(std::span<std::byte> buffer) {
       fd_.clear_readable(seen);
     } else if (errno != EINTR) {
       throw_errno(errno, std::string(who_) + ": read");
+    }
+  }
+}
+
+Task<void> StreamSocket::wait_readable() { read_seen_ = co_await fd_.readable(); }
+
+std::optional<std::size_t> StreamSocket::try_read(std::span<std::byte> buffer) {
+  if (buffer.empty()) return 0;
+  for (;;) {
+    const ssize_t n = ::recv(fd_.fd(), buffer.data(), buffer.size(), 0);
+    if (n >= 0) {
+      // As in read_some: a short read drained the socket.
+      if (n > 0 && static_cast<std::size_t>(n) < buffer.size()) fd_.clear_readable(read_seen_);
+      return static_cast<std::size_t>(n);
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      fd_.clear_readable(read_seen_);
+      return std::nullopt;
+    }
+    if (errno != EINTR) throw_errno(errno, std::string(who_) + ": read");
+  }
+}
+
+Task<void> StreamSocket::send_file(int file_fd, std::uint64_t offset, std::uint64_t count) {
+  auto position = static_cast<off_t>(offset);
+  while (count > 0) {
+    const Readiness seen = co_await fd_.writable();
+    // At most 1 GiB per call: sendfile's own cap is just under 2 GiB.
+    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(count, 1u << 30));
+    const ssize_t n = ::sendfile(fd_.fd(), file_fd, &position, chunk);
+    if (n > 0) {
+      if (static_cast<std::size_t>(n) < chunk) fd_.clear_writable(seen);
+      count -= static_cast<std::uint64_t>(n);
+    } else if (n == 0) {
+      throw std::runtime_error(std::string(who_) + ": send_file: the file ended " +
+                               std::to_string(count) + " bytes early");
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      fd_.clear_writable(seen);
+    } else if (errno != EINTR) {
+      throw_errno(errno, std::string(who_) + ": send_file");
     }
   }
 }

@@ -73,6 +73,20 @@ class StreamSocket {
   [[nodiscard]] Task<void> read_exact(std::span<std::byte> buffer);
   // Every byte, or std::system_error (EPIPE/ECONNRESET when the peer went away).
   [[nodiscard]] Task<void> write_all(std::span<const std::byte> buffer);
+  // The readiness level, for a reader that picks its buffer only once data is there (a server
+  // reading into a per-thread scratch buffer keeps no buffer per idle connection):
+  //   for (;;) { co_await s.wait_readable();
+  //              if (auto n = s.try_read(scratch)) { ...*n bytes, 0 at end...; break; } }
+  // wait_readable() returns at once while the last try_read() left data behind.
+  [[nodiscard]] Task<void> wait_readable();
+  // One non-blocking recv: the byte count (0 at end of stream), or std::nullopt when nothing
+  // is there yet (wait_readable() again). Throws std::system_error like read_some.
+  [[nodiscard]] std::optional<std::size_t> try_read(std::span<std::byte> buffer);
+  // Sends `count` bytes of the open file `file_fd` from `offset` with sendfile(2) (no copy
+  // through user space); std::system_error on errors, std::runtime_error if the file is
+  // shorter than `count`. The file's pages are read by the kernel on this thread: fine for
+  // files in the page cache, a stall for cold ones on a slow disk.
+  [[nodiscard]] Task<void> send_file(int file_fd, std::uint64_t offset, std::uint64_t count);
   // Sends FIN: the peer reads end of stream; reading from this side still works.
   void shutdown_write();
   // Closes now (the destructor does too). No task may be waiting on the socket.
@@ -88,6 +102,7 @@ class StreamSocket {
  protected:
   AsyncFd fd_;
   const char* who_ = "weft::io::StreamSocket";
+  Readiness read_seen_;  // what the last wait_readable() saw, for try_read's clear
 };
 
 struct ListenerStats {

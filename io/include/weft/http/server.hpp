@@ -1,0 +1,116 @@
+#pragma once
+
+// weft::http::Server: an HTTP/1.1 server to embed in a weft program.
+//
+//   weft::http::Server server;
+//   server.route("GET", "/hello", [](weft::http::ServerRequest&) -> weft::Task<ServerResponse> {
+//     co_return weft::http::ServerResponse::text(200, "hello\n");
+//   });
+//   server.static_files("/assets", "/srv/www");
+//   auto address = server.listen(weft::io::SocketAddress::parse("127.0.0.1:8080"));
+//   co_await server.serve();          // until shutdown() has finished
+//   ...elsewhere: co_await server.shutdown(std::chrono::seconds(10));
+//
+// Connections: one SO_REUSEPORT listener per loop, each registered with its loop, so the
+// kernel spreads connections over the loops and a connection's task runs where its socket is
+// watched. Each connection is one task: it parses a request (strict, see request_parser.hpp),
+// awaits the handler, writes the response and goes on with the next — so pipelined responses
+// leave in request order, and responses to requests that were already buffered are written
+// together. Keep-alive unless the client or a limit says otherwise.
+//
+// Refusals: a request the parser refuses gets its status (400, 413, 414, 431, 501, 505) with
+// "Connection: close", and the connection closes (after a short lingering read, so the client
+// sees the answer rather than a reset). No route: 404; wrong method: 405 with Allow. A handler
+// that throws: 500 (unless it already started a streamed body: then the connection is cut).
+//
+// Timeouts (ServerOptions; RELIABILITY.md's figures by default): the header section must
+// arrive within header_timeout of its first byte (slowloris); the body and every write must
+// make progress within body_idle_timeout / send_idle_timeout; an idle keep-alive connection
+// closes after keep_alive_timeout or keep_alive_requests requests. They are enforced by one
+// sweep per loop every timer_granularity (at most 1 s), not by a timer per read: arming costs
+// one atomic store, so the hot path pays nothing for them.
+//
+// Shutdown: shutdown(grace) stops accepting, closes idle keep-alive connections, lets
+// requests in progress finish (their responses say "Connection: close") for up to `grace`,
+// then cuts what is left; serve() and shutdown() return once every connection has ended.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "weft/http/limits.hpp"
+#include "weft/http/router.hpp"
+#include "weft/http/server_request.hpp"
+#include "weft/http/server_response.hpp"
+#include "weft/io/socket_address.hpp"
+#include "weft/task.hpp"
+
+namespace weft::http {
+
+struct ServerOptions {
+  Limits limits;  // 414/431/413 thresholds
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_idle_timeout{60'000};
+  std::chrono::milliseconds send_idle_timeout{60'000};
+  std::chrono::milliseconds keep_alive_timeout{75'000};
+  std::size_t keep_alive_requests = 1000;
+  // After a refusal: how long the server reads and discards before closing.
+  std::chrono::milliseconds lingering_close{2'000};
+  // How often each loop checks its connections' deadlines; timeouts fire up to this late.
+  // 0: a tenth of the shortest timeout, between 10 ms and 1 s.
+  std::chrono::milliseconds timer_granularity{0};
+  // Listeners: 0 = one per loop of the runtime.
+  unsigned listeners = 0;
+  int backlog = 1024;
+  // The Server field; empty sends none.
+  std::string server_name = "weft";
+  // Called (on the connection's task) when a handler throws; by default a line on stderr.
+  std::function<void(const ServerRequest&, std::exception_ptr)> on_handler_error;
+};
+
+struct ServerStats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t refused = 0;         // parser refusals (4xx/5xx sent, then closed)
+  std::uint64_t handler_errors = 0;  // 500s from throwing handlers
+  std::uint64_t timeouts = 0;        // connections closed by a deadline
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  // Precondition: serve() is not running (shut down and awaited first).
+  ~Server();
+
+  // Routes; see router.hpp. Add them before serve().
+  void route(std::string_view method, std::string_view pattern, Handler handler);
+  // Serves the files under `root` at `url_prefix` (GET and HEAD): content types from the
+  // extension, Last-Modified and If-Modified-Since (304), index.html for a directory, 404 for
+  // what is missing and for any path that leaves `root` (.., symlinks out, NUL, %2F).
+  void static_files(std::string_view url_prefix, std::filesystem::path root);
+
+  // Binds the listeners (call from a weft task; port 0 picks one) and returns the address.
+  // std::system_error when the address is taken.
+  io::SocketAddress listen(const io::SocketAddress& address);
+  // Accepts and serves until shutdown() is called and finished. Call listen() first.
+  [[nodiscard]] Task<void> serve();
+  // Graceful stop; returns when every connection has ended. Safe to call more than once.
+  [[nodiscard]] Task<void> shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+  [[nodiscard]] ServerStats stats() const noexcept;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace weft::http

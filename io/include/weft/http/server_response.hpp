@@ -1,0 +1,88 @@
+#pragma once
+
+// weft::http::ServerResponse: what a handler returns — a status, header fields and a body that
+// is either a string (sent with Content-Length), a stream of chunks (sent chunked to HTTP/1.1
+// clients, until the connection closes to HTTP/1.0 ones) or a file (sent with sendfile).
+//
+//   co_return weft::http::ServerResponse::text(200, "hello\n");
+//   co_return weft::http::ServerResponse(204);
+//   co_return weft::http::ServerResponse::stream(200, [n = 0]() mutable
+//       -> weft::Task<std::optional<std::string>> {
+//     if (n == 3) co_return std::nullopt;   // end of body
+//     co_return "part " + std::to_string(n++) + "\n";
+//   });
+//
+// The server owns the message framing: it writes Content-Length or Transfer-Encoding, and
+// Connection, Date and Server itself; a handler's own fields with those names are dropped.
+// header() refuses a name or value that could split the response (CR, LF, NUL; a name that is
+// not a token) with std::invalid_argument — a handler that does so gets a 500, never a
+// smuggled header.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "weft/task.hpp"
+
+namespace weft::http {
+
+class ServerResponse {
+ public:
+  // The next chunk of a streamed body, or std::nullopt at its end. Empty chunks are skipped.
+  using ChunkSource = std::function<Task<std::optional<std::string>>()>;
+
+  // An open file, sent from `offset` for `size` bytes. The response owns the fd.
+  struct FileBody {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+  };
+
+  explicit ServerResponse(int status = 200);
+  ServerResponse(ServerResponse&& other) noexcept;
+  ServerResponse& operator=(ServerResponse&& other) noexcept;
+  ServerResponse(const ServerResponse&) = delete;
+  ServerResponse& operator=(const ServerResponse&) = delete;
+  ~ServerResponse();
+
+  [[nodiscard]] static ServerResponse text(
+      int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");
+  [[nodiscard]] static ServerResponse stream(
+      int status, ChunkSource source, std::string_view content_type = "application/octet-stream");
+  // Takes ownership of `fd` (closed with the response).
+  [[nodiscard]] static ServerResponse file(int status, int fd, std::uint64_t offset,
+                                           std::uint64_t size, std::string_view content_type);
+
+  // Adds a field (repeated names stay separate fields). Returns *this for chaining.
+  ServerResponse& header(std::string_view name, std::string_view value);
+
+  [[nodiscard]] int status() const noexcept { return status_; }
+  void set_status(int status);
+  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& headers() const noexcept {
+    return headers_;
+  }
+  [[nodiscard]] std::string& body() noexcept { return body_; }
+  [[nodiscard]] const std::string& body() const noexcept { return body_; }
+  void set_body(std::string body) { body_ = std::move(body); }
+
+  [[nodiscard]] bool is_stream() const noexcept { return static_cast<bool>(source_); }
+  [[nodiscard]] bool is_file() const noexcept { return file_.fd >= 0; }
+  [[nodiscard]] ChunkSource& source() noexcept { return source_; }
+  [[nodiscard]] const FileBody& file_body() const noexcept { return file_; }
+
+ private:
+  int status_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string body_;
+  ChunkSource source_;
+  FileBody file_;
+};
+
+// The standard reason phrase of `status` ("Not Found"), or "Unknown".
+[[nodiscard]] std::string_view reason_phrase(int status) noexcept;
+
+}  // namespace weft::http

@@ -1,0 +1,84 @@
+#include "connection_registry.hpp"
+
+#include <sys/socket.h>
+
+namespace weft::http::detail {
+
+ConnectionRegistry::~ConnectionRegistry() {
+  // Every connection removes itself before the server's state goes; anything left is a
+  // precondition violation (a Server destroyed while serving) — free what we own.
+  while (head_ != nullptr) {
+    ConnectionEntry* next = head_->next;
+    delete head_;
+    head_ = next;
+  }
+}
+
+void ConnectionRegistry::add_locked(ConnectionEntry* entry) noexcept {
+  entry->next = head_;
+  if (head_ != nullptr) head_->prev = entry;
+  head_ = entry;
+  ++size_;
+}
+
+void ConnectionRegistry::remove(ConnectionEntry* entry) noexcept {
+  JoinHandle<void> task;
+  {
+    std::lock_guard guard(mutex_);
+    if (entry->prev != nullptr) entry->prev->next = entry->next;
+    if (entry->next != nullptr) entry->next->prev = entry->prev;
+    if (head_ == entry) head_ = entry->next;
+    --size_;
+    task = std::move(entry->task);
+  }
+  delete entry;
+  // Dropping the handle detaches the (still running) connection task: it is ending anyway.
+  std::move(task).detach();
+}
+
+std::size_t ConnectionRegistry::sweep(std::int64_t now_ns) noexcept {
+  std::size_t expired = 0;
+  std::lock_guard guard(mutex_);
+  for (ConnectionEntry* e = head_; e != nullptr; e = e->next) {
+    std::int64_t d = e->deadline.load(std::memory_order_acquire);
+    if (d > 0 && d <= now_ns &&
+        e->deadline.compare_exchange_strong(d, ConnectionEntry::kExpired,
+                                            std::memory_order_acq_rel)) {
+      ::shutdown(e->fd, SHUT_RDWR);
+      ++expired;
+    }
+  }
+  return expired;
+}
+
+std::size_t ConnectionRegistry::close_idle() noexcept {
+  std::lock_guard guard(mutex_);
+  for (ConnectionEntry* e = head_; e != nullptr; e = e->next) {
+    e->closing.store(true, std::memory_order_seq_cst);
+    if (!e->idle.load(std::memory_order_seq_cst)) continue;
+    std::int64_t d = e->deadline.load(std::memory_order_seq_cst);
+    // Only an armed idle wait: a connection that just received bytes disarmed it and will
+    // see `closing` after its response.
+    if (d > 0 && e->deadline.compare_exchange_strong(d, ConnectionEntry::kExpired,
+                                                     std::memory_order_seq_cst))
+      ::shutdown(e->fd, SHUT_RDWR);
+  }
+  return size_;
+}
+
+void ConnectionRegistry::cut_all() noexcept {
+  std::lock_guard guard(mutex_);
+  for (ConnectionEntry* e = head_; e != nullptr; e = e->next) {
+    e->closing.store(true, std::memory_order_seq_cst);
+    e->deadline.store(ConnectionEntry::kExpired, std::memory_order_seq_cst);
+    ::shutdown(e->fd, SHUT_RDWR);
+    e->task.cancel();
+  }
+}
+
+std::size_t ConnectionRegistry::size() const noexcept {
+  std::lock_guard guard(mutex_);
+  return size_;
+}
+
+}  // namespace weft::http::detail

@@ -1,0 +1,93 @@
+#pragma once
+
+// The connections of one listener (one loop), with the deadlines that implement the server's
+// timeouts and the hooks of its graceful shutdown.
+//
+// A connection arms a deadline before each wait (a read of the next request, of a body, a
+// write) and disarms it after. Arming is one atomic store: no timer is created or cancelled
+// per wait. A sweeper task per registry wakes every granularity period and, for each armed
+// deadline that has passed, claims it (CAS to kExpired) and shuts the socket down
+// (shutdown(2), which any thread may call): the wait ends with end of stream or EPIPE, and the
+// connection, seeing kExpired when it disarms, knows it timed out. The CAS decides the race
+// between a sweep and a connection that just finished its wait: either the connection
+// disarmed first (no shutdown) or the sweep claimed first (the connection closes).
+//
+// An fd is shut down only under the registry's mutex, and a connection leaves the registry
+// (under that mutex) before its socket is closed, so the sweep never touches a closed fd —
+// or a reused fd number.
+
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <mutex>
+
+#include "weft/join_handle.hpp"
+
+namespace weft::http::detail {
+
+// CLOCK_MONOTONIC_COARSE in nanoseconds: a few ns per read, ~4 ms resolution — plenty for
+// timeouts of seconds.
+inline std::int64_t coarse_now_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+struct ConnectionEntry {
+  static constexpr std::int64_t kDisarmed = 0;
+  static constexpr std::int64_t kExpired = -1;
+
+  // > 0: the monotonic ns after which the current wait times out.
+  std::atomic<std::int64_t> deadline{kDisarmed};
+  // Waiting for the next request with no byte of it received: shutdown closes it at once.
+  std::atomic<bool> idle{false};
+  // Shutdown began: the response in progress says "Connection: close" and is the last.
+  std::atomic<bool> closing{false};
+  int fd = -1;
+  JoinHandle<void> task;  // to cancel a handler that outlives the shutdown's grace period
+  ConnectionEntry* prev = nullptr;
+  ConnectionEntry* next = nullptr;
+
+  // Arms for `timeout_ns` from now. seq_cst: pairs with begin_shutdown's seq_cst store of
+  // `stopping` (the caller checks it after arming an idle wait), so that either the
+  // connection sees the shutdown or the shutdown sees the armed idle wait.
+  void arm(std::int64_t timeout_ns) noexcept {
+    deadline.store(coarse_now_ns() + timeout_ns, std::memory_order_seq_cst);
+  }
+  void arm_until(std::int64_t at_ns) noexcept { deadline.store(at_ns, std::memory_order_seq_cst); }
+  // True if the wait timed out (a sweep claimed it; the socket is being shut down).
+  [[nodiscard]] bool disarm() noexcept {
+    return deadline.exchange(kDisarmed, std::memory_order_acq_rel) == kExpired;
+  }
+};
+
+class ConnectionRegistry {
+ public:
+  ConnectionRegistry() = default;
+  ConnectionRegistry(const ConnectionRegistry&) = delete;
+  ConnectionRegistry& operator=(const ConnectionRegistry&) = delete;
+  ~ConnectionRegistry();
+
+  // The mutex the acceptor holds while it spawns a connection and stores its JoinHandle,
+  // so that the connection cannot leave (and free its entry) before it is complete.
+  [[nodiscard]] std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
+  void add_locked(ConnectionEntry* entry) noexcept;
+  // Unlinks and frees the entry (the connection's last act before closing its socket).
+  void remove(ConnectionEntry* entry) noexcept;
+
+  // Shuts down every connection whose deadline passed; returns how many.
+  std::size_t sweep(std::int64_t now_ns) noexcept;
+  // Marks every connection closing and shuts down the idle ones; returns how many are left.
+  std::size_t close_idle() noexcept;
+  // End of the grace period: shuts down and cancels every connection.
+  void cut_all() noexcept;
+  [[nodiscard]] std::size_t size() const noexcept;
+
+ private:
+  mutable std::mutex mutex_;
+  ConnectionEntry* head_ = nullptr;  // guarded by mutex_
+  std::size_t size_ = 0;             // guarded by mutex_
+};
+
+}  // namespace weft::http::detail

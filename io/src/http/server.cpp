@@ -1,0 +1,534 @@
+// weft::http::Server: listeners, the connection task, timeouts and graceful shutdown.
+//
+// Tasks: one acceptor per listener (one listener per loop, each registered with its loop, so
+// accepted sockets are watched by that loop's reactor and their tasks run there); one task per
+// connection; one sweeper per listener that enforces the deadlines of its connections (see
+// connection_registry.hpp). serve() starts them and waits for shutdown() to finish.
+//
+// The connection task, per request: wait for readability with a deadline armed (keep-alive
+// idle, header or body timeout by the parser's state); read into this thread's scratch buffer
+// and feed the parser (which keeps the bytes: the scratch buffer is never held across a
+// suspension, so an idle connection owns no read buffer); once a request is complete, run the
+// handler, append the response to `out`; if the next request is already complete in the
+// buffer (pipelining), answer it too before writing, so a burst goes out in one send; then
+// write with the send deadline armed. Syscalls per keep-alive request: one recv, one send.
+//
+// Shutdown order: stop the acceptors (no new connections), then mark every connection
+// closing and shut down the idle ones (close_idle); connections in a request answer it with
+// "Connection: close" and end. After the grace period what is left is cut (sockets shut
+// down, tasks cancelled). Then the sweepers stop and serve() returns.
+
+#include "weft/http/server.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "connection_registry.hpp"
+#include "response_writer.hpp"
+#include "static_files.hpp"
+#include "weft/errors.hpp"
+#include "weft/event.hpp"
+#include "weft/http/request_parser.hpp"
+#include "weft/io/tcp_listener.hpp"
+#include "weft/io/tcp_stream.hpp"
+#include "weft/loop_info.hpp"
+#include "weft/sleep.hpp"
+#include "weft/spawn.hpp"
+#include "weft/timeout_error.hpp"
+#include "weft/wait_for.hpp"
+
+namespace weft::http {
+
+namespace {
+
+using detail::ConnectionEntry;
+using detail::ConnectionRegistry;
+using detail::Framing;
+
+std::int64_t ns(std::chrono::milliseconds ms) noexcept {
+  return static_cast<std::int64_t>(ms.count()) * 1'000'000;
+}
+
+// Bytes already received are parsed from here; never held across a suspension.
+std::span<std::byte> scratch_buffer() noexcept {
+  thread_local std::array<std::byte, 64 * 1024> buffer;
+  return buffer;
+}
+
+// A pipelined burst is answered in one write, up to this many bytes of responses.
+constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
+// A large body is written in pieces of this size, each with its own send deadline: the
+// send-idle timeout bounds the time without progress, not the whole transfer.
+constexpr std::size_t kSendPiece = 256 * 1024;
+
+struct alignas(64) Shard {
+  ConnectionRegistry registry;
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> handler_errors{0};
+  std::atomic<std::uint64_t> timeouts{0};
+};
+
+void count(std::atomic<std::uint64_t>& counter) noexcept {
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string_view path_of(std::string_view target) noexcept {
+  return target.substr(0, target.find('?'));
+}
+
+void default_handler_error(const ServerRequest& request, std::exception_ptr error) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "weft::http::Server: %.*s %.*s: handler failed: %s\n",
+               static_cast<int>(request.method().size()), request.method().data(),
+               static_cast<int>(request.target().size()), request.target().data(), what.c_str());
+}
+
+}  // namespace
+
+struct Server::State {
+  explicit State(ServerOptions o) : options(std::move(o)) {}
+
+  ServerOptions options;
+  Router router;
+  std::vector<io::TcpListener> listeners;
+  std::vector<std::unique_ptr<Shard>> shards;  // one per listener
+  std::vector<JoinHandle<void>> acceptors;
+  std::vector<JoinHandle<void>> sweepers;
+
+  bool serving = false;
+  // Set (seq_cst) when shutdown() begins: connections check it after arming an idle wait.
+  std::atomic<bool> stopping{false};
+  // Set once the acceptors have stopped: from then on the last connection to end sets
+  // all_closed.
+  std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> live{0};
+  Event all_closed;
+  Event finished;
+
+  void connection_ended() noexcept {
+    // seq_cst with draining: either this decrement sees draining, or shutdown() sees live == 0.
+    if (live.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        draining.load(std::memory_order_seq_cst))
+      all_closed.set();
+  }
+
+  std::int64_t granularity_ns() const noexcept {
+    if (options.timer_granularity.count() > 0) return ns(options.timer_granularity);
+    const auto shortest =
+        std::min({options.header_timeout, options.body_idle_timeout, options.send_idle_timeout,
+                  options.keep_alive_timeout, options.lingering_close});
+    return std::clamp<std::int64_t>(ns(shortest) / 10, 10'000'000, 1'000'000'000);
+  }
+};
+
+namespace {
+
+using State = Server::State;
+
+// Writes `out` with the send deadline armed. False if the deadline passed.
+Task<bool> send_all(io::TcpStream& stream, ConnectionEntry& entry, const ServerOptions& options,
+                    std::string_view out) {
+  while (!out.empty()) {
+    const std::string_view piece = out.substr(0, kSendPiece);
+    entry.arm(ns(options.send_idle_timeout));
+    co_await stream.write_all(std::as_bytes(std::span(piece.data(), piece.size())));
+    if (entry.disarm()) co_return false;
+    out.remove_prefix(piece.size());
+  }
+  co_return true;
+}
+
+Task<bool> send_file_body(io::TcpStream& stream, ConnectionEntry& entry,
+                          const ServerOptions& options, const ServerResponse::FileBody& file) {
+  std::uint64_t offset = file.offset;
+  std::uint64_t left = file.size;
+  while (left > 0) {
+    const std::uint64_t piece = std::min<std::uint64_t>(left, kSendPiece);
+    entry.arm(ns(options.send_idle_timeout));
+    co_await stream.send_file(file.fd, offset, piece);
+    if (entry.disarm()) co_return false;
+    offset += piece;
+    left -= piece;
+  }
+  co_return true;
+}
+
+// After a refusal or a "Connection: close" with unread bytes: stop sending, then read and
+// drop what the client still sends for a short while, so that closing does not reset the
+// connection (a reset can destroy the response before the client read it).
+Task<void> lingering_close(io::TcpStream& stream, ConnectionEntry& entry,
+                           const ServerOptions& options) {
+  try {
+    stream.shutdown_write();
+  } catch (const std::system_error&) {
+    co_return;  // already gone
+  }
+  const std::int64_t until = detail::coarse_now_ns() + ns(options.lingering_close);
+  std::size_t dropped = 0;
+  // A bound on what is read: a client streaming a huge body is not worth reading to its end.
+  constexpr std::size_t kMaxDrop = 4 * 1024 * 1024;
+  while (dropped < kMaxDrop) {
+    entry.arm_until(until);
+    co_await stream.wait_readable();
+    if (entry.disarm()) co_return;
+    const std::optional<std::size_t> n = stream.try_read(scratch_buffer());
+    if (!n) continue;
+    if (*n == 0) co_return;
+    dropped += *n;
+  }
+}
+
+Task<ServerResponse> run_handler(State& state, Shard& shard, const Router::Match& match,
+                                 ServerRequest& request) {
+  if (match.handler == nullptr) {
+    if (match.status == 405) {
+      ServerResponse r = ServerResponse::text(405, "Method Not Allowed\n");
+      r.header("Allow", match.allow);
+      co_return r;
+    }
+    co_return ServerResponse::text(404, "Not Found\n");
+  }
+  std::exception_ptr error;
+  try {
+    co_return co_await (*match.handler)(request);
+  } catch (const CancelledError&) {
+    throw;
+  } catch (...) {
+    error = std::current_exception();
+  }
+  count(shard.handler_errors);
+  if (state.options.on_handler_error) {
+    state.options.on_handler_error(request, error);
+  } else {
+    default_handler_error(request, error);
+  }
+  co_return ServerResponse::text(500, "Internal Server Error\n");
+}
+
+enum class Ending { closed_by_peer, keep_alive_over, refused, timed_out };
+
+Task<Ending> converse(State& state, Shard& shard, ConnectionEntry& entry, io::TcpStream& stream,
+                      const io::SocketAddress& peer) {
+  const ServerOptions& options = state.options;
+  RequestParser parser(options.limits);
+  std::string out;
+  std::size_t served = 0;
+  std::int64_t header_deadline = 0;
+  bool sent_continue = false;
+
+  for (;;) {
+    // --- until a request is complete --------------------------------------------------
+    ParseStatus status = parser.status();
+    while (status == ParseStatus::need_more) {
+      if (parser.idle()) {
+        entry.idle.store(true, std::memory_order_seq_cst);
+        entry.arm(ns(options.keep_alive_timeout));
+        if (state.stopping.load(std::memory_order_seq_cst)) {
+          (void)entry.disarm();
+          co_return Ending::keep_alive_over;
+        }
+      } else if (!parser.head_parsed()) {
+        if (header_deadline == 0)
+          header_deadline = detail::coarse_now_ns() + ns(options.header_timeout);
+        entry.arm_until(header_deadline);
+      } else {
+        if (parser.expects_continue() && !sent_continue) {
+          sent_continue = true;
+          if (!co_await send_all(stream, entry, options, "HTTP/1.1 100 Continue\r\n\r\n"))
+            co_return Ending::timed_out;
+        }
+        entry.arm(ns(options.body_idle_timeout));
+      }
+      co_await stream.wait_readable();
+      const bool expired = entry.disarm();
+      entry.idle.store(false, std::memory_order_relaxed);
+      if (expired) co_return Ending::timed_out;
+      const std::span<std::byte> scratch = scratch_buffer();
+      const std::optional<std::size_t> n = stream.try_read(scratch);
+      if (!n) continue;
+      if (*n == 0) co_return Ending::closed_by_peer;
+      status = parser.feed(scratch.data(), *n);
+    }
+
+    if (status == ParseStatus::error) {
+      count(shard.refused);
+      out.clear();
+      detail::append_refusal(out, parser.error().status, parser.error().reason,
+                             options.server_name);
+      if (co_await send_all(stream, entry, options, out))
+        co_await lingering_close(stream, entry, options);
+      co_return Ending::refused;
+    }
+
+    // --- answer it, and any request already complete behind it ----------------------------
+    bool keep_alive = true;
+    std::optional<ServerResponse> streamed;  // a chunked or file body, sent after the head
+    bool chunked = false;
+    for (;;) {
+      const Request& request = parser.request();
+      ++served;
+      count(shard.requests);
+      header_deadline = 0;
+      sent_continue = false;
+      Router::Match match = state.router.match(request.method, path_of(request.target));
+      ServerRequest server_request(request, std::move(match.params), peer);
+      ServerResponse response = co_await run_handler(state, shard, match, server_request);
+
+      keep_alive = request.keep_alive && served < options.keep_alive_requests &&
+                   !entry.closing.load(std::memory_order_relaxed) &&
+                   !state.stopping.load(std::memory_order_relaxed);
+      const bool head_only = request.method == "HEAD";
+      Framing framing = Framing::content_length;
+      std::uint64_t length = response.body().size();
+      if (detail::status_has_no_body(response.status())) {
+        framing = Framing::none;
+      } else if (response.is_file()) {
+        length = response.file_body().size;
+      } else if (response.is_stream()) {
+        if (request.version == Version::http_1_1) {
+          framing = Framing::chunked;
+        } else {
+          framing = Framing::until_close;
+          keep_alive = false;
+        }
+      }
+      detail::append_head(out, request.version, response, framing, length, keep_alive,
+                          options.server_name);
+      if (framing == Framing::content_length && !head_only && !response.is_file())
+        out += response.body();
+      if (framing != Framing::none && !head_only && (response.is_file() || response.is_stream())) {
+        chunked = framing == Framing::chunked;
+        streamed.emplace(std::move(response));
+        break;
+      }
+      if (!keep_alive || out.size() >= kMaxBatchedOutput) break;
+      // The views of `request` end here; the response no longer needs them.
+      if (parser.next() != ParseStatus::complete) break;
+    }
+
+    if (!co_await send_all(stream, entry, options, out)) co_return Ending::timed_out;
+    out.clear();
+    if (streamed) {
+      ServerResponse& response = *streamed;
+      if (response.is_file()) {
+        if (!co_await send_file_body(stream, entry, options, response.file_body()))
+          co_return Ending::timed_out;
+      } else {
+        for (;;) {
+          std::optional<std::string> chunk;
+          try {
+            chunk = co_await response.source()();
+          } catch (const CancelledError&) {
+            throw;
+          } catch (...) {
+            // The head is gone: the only way to tell the client is to cut the connection.
+            count(shard.handler_errors);
+            co_return Ending::keep_alive_over;
+          }
+          if (!chunk) break;
+          if (chunk->empty()) continue;
+          if (chunked) {
+            out.clear();
+            detail::append_chunk(out, *chunk);
+            if (!co_await send_all(stream, entry, options, out)) co_return Ending::timed_out;
+          } else if (!co_await send_all(stream, entry, options, *chunk)) {
+            co_return Ending::timed_out;
+          }
+        }
+        if (chunked && !co_await send_all(stream, entry, options, detail::kLastChunk))
+          co_return Ending::timed_out;
+        out.clear();
+      }
+      streamed.reset();
+    }
+    if (!keep_alive) {
+      // Bytes the client already sent (a pipelined request after "Connection: close") are
+      // read and dropped before closing, so the close is not a reset.
+      if (parser.buffered() > 0 || parser.status() == ParseStatus::complete)
+        co_await lingering_close(stream, entry, options);
+      co_return Ending::keep_alive_over;
+    }
+    if (parser.status() == ParseStatus::complete) (void)parser.next();
+  }
+}
+
+Task<void> serve_connection(std::shared_ptr<State> state, Shard* shard, ConnectionEntry* entry,
+                            io::TcpStream stream) {
+  io::SocketAddress peer;
+  try {
+    peer = stream.peer_address();
+  } catch (const std::system_error&) {
+    // The peer is already gone; the first read says so.
+  }
+  try {
+    (void)co_await converse(*state, *shard, *entry, stream, peer);
+  } catch (const CancelledError&) {
+    // Cut at the end of a shutdown's grace period.
+  } catch (const std::system_error&) {
+    // Reset by the peer, EPIPE, or a socket shut down by a deadline mid-write.
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "weft::http::Server: connection from %s failed: %s\n",
+                 peer.to_string().c_str(), e.what());
+  }
+  shard->registry.remove(entry);
+  stream.close();
+  state->connection_ended();
+}
+
+Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
+  io::TcpListener& listener = state->listeners[index];
+  Shard& shard = *state->shards[index];
+  for (;;) {
+    std::optional<io::TcpStream> stream;
+    try {
+      stream.emplace(co_await listener.accept());
+    } catch (const std::system_error& e) {
+      // Not EMFILE (accept backs off on its own): something unexpected. Say so, pause, go on.
+      std::fprintf(stderr, "weft::http::Server: accept failed: %s\n", e.what());
+    }
+    if (!stream) {
+      co_await weft::sleep(std::chrono::milliseconds(100));
+      continue;
+    }
+    count(shard.accepted);
+    auto* entry = new ConnectionEntry;
+    entry->fd = stream->native_handle();
+    state->live.fetch_add(1, std::memory_order_seq_cst);
+    // Under the registry's lock: the connection cannot finish (and remove its entry) before
+    // its JoinHandle is stored.
+    auto lock = shard.registry.lock();
+    entry->task = weft::spawn(serve_connection(state, &shard, entry, std::move(*stream)));
+    shard.registry.add_locked(entry);
+  }
+}
+
+Task<void> sweep_loop(std::shared_ptr<State> state, std::size_t index) {
+  Shard& shard = *state->shards[index];
+  const auto period = std::chrono::nanoseconds(state->granularity_ns());
+  for (;;) {
+    co_await weft::sleep(std::chrono::duration_cast<std::chrono::milliseconds>(period));
+    const std::size_t expired = shard.registry.sweep(detail::coarse_now_ns());
+    if (expired > 0) shard.timeouts.fetch_add(expired, std::memory_order_relaxed);
+  }
+}
+
+Task<void> join_quietly(JoinHandle<void> handle) {
+  handle.cancel();
+  try {
+    co_await handle;
+  } catch (...) {
+    // CancelledError, as asked.
+  }
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options) : state_(std::make_shared<State>(std::move(options))) {}
+
+Server::~Server() = default;
+
+void Server::route(std::string_view method, std::string_view pattern, Handler handler) {
+  if (state_->serving)
+    throw std::logic_error("weft::http::Server::route: add routes before serve()");
+  state_->router.add(method, pattern, std::move(handler));
+}
+
+void Server::static_files(std::string_view url_prefix, std::filesystem::path root) {
+  std::string pattern(url_prefix);
+  while (!pattern.empty() && pattern.back() == '/') pattern.pop_back();
+  pattern += "/*";
+  route("GET", pattern, detail::static_files_handler(root));
+}
+
+io::SocketAddress Server::listen(const io::SocketAddress& address) {
+  State& s = *state_;
+  if (!s.listeners.empty()) throw std::logic_error("weft::http::Server::listen: already listening");
+  const unsigned loops = weft::loop_count();
+  const unsigned n = s.options.listeners != 0 ? s.options.listeners : loops;
+  io::SocketAddress bound = address;
+  for (unsigned i = 0; i < n; ++i) {
+    io::TcpListenerOptions o;
+    o.backlog = s.options.backlog;
+    o.reuse_port = n > 1;
+    o.home_loop = i % loops;
+    s.listeners.push_back(io::TcpListener::bind(bound, o));
+    if (i == 0) bound = s.listeners.front().local_address();  // port 0: the others share it
+    s.shards.push_back(std::make_unique<Shard>());
+  }
+  return bound;
+}
+
+Task<void> Server::serve() {
+  std::shared_ptr<State> s = state_;
+  if (s->listeners.empty())
+    throw std::logic_error("weft::http::Server::serve: call listen() first");
+  if (s->serving) throw std::logic_error("weft::http::Server::serve: already serving");
+  s->serving = true;
+  for (std::size_t i = 0; i < s->listeners.size(); ++i) {
+    s->acceptors.push_back(weft::spawn(accept_loop(s, i)));
+    s->sweepers.push_back(weft::spawn(sweep_loop(s, i)));
+  }
+  co_await s->finished.wait();
+}
+
+Task<void> Server::shutdown(std::chrono::milliseconds grace) {
+  std::shared_ptr<State> s = state_;
+  if (s->stopping.exchange(true, std::memory_order_seq_cst)) {
+    co_await s->finished.wait();
+    co_return;
+  }
+  for (JoinHandle<void>& acceptor : s->acceptors) co_await join_quietly(std::move(acceptor));
+  s->acceptors.clear();
+  for (io::TcpListener& listener : s->listeners) listener.close();
+  s->draining.store(true, std::memory_order_seq_cst);
+  if (s->live.load(std::memory_order_seq_cst) == 0) s->all_closed.set();
+  for (auto& shard : s->shards) (void)shard->registry.close_idle();
+  bool in_time = true;
+  try {
+    co_await weft::wait_for(
+        [](State& state) -> Task<void> { co_await state.all_closed.wait(); }(*s), grace);
+  } catch (const weft::TimeoutError&) {
+    in_time = false;
+  }
+  if (!in_time) {
+    for (auto& shard : s->shards) shard->registry.cut_all();
+    co_await s->all_closed.wait();
+  }
+  for (JoinHandle<void>& sweeper : s->sweepers) co_await join_quietly(std::move(sweeper));
+  s->sweepers.clear();
+  s->finished.set();
+}
+
+ServerStats Server::stats() const noexcept {
+  ServerStats total;
+  for (const auto& shard : state_->shards) {
+    total.connections_accepted += shard->accepted.load(std::memory_order_relaxed);
+    total.requests += shard->requests.load(std::memory_order_relaxed);
+    total.refused += shard->refused.load(std::memory_order_relaxed);
+    total.handler_errors += shard->handler_errors.load(std::memory_order_relaxed);
+    total.timeouts += shard->timeouts.load(std::memory_order_relaxed);
+  }
+  total.connections_open = state_->live.load(std::memory_order_relaxed);
+  return total;
+}
+
+}  // namespace weft::http
