@@ -76,30 +76,35 @@ struct Found {
   ServerRequest::Params params;
 };
 
-bool walk(const Router::Node* node, const std::vector<std::string_view>& segs, std::size_t i,
-          std::string_view path, std::size_t offset, Found& found) {
-  if (i == segs.size()) {
+// Depth-first over the segments of `path` from `offset` (the start of the current segment;
+// path.size() + 1 once every segment is consumed). Splits as it goes: no allocation.
+bool walk(const Router::Node* node, std::string_view path, std::size_t offset, Found& found) {
+  if (offset > path.size()) {
     if (!node->handlers.empty()) {
       found.handlers = &node->handlers;
       return true;
     }
     return false;
   }
-  if (const Router::Node* child = node->literal(segs[i])) {
-    if (walk(child, segs, i + 1, path, offset + segs[i].size() + 1, found)) return true;
+  std::size_t slash = path.find('/', offset);
+  if (slash == std::string_view::npos) slash = path.size();
+  const std::string_view seg = path.substr(offset, slash - offset);
+  if (const Router::Node* child = node->literal(seg)) {
+    if (walk(child, path, slash + 1, found)) return true;
   }
-  if (node->param && !segs[i].empty()) {
-    found.params.emplace_back(node->param_name, segs[i]);
-    if (walk(node->param.get(), segs, i + 1, path, offset + segs[i].size() + 1, found)) return true;
+  if (node->param && !seg.empty()) {
+    found.params.emplace_back(node->param_name, seg);
+    if (walk(node->param.get(), path, slash + 1, found)) return true;
     found.params.pop_back();
   }
   if (!node->tail_handlers.empty()) {
-    found.params.emplace_back("*", path.substr(std::min(offset, path.size())));
+    found.params.emplace_back("*", path.substr(offset));
     found.handlers = &node->tail_handlers;
     return true;
   }
   return false;
 }
+
 }  // namespace
 
 Router::Router() : root_(std::make_unique<Node>()) {}
@@ -164,9 +169,8 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     m.status = 404;
     return m;
   }
-  const std::vector<std::string_view> segs = segments(path);
   Found found;
-  if (!walk(root_.get(), segs, 0, path, 1, found)) {
+  if (!walk(root_.get(), path, 1, found)) {
     m.status = 404;
     return m;
   }
