@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "weft/wait_for.hpp"
+
 namespace weft::io {
 
 namespace {
@@ -20,6 +22,10 @@ Task<TcpStream> TcpStream::connect(SocketAddress address) {
     throw std::invalid_argument("weft::io::TcpStream::connect: not an IP address: " +
                                 address.to_string());
   co_return TcpStream(co_await detail::connect_socket(address, SOCK_STREAM, kWho));
+}
+
+Task<TcpStream> TcpStream::connect(SocketAddress address, std::chrono::milliseconds timeout) {
+  co_return co_await weft::wait_for(connect(address), timeout);
 }
 
 void TcpStream::set_nodelay(bool on) {

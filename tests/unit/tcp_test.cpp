@@ -287,7 +287,7 @@ TEST(Tcp, ConnectRefusedIsQuickAndClear) {
 // A listener whose accept queue is full makes Linux drop further SYNs (tcp_conn_request:
 // "acceptq full -> drop"), so a connect to it hangs in SYN_SENT: an offline black hole.
 // wait_for must end such a connect with TimeoutError, on time, and close its socket.
-TEST(Tcp, ConnectUnderWaitForTimesOut) {
+TEST(Tcp, ConnectWithATimeoutTimesOut) {
   auto body = []() -> Task<void> {
     auto listener = TcpListener::bind(loopback_any_port(), TcpListenerOptions{.backlog = 0});
     const SocketAddress address = listener.local_address();
@@ -297,7 +297,7 @@ TEST(Tcp, ConnectUnderWaitForTimesOut) {
     for (int i = 0; i < 16 && !timed_out; ++i) {
       const auto start = std::chrono::steady_clock::now();
       try {
-        queued.push_back(co_await weft::wait_for(TcpStream::connect(address), 300ms));
+        queued.push_back(co_await TcpStream::connect(address, 300ms));
       } catch (const weft::TimeoutError&) {
         timed_out = true;
         const auto took = std::chrono::steady_clock::now() - start;

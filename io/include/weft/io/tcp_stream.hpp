@@ -13,6 +13,7 @@
 // (its fd stays registered with the loop that created it); one reader and one writer at a
 // time.
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 
@@ -28,8 +29,11 @@ class TcpStream : public detail::StreamSocket {
   explicit TcpStream(AsyncFd fd);
 
   // Connects to `address`. A refused connection is std::system_error with ECONNREFUSED and
-  // the address in what(); there is no built-in timeout — wrap it in weft::wait_for.
+  // the address in what().
   [[nodiscard]] static Task<TcpStream> connect(SocketAddress address);
+  // The same within `timeout`: weft::TimeoutError (and the socket closed) when it runs out.
+  [[nodiscard]] static Task<TcpStream> connect(SocketAddress address,
+                                               std::chrono::milliseconds timeout);
 
   void set_nodelay(bool on);
 };
