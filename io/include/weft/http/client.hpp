@@ -1,0 +1,294 @@
+#pragma once
+
+// weft::http::Client: an HTTP/1.1 client with a keep-alive connection pool (aiohttp's
+// ClientSession), for http:// URLs.
+//
+//   weft::http::Client client({.max_connections_per_host = 4});
+//   weft::http::ClientResponse r = co_await client.get("http://127.0.0.1:8080/index.html");
+//   if (r.ok()) use(r.body);
+//   auto created = co_await client.post(url, R"({"a":1})", {{"Content-Type", "application/json"}});
+//   co_await client.close();
+//
+// A request: the URL is parsed (InvalidUrl), a connection to its host:port is leased from the
+// pool, the request is written (Host, User-Agent and Content-Length added unless given; no
+// Accept-Encoding, so bodies arrive as the server stored them), the whole response is read
+// into a ClientResponse that owns its bytes, and the connection goes back to the pool if it
+// can carry another request. Redirects are followed, and every step is under timeouts.
+//
+// The pool, per host:port (the URL's authority, so "localhost" and "127.0.0.1" are two):
+// - At most max_connections_per_host connections are in use or being opened at once; more
+//   requests wait on a weft::Semaphore, first come first served, cancellably. A connection is
+//   opened only when no idle one is pooled, so the connections open to a host, idle or not,
+//   never exceed the limit either.
+// - An idle connection is reused last-in first-out (the warmest, least likely to have been
+//   timed out by the server); one idle for idle_timeout is closed (a background task sleeps
+//   until the oldest expires, while any is pooled), as is the oldest beyond max_idle_per_host.
+//   Before reuse a non-blocking peek checks that the server has not closed it meanwhile.
+// - A connection goes back only after a complete response that allows it: not after
+//   "Connection: close" (either side), a body that ran until the close, a 101, stray bytes
+//   after the response, any error, a timeout or a cancellation: those close it, so a
+//   half-read connection is never reused, and release the pool slot.
+// - A pooled connection the server closed just as it was reused (end of stream, ECONNRESET or
+//   EPIPE before any byte of the response) is retried once, on a new connection, for the
+//   idempotent methods GET, HEAD, PUT, DELETE, OPTIONS and TRACE (RFC 9110 9.2.2): the
+//   server cannot have acted on a request it never answered on a connection it was closing.
+//   Other methods get ConnectionClosed.
+//
+// Redirects (follow_redirects): 301, 302, 303, 307 and 308 with a Location, resolved against
+// the current URL (RFC 3986), up to max_redirects (then TooManyRedirects). 303 turns the
+// request into a GET without body (a HEAD stays HEAD), as do 301 and 302 for a POST (what
+// browsers do); 307 and 308 repeat method and body. A redirect to another host or port drops
+// the Authorization and Cookie headers (and a Host header given by the caller).
+//
+// Timeouts (ClientOptions; 0 disables one) end the request with ClientTimeout naming the
+// phase: connect (each TCP connect; the next resolved address is tried after it), read (no
+// byte of the response for that long) and total (everything: waiting for a pool slot,
+// resolving, connecting, every redirect). They are weft::wait_for scopes, so the timed-out
+// work has been cancelled and has finished when the error is thrown.
+//
+// Cancellation: a request is cancellable at every await (pool wait, resolve, connect, write,
+// read); its connection is then closed and its pool slot freed.
+//
+// Threads: one Client may be used by any number of tasks on any loops at once. The pool is
+// guarded by a std::mutex held only for short sections that never await. Destroying the
+// Client while requests are in flight is allowed (they finish; their connections are then
+// closed, not pooled), but a Client that has pooled connections must be destroyed, or
+// close()d, while its runtime still runs: a connection's fd is registered with a loop.
+//
+// Not supported yet: https (InvalidUrl says so), streamed request or response bodies (a
+// response body is read whole, up to limits.max_body), Expect: 100-continue, proxies,
+// cookies, content decoding (gzip), reading an early response while the request is still
+// being written.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+#include <weft/http/limits.hpp>
+#include <weft/http/message.hpp>
+#include <weft/http/url.hpp>
+#include <weft/io/socket_address.hpp>
+#include <weft/task.hpp>
+
+namespace weft::http {
+
+struct HeaderField {
+  std::string name;
+  std::string value;
+};
+
+// Header fields that own their text, in order; names compare case-insensitively
+// (RFC 9110 5.1). Repeated names stay separate fields.
+class HeaderList {
+ public:
+  using const_iterator = std::vector<HeaderField>::const_iterator;
+
+  HeaderList() = default;
+  HeaderList(std::initializer_list<HeaderField> fields) : fields_(fields) {}
+
+  // The value of the first field called `name`.
+  [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept;
+  [[nodiscard]] std::vector<std::string_view> find_all(std::string_view name) const;
+  [[nodiscard]] std::size_t count(std::string_view name) const noexcept;
+  [[nodiscard]] bool contains(std::string_view name) const noexcept {
+    return find(name).has_value();
+  }
+  // True if some field `name` holds `token` in its comma-separated list (case-insensitive).
+  [[nodiscard]] bool has_token(std::string_view name, std::string_view token) const noexcept;
+
+  void add(std::string name, std::string value);
+  // Replaces every field called `name` by one, where the first of them was (else at the end).
+  void set(std::string name, std::string value);
+  // Removes every field called `name`; returns how many there were.
+  std::size_t remove(std::string_view name) noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return fields_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return fields_.empty(); }
+  [[nodiscard]] const HeaderField& operator[](std::size_t i) const noexcept { return fields_[i]; }
+  [[nodiscard]] const_iterator begin() const noexcept { return fields_.begin(); }
+  [[nodiscard]] const_iterator end() const noexcept { return fields_.end(); }
+
+ private:
+  std::vector<HeaderField> fields_;
+};
+
+// A complete response; owns every byte (nothing points into the connection's buffers).
+struct ClientResponse {
+  int status = 0;
+  std::string reason;
+  Version version = Version::http_1_1;
+  HeaderList headers;
+  HeaderList trailers;        // fields after a chunked body
+  std::string body;           // decoded from chunked framing; empty for HEAD, 1xx, 204, 304
+  std::string url;            // the URL that answered (after redirects), without fragment
+  std::size_t redirects = 0;  // redirects followed to get here
+
+  // 2xx, like the Fetch API's `ok`.
+  [[nodiscard]] bool ok() const noexcept { return status >= 200 && status < 300; }
+};
+
+struct ClientOptions {
+  // Connections to one host:port in use or being opened at once; more requests wait (FIFO).
+  // Browsers use 6 per host; 8 is a guess, tune.
+  std::size_t max_connections_per_host = 8;
+  // Idle keep-alive connections kept per host:port; beyond it the oldest is closed. 0: none
+  // (every connection is closed after its response).
+  std::size_t max_idle_per_host = 8;
+  // An idle connection is closed after this long. aiohttp's keepalive_timeout (15 s), below
+  // the servers' usual (nginx 75 s), so the server rarely closes first. 0: never pooled.
+  std::chrono::milliseconds idle_timeout{15'000};
+  // One TCP connect attempt (per resolved address). 0: no limit (the kernel's SYN retries).
+  std::chrono::milliseconds connect_timeout{10'000};
+  // The longest wait for the next byte of a response (idle time, not the whole response).
+  std::chrono::milliseconds read_timeout{30'000};
+  // The whole request, from the pool wait to the last byte of the last redirect. aiohttp's
+  // default total (300 s).
+  std::chrono::milliseconds total_timeout{300'000};
+  bool follow_redirects = true;
+  // Redirects followed per request (browsers and aiohttp: 10-20); one more is TooManyRedirects.
+  std::size_t max_redirects = 10;
+  // Sent unless the request has its own User-Agent; empty: not sent.
+  std::string user_agent = "weft/0.1";
+  // Limits of the response parser. The body is read into memory, up to max_body: 64 MiB is a
+  // guess at "a whole response in memory is still reasonable"; over it: MalformedResponse 413.
+  Limits limits{.max_body = 64 * 1024 * 1024};
+};
+
+// Counters since the Client was made, and the pool now.
+struct ClientStats {
+  std::uint64_t requests = 0;            // sent on a connection (redirects, retries count)
+  std::uint64_t connections_opened = 0;  // TCP connections established
+  std::uint64_t connections_reused = 0;  // requests sent on a pooled connection
+  std::uint64_t stale_retries = 0;       // requests retried after a pooled connection died
+  std::uint64_t idle_closed = 0;         // pooled connections closed: idle timeout, over max idle,
+                                         // found closed by the server, close()
+  std::size_t idle_connections = 0;      // pooled now
+  std::size_t active_connections = 0;    // leased to a request now
+};
+
+// Could not connect: the host name did not resolve (address() empty, code() in
+// weft::io::resolve_category()) or no resolved address accepted (refused, unreachable: the
+// error of the first address that failed other than by timing out).
+class ConnectError : public ClientError {
+ public:
+  ConnectError(std::string url, std::error_code code, std::optional<io::SocketAddress> address);
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  [[nodiscard]] std::error_code code() const noexcept { return code_; }
+  [[nodiscard]] const std::optional<io::SocketAddress>& address() const noexcept {
+    return address_;
+  }
+
+ private:
+  std::string url_;
+  std::error_code code_;
+  std::optional<io::SocketAddress> address_;
+};
+
+enum class TimeoutPhase {
+  connect,  // ClientOptions::connect_timeout (every resolved address timed out)
+  read,     // ClientOptions::read_timeout
+  total,    // ClientOptions::total_timeout
+};
+[[nodiscard]] const char* to_string(TimeoutPhase phase) noexcept;
+
+class ClientTimeout : public ClientError {
+ public:
+  ClientTimeout(std::string url, TimeoutPhase phase, std::chrono::milliseconds limit);
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  [[nodiscard]] TimeoutPhase phase() const noexcept { return phase_; }
+  [[nodiscard]] std::chrono::milliseconds limit() const noexcept { return limit_; }
+
+ private:
+  std::string url_;
+  TimeoutPhase phase_;
+  std::chrono::milliseconds limit_;
+};
+
+// The connection ended before the response was complete: closed by the server (code() empty)
+// or failed (ECONNRESET, EPIPE while sending, ...).
+class ConnectionClosed : public ClientError {
+ public:
+  ConnectionClosed(std::string url, std::error_code code, std::size_t bytes_received);
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  [[nodiscard]] std::error_code code() const noexcept { return code_; }
+  // Bytes of the response that had arrived (0: the server answered nothing).
+  [[nodiscard]] std::size_t bytes_received() const noexcept { return bytes_received_; }
+
+ private:
+  std::string url_;
+  std::error_code code_;
+  std::size_t bytes_received_;
+};
+
+// The response broke HTTP/1.1 framing or a limit (the response parser's verdict).
+class MalformedResponse : public ClientError {
+ public:
+  MalformedResponse(std::string url, int parse_status, std::string reason);
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  // As ParseError::status classifies it: 400 malformed, 413 body over limits.max_body, 431
+  // header section over its limits, 501 unknown transfer coding, 505 HTTP version.
+  [[nodiscard]] int parse_status() const noexcept { return parse_status_; }
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string url_;
+  int parse_status_;
+  std::string reason_;
+};
+
+class TooManyRedirects : public ClientError {
+ public:
+  TooManyRedirects(std::string url, std::size_t limit);
+  // The URL that answered with the redirect over the limit.
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
+
+ private:
+  std::string url_;
+  std::size_t limit_;
+};
+
+namespace detail {
+class ClientState;
+}
+
+class Client {
+ public:
+  explicit Client(ClientOptions options = {});
+  // Closes the idle connections (see the precondition above) and stops the idle timer.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Lazy, like every Task: nothing happens until awaited. Errors: InvalidUrl, ConnectError,
+  // ClientTimeout, ConnectionClosed, MalformedResponse, TooManyRedirects (all ClientError);
+  // std::invalid_argument for a request that cannot be sent as given (a method or header name
+  // that is not a token, CR/LF/NUL in a header value, Transfer-Encoding, a Content-Length that
+  // is not the body's size); ClientError after close(); weft::CancelledError when cancelled.
+  // An error status (404, 500) is a response, not an error.
+  [[nodiscard]] Task<ClientResponse> request(std::string method, std::string url,
+                                             HeaderList headers = {}, std::string body = {});
+  [[nodiscard]] Task<ClientResponse> get(std::string url, HeaderList headers = {});
+  [[nodiscard]] Task<ClientResponse> head(std::string url, HeaderList headers = {});
+  [[nodiscard]] Task<ClientResponse> post(std::string url, std::string body,
+                                          HeaderList headers = {});
+
+  // Closes the idle connections and stops the idle timer; requests in flight finish and
+  // close their connections; new requests throw ClientError.
+  [[nodiscard]] Task<void> close();
+
+  [[nodiscard]] ClientStats stats() const;
+  [[nodiscard]] const ClientOptions& options() const noexcept;
+
+ private:
+  // Shared with the requests in flight and the idle timer, which may outlive the Client.
+  std::shared_ptr<detail::ClientState> state_;
+};
+
+}  // namespace weft::http
