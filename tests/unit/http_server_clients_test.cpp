@@ -1,18 +1,22 @@
 // weft::http::Server with real clients: curl (GET, HEAD, POST, keep-alive over two URLs, a
 // chunked upload), Python's http.client (GET, POST, three requests on one connection, a chunked
-// response) and wrk (50 connections for 2 s: no errors, no non-2xx). The binaries come from
-// scripts/deps; a missing one FAILS the test with the package to install (never a silent skip).
-// Every subprocess runs under a timeout.
+// response), wrk (50 connections for 2 s: no errors, no non-2xx) and weft::http::Client
+// (reuse of one connection, 20 tasks over a 4-connection pool, connections the server ends). The
+// binaries come from scripts/deps; a missing one FAILS the test with the package to install (never
+// a silent skip). Every subprocess runs under a timeout.
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
+#include <weft/http/client.hpp>
 #include <weft/http/server.hpp>
+#include <weft/wait_for.hpp>
 
 #include "http_server_test_support.hpp"
 
@@ -199,3 +203,93 @@ TEST_F(HttpServerClients, WrkFiftyConnectionsTwoSeconds) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// weft's own client
+
+using weft::http::Client;
+using weft::http::ClientOptions;
+using weft::http::ClientResponse;
+
+// Runs `body` on a runtime of its own (2 loops), so client and server never share loops.
+template <class F>
+void with_client_runtime(F body) {
+  weft::Runtime rt(weft::test::options(2));
+  rt.block_on(weft::wait_for(body(), weft::test::kDeadline * 3));
+}
+
+TEST_F(HttpServerClients, WeftClientGetPostAndReuse) {
+  with_client_runtime([this]() -> Task<void> {
+    Client client;
+    const ClientResponse a = co_await client.get(base_ + "/hello");
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, "hello\n");
+    const ClientResponse b = co_await client.post(base_ + "/echo", "from weft");
+    EXPECT_EQ(b.status, 200);
+    EXPECT_EQ(b.body, "from weft");
+    const ClientResponse c = co_await client.get(base_ + "/stream");
+    EXPECT_EQ(c.body, "part 0\npart 1\npart 2\n");
+    const ClientResponse d = co_await client.head(base_ + "/hello");
+    EXPECT_EQ(d.status, 200);
+    EXPECT_TRUE(d.body.empty());
+    const ClientResponse e = co_await client.get(base_ + "/nope");
+    EXPECT_EQ(e.status, 404);
+    const auto stats = client.stats();
+    EXPECT_EQ(stats.connections_opened, 1u);
+    EXPECT_EQ(stats.connections_reused, 4u);
+    co_await client.close();
+  });
+  EXPECT_EQ(server_.stats().connections_accepted, 1u);
+  EXPECT_EQ(server_.stats().requests, 5u);
+}
+
+Task<void> fetch_many(Client& client, std::string url, int n, std::atomic<int>& ok) {
+  for (int i = 0; i < n; ++i) {
+    const ClientResponse r = co_await client.get(url + std::to_string(i));
+    ok.fetch_add(r.status == 200 && r.body == "p=" + std::to_string(i) ? 1 : 0);
+  }
+}
+
+TEST_F(HttpServerClients, WeftClientConcurrentRequestsShareFourConnections) {
+  std::atomic<int> ok{0};
+  with_client_runtime([this, &ok]() -> Task<void> {
+    Client client(ClientOptions{.max_connections_per_host = 4});
+    std::vector<weft::JoinHandle<void>> tasks;
+    for (int t = 0; t < 20; ++t)
+      tasks.push_back(weft::spawn(fetch_many(client, base_ + "/p/", 10, ok)));
+    for (auto& t : tasks) co_await t;
+    co_await client.close();
+  });
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_LE(server_.stats().connections_accepted, 4u);
+  EXPECT_EQ(server_.stats().requests, 200u);
+}
+
+// The server ends connections (keep_alive_requests, keep_alive_timeout); the client's pool
+// must notice and go on with new ones, never surfacing an error for an idempotent GET.
+TEST(HttpServerWithWeftClient, ServerSideClosesAreHandledByThePool) {
+  weft::http::ServerOptions o;
+  o.keep_alive_requests = 3;
+  o.keep_alive_timeout = 200ms;
+  o.timer_granularity = 10ms;
+  TestServer server(std::move(o));
+  server.server().route("GET", "/p/{n}",
+                        [](ServerRequest& r) { return reply("p=" + std::string(r.param("n"))); });
+  server.start();
+  const std::string base = "http://" + server.address().to_string();
+  with_client_runtime([&]() -> Task<void> {
+    Client client;
+    for (int i = 0; i < 10; ++i) {
+      const ClientResponse r = co_await client.get(base + "/p/" + std::to_string(i));
+      EXPECT_EQ(r.body, "p=" + std::to_string(i));
+    }
+    // Let the server time the pooled connection out, then reuse the pool.
+    EXPECT_TRUE(co_await weft::test::co_wait_until(
+        [&] { return server.stats().connections_open == 0; }, 5s));
+    const ClientResponse r = co_await client.get(base + "/p/after");
+    EXPECT_EQ(r.body, "p=after");
+    co_await client.close();
+  });
+  // 10 requests at 3 per connection: 4 connections, then one after the idle close.
+  EXPECT_EQ(server.stats().connections_accepted, 5u);
+}
