@@ -7,7 +7,6 @@
 // graceful shutdown (1,000 requests in flight, idle connections, a handler that never ends),
 // and protocol edge cases (no body for 204/304/HEAD, 100-continue corners, 1,000 pipelined
 // requests, timeouts around a working handler or a reader that stopped, FIFOs, a taken port).
-// Tests named DISABLED_ fail against the current server: each says why.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -922,9 +921,7 @@ TEST(HttpServerEdge, HeadOfAStreamSendsNoBody) {
 }
 
 // RFC 9112 3.2.2: a server MUST accept the absolute-form.
-// DISABLED: fails against ac654d8 — the raw target "http://test/users/5" is routed as a path
-// (404). Enable once the server routes the absolute-form's path.
-TEST(HttpServerEdge, DISABLED_AbsoluteFormTargetIsRouted) {
+TEST(HttpServerEdge, AbsoluteFormTargetIsRouted) {
   EdgeServed s;
   const auto r = fetch(s.address(), "GET http://test/users/5?x=1 HTTP/1.1\r\nHost: test\r\n\r\n");
   ASSERT_TRUE(r);
@@ -1051,10 +1048,7 @@ TEST(HttpServerEdge, ShutdownWithAHalfSentRequest) {
 
 // listen() on an address another server holds: std::system_error (server.hpp), not a second
 // server silently sharing the port through SO_REUSEPORT.
-// DISABLED: fails against ac654d8 — with one listener per loop every bind sets SO_REUSEPORT,
-// so a second Server (or process of the same user) binds the same port and the two split
-// the traffic silently. Enable once listen() refuses a taken port.
-TEST(HttpServerEdge, DISABLED_ListenOnATakenAddressThrows) {
+TEST(HttpServerEdge, ListenOnATakenAddressThrows) {
   EdgeServed s;
   TestServer other;
   EXPECT_THROW(
@@ -1167,9 +1161,7 @@ TEST(HttpServerEdge, ExpectContinueBodyIsNeverARequest) {
 }
 
 // RFC 9110 10.1.1: no 100 Continue to an HTTP/1.0 client.
-// DISABLED: fails against ac654d8 — "HTTP/1.1 100 Continue" is sent to an HTTP/1.0 request
-// with Expect: 100-continue. Enable once the expectation is ignored for HTTP/1.0.
-TEST(HttpServerEdge, DISABLED_NoContinueForHttp10) {
+TEST(HttpServerEdge, NoContinueForHttp10) {
   EdgeServed s;
   RawClient c = RawClient::connect(s.address());
   ASSERT_TRUE(c.send("POST /echo HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));

@@ -148,7 +148,9 @@ bool RequestParser::on_request_line() {
 bool RequestParser::on_head() {
   head_parsed_ = true;
   for (const auto& f : reader_.fields()) {
-    if (iequals(reader_.view(f.name), "expect") && iequals(reader_.view(f.value), "100-continue")) {
+    // RFC 9110 10.1.1: an HTTP/1.0 client's expectation is ignored (it cannot read a 100).
+    if (version_ == 11 && iequals(reader_.view(f.name), "expect") &&
+        iequals(reader_.view(f.value), "100-continue")) {
       expect_continue_ = true;
     }
   }

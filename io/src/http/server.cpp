@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "connection_registry.hpp"
+#include "request_target.hpp"
 #include "response_writer.hpp"
 #include "static_files.hpp"
 #include "weft/errors.hpp"
@@ -83,10 +84,6 @@ struct alignas(64) Shard {
 
 void count(std::atomic<std::uint64_t>& counter) noexcept {
   counter.fetch_add(1, std::memory_order_relaxed);
-}
-
-std::string_view path_of(std::string_view target) noexcept {
-  return target.substr(0, target.find('?'));
 }
 
 void default_handler_error(const ServerRequest& request, std::exception_ptr error) {
@@ -289,7 +286,7 @@ Task<Ending> converse(State& state, Shard& shard, ConnectionEntry& entry, io::Tc
       count(shard.requests);
       header_deadline = 0;
       sent_continue = false;
-      Router::Match match = state.router.match(request.method, path_of(request.target));
+      Router::Match match = state.router.match(request.method, detail::target_path(request.target));
       ServerRequest server_request(request, std::move(match.params), peer);
       ServerResponse response = co_await run_handler(state, shard, match, server_request);
 
@@ -465,13 +462,25 @@ io::SocketAddress Server::listen(const io::SocketAddress& address) {
   const unsigned loops = weft::loop_count();
   const unsigned n = s.options.listeners != 0 ? s.options.listeners : loops;
   io::SocketAddress bound = address;
+  if (n > 1) {
+    // SO_REUSEPORT would let this group join another server's group on the same port (same
+    // user) and split its traffic silently. A probe bound without it fails with EADDRINUSE
+    // if anything holds the address; for port 0 it picks the port the group then shares.
+    // Between the probe's close and the group's bind another process could take the port:
+    // then the group's first bind fails, or joins a reuse-port group of that process.
+    io::TcpListenerOptions probe_options;
+    probe_options.backlog = 1;
+    io::TcpListener probe = io::TcpListener::bind(address, probe_options);
+    bound = probe.local_address();
+    probe.close();
+  }
   for (unsigned i = 0; i < n; ++i) {
     io::TcpListenerOptions o;
     o.backlog = s.options.backlog;
     o.reuse_port = n > 1;
     o.home_loop = i % loops;
     s.listeners.push_back(io::TcpListener::bind(bound, o));
-    if (i == 0) bound = s.listeners.front().local_address();  // port 0: the others share it
+    if (i == 0) bound = s.listeners.front().local_address();
     s.shards.push_back(std::make_unique<Shard>());
   }
   return bound;

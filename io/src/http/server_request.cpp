@@ -2,11 +2,12 @@
 
 #include <string>
 
+#include "request_target.hpp"
+
 namespace weft::http {
 
 std::string_view ServerRequest::path() const noexcept {
-  const std::string_view t = request_->target;
-  return t.substr(0, t.find('?'));
+  return detail::target_path(request_->target);
 }
 
 std::string_view ServerRequest::query() const noexcept {

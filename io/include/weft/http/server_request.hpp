@@ -25,7 +25,8 @@ class ServerRequest {
 
   [[nodiscard]] const Request& request() const noexcept { return *request_; }
   [[nodiscard]] std::string_view method() const noexcept { return request_->method; }
-  // As sent: "/a/b?x=1". path() and query() split it at the first '?'; neither is decoded.
+  // As sent: "/a/b?x=1" (or the absolute-form "http://host/a/b?x=1"). path() is "/a/b" in
+  // both, query() "x=1"; neither is decoded.
   [[nodiscard]] std::string_view target() const noexcept { return request_->target; }
   [[nodiscard]] std::string_view path() const noexcept;
   [[nodiscard]] std::string_view query() const noexcept;
