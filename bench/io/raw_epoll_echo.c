@@ -1,7 +1,7 @@
 // raw-epoll-echo: the baseline of the TCP echo benchmark (scripts/bench-io), plain C11 and
 // epoll, no weft: what a hand-written server costs, to hold weft-echo against.
 //
-//   raw-epoll-echo PORT [--threads N]
+//   raw-epoll-echo PORT [--threads N] [--always-epollout]
 //
 // N threads, each with its own SO_REUSEPORT listener on 127.0.0.1:PORT (the kernel spreads
 // connections over them) and its own edge-triggered epoll; a connection stays on the thread
@@ -18,6 +18,9 @@
 // readiness, and a sticky CLOSED mark keeps an end of stream that arrived with the data), so
 // the comparison measures the runtime, not a different read strategy: one recv and one send
 // per 64-byte message, plus an epoll_wait per batch of ready connections.
+//
+// --always-epollout registers EPOLLOUT from the start, as weft's reactor does (it registers
+// every fd once for both directions): to measure what the extra write-space wake-ups cost.
 //
 // SIGINT or SIGTERM stops it cleanly: both are blocked before the threads start; the main
 // thread reads them from a signalfd and wakes every worker through an eventfd.
@@ -65,6 +68,7 @@ struct Worker {
 };
 
 static int g_stop_fd = -1;  // eventfd, written once at shutdown; level-triggered everywhere
+static bool g_always_out = false;
 
 static void die(const char* what) {
   fprintf(stderr, "raw-epoll-echo: %s: %s\n", what, strerror(errno));
@@ -82,8 +86,9 @@ static void close_conn(struct Worker* w, struct Conn* c) {
 }
 
 static void watch(struct Worker* w, struct Conn* c, int op, bool out) {
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0u),
-                           .data.ptr = c};
+  struct epoll_event ev = {
+      .events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out || g_always_out ? EPOLLOUT : 0u),
+      .data.ptr = c};
   if (epoll_ctl(w->epoll_fd, op, c->fd, &ev) != 0) die("epoll_ctl");
 }
 
@@ -212,7 +217,7 @@ static int listen_on(int port) {
 int main(int argc, char** argv) {
   if (argc < 2) {
   usage:
-    fprintf(stderr, "usage: raw-epoll-echo PORT [--threads N]\n");
+    fprintf(stderr, "usage: raw-epoll-echo PORT [--threads N] [--always-epollout]\n");
     return 2;
   }
   const int port = atoi(argv[1]);
@@ -220,6 +225,8 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
       threads = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--always-epollout") == 0)
+      g_always_out = true;
     else
       goto usage;
   }
