@@ -134,6 +134,10 @@ class Loop {
   int budget_ = 0;
   bool searching_ = false;
   bool shutdown_seen_ = false;
+  bool dispatching_io_ = false;   // inside the reactor's dispatch (maintenance)
+  bool io_wake_pending_ = false;  // that dispatch made the deque non-empty
+  unsigned fruitless_spins_ = 0;  // spins in a row that found no work (spin_for_work)
+  unsigned spin_skips_ = 0;
   std::minstd_rand rng_;
   TimerQueue timers_;
   // Written by add_io from any thread (an fd may be registered here from another loop);
