@@ -95,15 +95,6 @@ class LeasedBuffer {
   BufferCache::Buffer buffer_;
 };
 
-// TcpStream offers read_some only, which needs its buffer for the whole wait. The lazy echo
-// waits for readability first, through the AsyncFd that StreamSocket keeps as a protected
-// member. (A public TcpStream::readable() would make this subclass unnecessary.)
-class ReadinessStream : public weft::io::TcpStream {
- public:
-  explicit ReadinessStream(weft::io::TcpStream&& stream) : TcpStream(std::move(stream)) {}
-  [[nodiscard]] weft::ReadinessAwaiter readable() noexcept { return fd_.readable(); }
-};
-
 weft::Task<void> echo(weft::io::TcpStream stream) {
   const auto storage = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
   const std::span<std::byte> buffer(storage.get(), kBufferSize);
@@ -118,10 +109,10 @@ weft::Task<void> echo(weft::io::TcpStream stream) {
   }
 }
 
-weft::Task<void> echo_lazy(ReadinessStream stream) {
+weft::Task<void> echo_lazy(weft::io::TcpStream stream) {
   try {
     for (;;) {
-      (void)co_await stream.readable();
+      co_await stream.wait_readable();  // no buffer held while idle
       const LeasedBuffer lease;
       std::size_t n = 0;
       do {  // a full read may have left more: read on, as the eager echo would
@@ -138,7 +129,7 @@ weft::Task<void> accept_loop(weft::io::TcpListener listener, bool lazy_buffer) {
   for (;;) {
     weft::io::TcpStream stream = co_await listener.accept();
     if (lazy_buffer) {
-      weft::spawn(echo_lazy(ReadinessStream(std::move(stream)))).detach();
+      weft::spawn(echo_lazy(std::move(stream))).detach();
     } else {
       weft::spawn(echo(std::move(stream))).detach();
     }
