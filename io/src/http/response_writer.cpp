@@ -16,11 +16,6 @@ void append_number(std::string& out, std::uint64_t value, int base = 10) {
   out.append(buf, end);
 }
 
-bool server_owned(std::string_view name) noexcept {
-  return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
-         iequals(name, "Connection") || iequals(name, "Date") || iequals(name, "Server");
-}
-
 }  // namespace
 
 std::string_view current_http_date() {
@@ -47,32 +42,28 @@ void append_head(std::string& out, Version version, const ServerResponse& respon
     out += "\r\nServer: ";
     out += server_name;
   }
-  for (const auto& [name, value] : response.headers()) {
-    if (server_owned(name)) continue;
-    out += "\r\n";
-    out += name;
-    out += ": ";
-    out += value;
-  }
+  out += "\r\n";
+  out += response.fields();  // "Name: value\r\n" lines, validated by header()
   switch (framing) {
     case Framing::none:
     case Framing::until_close:
       break;
     case Framing::content_length:
-      out += "\r\nContent-Length: ";
+      out += "Content-Length: ";
       append_number(out, length);
+      out += "\r\n";
       break;
     case Framing::chunked:
-      out += "\r\nTransfer-Encoding: chunked";
+      out += "Transfer-Encoding: chunked\r\n";
       break;
   }
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes unless told.
   if (!keep_alive) {
-    out += "\r\nConnection: close";
+    out += "Connection: close\r\n";
   } else if (version == Version::http_1_0) {
-    out += "\r\nConnection: keep-alive";
+    out += "Connection: keep-alive\r\n";
   }
-  out += "\r\n\r\n";
+  out += "\r\n";
 }
 
 void append_refusal(std::string& out, int status, std::string_view reason,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -12,29 +13,58 @@ namespace weft::http {
 
 namespace {
 
-bool is_token_char(unsigned char c) noexcept {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
+// RFC 9110 5.6.2 tchar.
+constexpr std::array<bool, 256> kTokenChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+// What may not appear in a field value: controls other than tab, and DEL (RFC 9110 5.5).
+constexpr std::array<bool, 256> kBadValueChar = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = c != '\t';
+  t[0x7f] = true;
+  return t;
+}();
+
+bool server_owned(std::string_view name) noexcept {
+  // First letter first: most fields a handler sets start with none of c, t, d, s.
+  switch (name.empty() ? 0 : name.front() | 0x20) {
+    case 'c':
+      return iequals(name, "Content-Length") || iequals(name, "Connection");
+    case 't':
+      return iequals(name, "Transfer-Encoding");
+    case 'd':
+      return iequals(name, "Date");
+    case 's':
+      return iequals(name, "Server");
     default:
       return false;
   }
+}
+
+// One spare field buffer per thread: a response takes it when made and gives its own back
+// when destroyed (possibly on another thread: tasks move; that only changes whose spare it
+// becomes). Only modest buffers are kept, so a response with huge fields frees them.
+std::string& spare_fields() noexcept {
+  thread_local std::string spare;
+  return spare;
+}
+
+std::string take_spare() noexcept {
+  std::string s = std::move(spare_fields());
+  s.clear();
+  return s;
+}
+
+void give_spare(std::string& fields) noexcept {
+  constexpr std::size_t kMaxSpare = 1024;
+  std::string& spare = spare_fields();
+  if (fields.capacity() > spare.capacity() && fields.capacity() <= kMaxSpare) spare.swap(fields);
 }
 
 void check_status(int status) {
@@ -45,11 +75,13 @@ void check_status(int status) {
 
 }  // namespace
 
-ServerResponse::ServerResponse(int status) : status_(status) { check_status(status); }
+ServerResponse::ServerResponse(int status) : status_(status), fields_(take_spare()) {
+  check_status(status);
+}
 
 ServerResponse::ServerResponse(ServerResponse&& other) noexcept
     : status_(other.status_),
-      headers_(std::move(other.headers_)),
+      fields_(std::move(other.fields_)),
       body_(std::move(other.body_)),
       source_(std::move(other.source_)),
       file_(std::exchange(other.file_, FileBody{})) {}
@@ -58,7 +90,7 @@ ServerResponse& ServerResponse::operator=(ServerResponse&& other) noexcept {
   if (this != &other) {
     if (file_.fd >= 0) ::close(file_.fd);
     status_ = other.status_;
-    headers_ = std::move(other.headers_);
+    fields_ = std::move(other.fields_);
     body_ = std::move(other.body_);
     source_ = std::move(other.source_);
     file_ = std::exchange(other.file_, FileBody{});
@@ -68,6 +100,7 @@ ServerResponse& ServerResponse::operator=(ServerResponse&& other) noexcept {
 
 ServerResponse::~ServerResponse() {
   if (file_.fd >= 0) ::close(file_.fd);
+  give_spare(fields_);
 }
 
 void ServerResponse::set_status(int status) {
@@ -103,18 +136,17 @@ ServerResponse& ServerResponse::header(std::string_view name, std::string_view v
   if (name.empty())
     throw std::invalid_argument("weft::http::ServerResponse::header: empty field name");
   for (const char c : name) {
-    if (!is_token_char(static_cast<unsigned char>(c)))
+    if (!kTokenChar[static_cast<unsigned char>(c)])
       throw std::invalid_argument("weft::http::ServerResponse::header: field name '" +
                                   std::string(name) + "' is not a token");
   }
   for (const char c : value) {
-    const auto u = static_cast<unsigned char>(c);
-    // Visible characters, space and tab (RFC 9110 5.5); anything else could end the line.
-    if ((u < 0x20 && u != '\t') || u == 0x7f)
+    if (kBadValueChar[static_cast<unsigned char>(c)])
       throw std::invalid_argument("weft::http::ServerResponse::header: the value of '" +
                                   std::string(name) + "' holds a control character");
   }
-  headers_.emplace_back(std::string(name), std::string(value));
+  if (server_owned(name)) return *this;
+  fields_.append(name).append(": ").append(value).append("\r\n");
   return *this;
 }
 

@@ -13,7 +13,7 @@
 //   });
 //
 // The server owns the message framing: it writes Content-Length or Transfer-Encoding, and
-// Connection, Date and Server itself; a handler's own fields with those names are dropped.
+// Connection, Date and Server itself; header() ignores fields with those names.
 // header() refuses a name or value that could split the response (CR, LF, NUL; a name that is
 // not a token) with std::invalid_argument — a handler that does so gets a 500, never a
 // smuggled header.
@@ -59,12 +59,11 @@ class ServerResponse {
 
   // Adds a field (repeated names stay separate fields). Returns *this for chaining.
   ServerResponse& header(std::string_view name, std::string_view value);
+  // The fields added so far, as they will be sent: "Name: value\r\n" lines.
+  [[nodiscard]] std::string_view fields() const noexcept { return fields_; }
 
   [[nodiscard]] int status() const noexcept { return status_; }
   void set_status(int status);
-  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& headers() const noexcept {
-    return headers_;
-  }
   [[nodiscard]] std::string& body() noexcept { return body_; }
   [[nodiscard]] const std::string& body() const noexcept { return body_; }
   void set_body(std::string body) { body_ = std::move(body); }
@@ -76,7 +75,10 @@ class ServerResponse {
 
  private:
   int status_;
-  std::vector<std::pair<std::string, std::string>> headers_;
+  // Serialised at header() time: the writer appends them with one copy. The buffer is
+  // recycled through a per-thread spare (server_response.cpp), so a response allocates
+  // nothing for its fields in a steady state.
+  std::string fields_;
   std::string body_;
   ChunkSource source_;
   FileBody file_;
