@@ -360,7 +360,7 @@ Task<Ending> converse(State& state, Shard& shard, ConnectionEntry& entry, io::Tc
     if (!keep_alive) {
       // Bytes the client already sent (a pipelined request after "Connection: close") are
       // read and dropped before closing, so the close is not a reset.
-      if (parser.buffered() > 0 || parser.status() == ParseStatus::complete)
+      if (parser.buffered() > 0)
         co_await lingering_close(stream, entry, options);
       co_return Ending::keep_alive_over;
     }
