@@ -163,8 +163,6 @@ Task<std::size_t> StreamSocket::read_some(std::span<std::byte> buffer) {
   }
 }
 
-Task<void> StreamSocket::wait_readable() { read_seen_ = co_await fd_.readable(); }
-
 std::optional<std::size_t> StreamSocket::try_read(std::span<std::byte> buffer) {
   if (buffer.empty()) return 0;
   for (;;) {

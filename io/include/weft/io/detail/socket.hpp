@@ -18,6 +18,7 @@
 // works under weft::wait_for. Writes use send(MSG_NOSIGNAL): a closed peer is an EPIPE or
 // ECONNRESET std::system_error, never SIGPIPE.
 
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -78,7 +79,8 @@ class StreamSocket {
   //   for (;;) { co_await s.wait_readable();
   //              if (auto n = s.try_read(scratch)) { ...*n bytes, 0 at end...; break; } }
   // wait_readable() returns at once while the last try_read() left data behind.
-  [[nodiscard]] Task<void> wait_readable();
+  class ReadableAwaiter;
+  [[nodiscard]] ReadableAwaiter wait_readable() noexcept;
   // One non-blocking recv: the byte count (0 at end of stream), or std::nullopt when nothing
   // is there yet (wait_readable() again). Throws std::system_error like read_some.
   [[nodiscard]] std::optional<std::size_t> try_read(std::span<std::byte> buffer);
@@ -104,6 +106,24 @@ class StreamSocket {
   const char* who_ = "weft::io::StreamSocket";
   Readiness read_seen_;  // what the last wait_readable() saw, for try_read's clear
 };
+
+// A bare awaiter rather than a Task: no frame per wait, and a task suspended in it holds only
+// this (a per-request cost for servers, and per-idle-connection memory).
+class StreamSocket::ReadableAwaiter {
+ public:
+  ReadableAwaiter(ReadinessAwaiter inner, Readiness* seen) noexcept : inner_(inner), seen_(seen) {}
+  bool await_ready() noexcept { return inner_.await_ready(); }
+  bool await_suspend(std::coroutine_handle<> caller) { return inner_.await_suspend(caller); }
+  void await_resume() { *seen_ = inner_.await_resume(); }
+
+ private:
+  ReadinessAwaiter inner_;
+  Readiness* seen_;
+};
+
+inline StreamSocket::ReadableAwaiter StreamSocket::wait_readable() noexcept {
+  return {fd_.readable(), &read_seen_};
+}
 
 struct ListenerStats {
   std::uint64_t accepted = 0;
