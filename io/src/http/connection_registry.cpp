@@ -36,8 +36,7 @@ void ConnectionRegistry::remove(ConnectionEntry* entry) noexcept {
   std::move(task).detach();
 }
 
-std::size_t ConnectionRegistry::sweep(std::int64_t now_ns) noexcept {
-  std::size_t expired = 0;
+void ConnectionRegistry::sweep(std::int64_t now_ns) noexcept {
   std::lock_guard guard(mutex_);
   for (ConnectionEntry* e = head_; e != nullptr; e = e->next) {
     std::int64_t d = e->deadline.load(std::memory_order_acquire);
@@ -45,10 +44,8 @@ std::size_t ConnectionRegistry::sweep(std::int64_t now_ns) noexcept {
         e->deadline.compare_exchange_strong(d, ConnectionEntry::kExpired,
                                             std::memory_order_acq_rel)) {
       ::shutdown(e->fd, SHUT_RDWR);
-      ++expired;
     }
   }
-  return expired;
 }
 
 std::size_t ConnectionRegistry::close_idle() noexcept {
@@ -59,7 +56,7 @@ std::size_t ConnectionRegistry::close_idle() noexcept {
     std::int64_t d = e->deadline.load(std::memory_order_seq_cst);
     // Only an armed idle wait: a connection that just received bytes disarmed it and will
     // see `closing` after its response.
-    if (d > 0 && e->deadline.compare_exchange_strong(d, ConnectionEntry::kExpired,
+    if (d > 0 && e->deadline.compare_exchange_strong(d, ConnectionEntry::kShutDown,
                                                      std::memory_order_seq_cst))
       ::shutdown(e->fd, SHUT_RDWR);
   }
@@ -70,7 +67,7 @@ void ConnectionRegistry::cut_all() noexcept {
   std::lock_guard guard(mutex_);
   for (ConnectionEntry* e = head_; e != nullptr; e = e->next) {
     e->closing.store(true, std::memory_order_seq_cst);
-    e->deadline.store(ConnectionEntry::kExpired, std::memory_order_seq_cst);
+    e->deadline.store(ConnectionEntry::kShutDown, std::memory_order_seq_cst);
     ::shutdown(e->fd, SHUT_RDWR);
     e->task.cancel();
   }

@@ -36,7 +36,8 @@ inline std::int64_t coarse_now_ns() noexcept {
 
 struct ConnectionEntry {
   static constexpr std::int64_t kDisarmed = 0;
-  static constexpr std::int64_t kExpired = -1;
+  static constexpr std::int64_t kExpired = -1;   // claimed by a sweep: a timeout
+  static constexpr std::int64_t kShutDown = -2;  // claimed by the server's shutdown
 
   // > 0: the monotonic ns after which the current wait times out.
   std::atomic<std::int64_t> deadline{kDisarmed};
@@ -45,6 +46,9 @@ struct ConnectionEntry {
   // Shutdown began: the response in progress says "Connection: close" and is the last.
   std::atomic<bool> closing{false};
   int fd = -1;
+  // The listener's timeout counter, bumped by the connection itself when it sees kExpired:
+  // so the count is visible before the connection is seen closed (stats() readers).
+  std::atomic<std::uint64_t>* timeouts = nullptr;
   JoinHandle<void> task;  // to cancel a handler that outlives the shutdown's grace period
   ConnectionEntry* prev = nullptr;
   ConnectionEntry* next = nullptr;
@@ -56,9 +60,12 @@ struct ConnectionEntry {
     deadline.store(coarse_now_ns() + timeout_ns, std::memory_order_seq_cst);
   }
   void arm_until(std::int64_t at_ns) noexcept { deadline.store(at_ns, std::memory_order_seq_cst); }
-  // True if the wait timed out (a sweep claimed it; the socket is being shut down).
+  // True if the wait was cut: it timed out (counted here) or the server is shutting down;
+  // either way the socket is being shut down.
   [[nodiscard]] bool disarm() noexcept {
-    return deadline.exchange(kDisarmed, std::memory_order_acq_rel) == kExpired;
+    const std::int64_t was = deadline.exchange(kDisarmed, std::memory_order_acq_rel);
+    if (was == kExpired && timeouts != nullptr) timeouts->fetch_add(1, std::memory_order_relaxed);
+    return was == kExpired || was == kShutDown;
   }
 };
 
@@ -76,8 +83,8 @@ class ConnectionRegistry {
   // Unlinks and frees the entry (the connection's last act before closing its socket).
   void remove(ConnectionEntry* entry) noexcept;
 
-  // Shuts down every connection whose deadline passed; returns how many.
-  std::size_t sweep(std::int64_t now_ns) noexcept;
+  // Shuts down every connection whose deadline passed (the connection counts the timeout).
+  void sweep(std::int64_t now_ns) noexcept;
   // Marks every connection closing and shuts down the idle ones; returns how many are left.
   std::size_t close_idle() noexcept;
   // End of the grace period: shuts down and cancels every connection.

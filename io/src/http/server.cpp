@@ -108,10 +108,14 @@ struct Server::State {
   Router router;
   std::vector<io::TcpListener> listeners;
   std::vector<std::unique_ptr<Shard>> shards;  // one per listener
-  std::vector<JoinHandle<void>> acceptors;
-  std::vector<JoinHandle<void>> sweepers;
-
-  bool serving = false;
+  // serve() and shutdown() may run on different loops at the same moment: the task handles
+  // and `serving` are only touched under this mutex (never held across an await). shutdown()
+  // sets `stopping` before it takes the handles, so a serve() that locks after it starts
+  // nothing.
+  std::mutex lifecycle;
+  std::vector<JoinHandle<void>> acceptors;  // guarded by lifecycle
+  std::vector<JoinHandle<void>> sweepers;   // guarded by lifecycle
+  bool serving = false;                     // guarded by lifecycle
   // Set (seq_cst) when shutdown() begins: connections check it after arming an idle wait.
   std::atomic<bool> stopping{false};
   // Set once the acceptors have stopped: from then on the last connection to end sets
@@ -360,8 +364,7 @@ Task<Ending> converse(State& state, Shard& shard, ConnectionEntry& entry, io::Tc
     if (!keep_alive) {
       // Bytes the client already sent (a pipelined request after "Connection: close") are
       // read and dropped before closing, so the close is not a reset.
-      if (parser.buffered() > 0)
-        co_await lingering_close(stream, entry, options);
+      if (parser.buffered() > 0) co_await lingering_close(stream, entry, options);
       co_return Ending::keep_alive_over;
     }
     if (parser.status() == ParseStatus::complete) (void)parser.next();
@@ -386,6 +389,9 @@ Task<void> serve_connection(std::shared_ptr<State> state, Shard* shard, Connecti
     std::fprintf(stderr, "weft::http::Server: connection from %s failed: %s\n",
                  peer.to_string().c_str(), e.what());
   }
+  // A wait cut by a deadline may have ended in an exception (EPIPE from a shut-down socket)
+  // rather than at a disarm: disarming now still counts the timeout.
+  (void)entry->disarm();
   shard->registry.remove(entry);
   stream.close();
   state->connection_ended();
@@ -406,10 +412,12 @@ Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
       co_await weft::sleep(std::chrono::milliseconds(100));
       continue;
     }
-    count(shard.accepted);
+    // Open before accepted: a reader of stats() that saw the accept sees the connection open.
+    state->live.fetch_add(1, std::memory_order_seq_cst);
+    shard.accepted.fetch_add(1, std::memory_order_release);
     auto* entry = new ConnectionEntry;
     entry->fd = stream->native_handle();
-    state->live.fetch_add(1, std::memory_order_seq_cst);
+    entry->timeouts = &shard.timeouts;
     // Under the registry's lock: the connection cannot finish (and remove its entry) before
     // its JoinHandle is stored.
     auto lock = shard.registry.lock();
@@ -423,8 +431,7 @@ Task<void> sweep_loop(std::shared_ptr<State> state, std::size_t index) {
   const auto period = std::chrono::nanoseconds(state->granularity_ns());
   for (;;) {
     co_await weft::sleep(std::chrono::duration_cast<std::chrono::milliseconds>(period));
-    const std::size_t expired = shard.registry.sweep(detail::coarse_now_ns());
-    if (expired > 0) shard.timeouts.fetch_add(expired, std::memory_order_relaxed);
+    shard.registry.sweep(detail::coarse_now_ns());
   }
 }
 
@@ -444,7 +451,7 @@ Server::Server(ServerOptions options) : state_(std::make_shared<State>(std::move
 Server::~Server() = default;
 
 void Server::route(std::string_view method, std::string_view pattern, Handler handler) {
-  if (state_->serving)
+  if (std::lock_guard guard(state_->lifecycle); state_->serving)
     throw std::logic_error("weft::http::Server::route: add routes before serve()");
   state_->router.add(method, pattern, std::move(handler));
 }
@@ -490,11 +497,16 @@ Task<void> Server::serve() {
   std::shared_ptr<State> s = state_;
   if (s->listeners.empty())
     throw std::logic_error("weft::http::Server::serve: call listen() first");
-  if (s->serving) throw std::logic_error("weft::http::Server::serve: already serving");
-  s->serving = true;
-  for (std::size_t i = 0; i < s->listeners.size(); ++i) {
-    s->acceptors.push_back(weft::spawn(accept_loop(s, i)));
-    s->sweepers.push_back(weft::spawn(sweep_loop(s, i)));
+  {
+    std::lock_guard guard(s->lifecycle);
+    if (s->serving) throw std::logic_error("weft::http::Server::serve: already serving");
+    s->serving = true;
+    if (!s->stopping.load(std::memory_order_seq_cst)) {
+      for (std::size_t i = 0; i < s->listeners.size(); ++i) {
+        s->acceptors.push_back(weft::spawn(accept_loop(s, i)));
+        s->sweepers.push_back(weft::spawn(sweep_loop(s, i)));
+      }
+    }
   }
   co_await s->finished.wait();
 }
@@ -505,8 +517,14 @@ Task<void> Server::shutdown(std::chrono::milliseconds grace) {
     co_await s->finished.wait();
     co_return;
   }
-  for (JoinHandle<void>& acceptor : s->acceptors) co_await join_quietly(std::move(acceptor));
-  s->acceptors.clear();
+  std::vector<JoinHandle<void>> acceptors;
+  std::vector<JoinHandle<void>> sweepers;
+  {
+    std::lock_guard guard(s->lifecycle);
+    acceptors = std::move(s->acceptors);
+    sweepers = std::move(s->sweepers);
+  }
+  for (JoinHandle<void>& acceptor : acceptors) co_await join_quietly(std::move(acceptor));
   for (io::TcpListener& listener : s->listeners) listener.close();
   s->draining.store(true, std::memory_order_seq_cst);
   if (s->live.load(std::memory_order_seq_cst) == 0) s->all_closed.set();
@@ -522,21 +540,22 @@ Task<void> Server::shutdown(std::chrono::milliseconds grace) {
     for (auto& shard : s->shards) shard->registry.cut_all();
     co_await s->all_closed.wait();
   }
-  for (JoinHandle<void>& sweeper : s->sweepers) co_await join_quietly(std::move(sweeper));
-  s->sweepers.clear();
+  for (JoinHandle<void>& sweeper : sweepers) co_await join_quietly(std::move(sweeper));
   s->finished.set();
 }
 
 ServerStats Server::stats() const noexcept {
+  // Acquire on `accepted` and `live`, read in this order: a connection seen accepted is seen
+  // open (or closed, with what it counted before closing, e.g. its timeout).
   ServerStats total;
   for (const auto& shard : state_->shards) {
-    total.connections_accepted += shard->accepted.load(std::memory_order_relaxed);
+    total.connections_accepted += shard->accepted.load(std::memory_order_acquire);
     total.requests += shard->requests.load(std::memory_order_relaxed);
     total.refused += shard->refused.load(std::memory_order_relaxed);
     total.handler_errors += shard->handler_errors.load(std::memory_order_relaxed);
     total.timeouts += shard->timeouts.load(std::memory_order_relaxed);
   }
-  total.connections_open = state_->live.load(std::memory_order_relaxed);
+  total.connections_open = state_->live.load(std::memory_order_acquire);
   return total;
 }
 
