@@ -1,12 +1,13 @@
 // weft-http-hello: the weft server of the HTTP hello benchmark (scripts/bench-io), measured
 // against raw-epoll-http-hello, a hand-written C server that only looks for "\r\n\r\n".
 //
-//   weft-http-hello PORT [--loops N]
+//   weft-http-hello PORT [--loops N] [--stats]
 //
 // weft::http::Server as an embedder would use it: the strict parser, the router, one
 // listener per loop, default limits and timeouts, one route ("/") answering "hello, world\n"
 // as text/plain — the same bytes as the baseline's response. SIGINT/SIGTERM shut the server
-// down gracefully (5 s grace) and print its counters.
+// down gracefully (5 s grace) and print its counters; --stats adds the runtime's per-loop
+// counters (tasks run, I/O events, parks, wake-ups, steals).
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -61,8 +62,22 @@ Task<int> serve(int port) {
   co_return 0;
 }
 
+void print_stats(const weft::RuntimeMetrics& m) {
+  for (std::size_t i = 0; i < m.loops.size(); ++i) {
+    const weft::LoopMetrics& l = m.loops[i];
+    std::fprintf(
+        stderr,
+        "weft-http-hello: loop %zu: tasks_run=%llu io_events=%llu parks=%llu wakeups=%llu "
+        "steals=%llu steal_attempts=%llu\n",
+        i, static_cast<unsigned long long>(l.tasks_run),
+        static_cast<unsigned long long>(l.io_events), static_cast<unsigned long long>(l.parks),
+        static_cast<unsigned long long>(l.wakeups), static_cast<unsigned long long>(l.steals),
+        static_cast<unsigned long long>(l.steal_attempts));
+  }
+}
+
 [[noreturn]] void usage() {
-  std::fputs("usage: weft-http-hello PORT [--loops N]\n", stderr);
+  std::fputs("usage: weft-http-hello PORT [--loops N] [--stats]\n", stderr);
   std::exit(2);
 }
 
@@ -73,9 +88,12 @@ int main(int argc, char** argv) {
   const int port = std::atoi(argv[1]);
   weft::RuntimeOptions options;
   options.loops = 1;
+  bool stats = false;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--loops") == 0 && i + 1 < argc) {
       options.loops = static_cast<unsigned>(std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--stats") == 0) {
+      stats = true;
     } else {
       usage();
     }
@@ -93,5 +111,8 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return weft::run(serve(port), options);
+  weft::Runtime runtime(options);
+  const int status = runtime.block_on(serve(port));
+  if (stats) print_stats(runtime.metrics());
+  return status;
 }
