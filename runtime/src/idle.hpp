@@ -4,8 +4,23 @@
 // at most one loop and never a herd (the protocol of Tokio's idle.rs, rewritten).
 //
 // `state_` packs the number of searching loops (low 16 bits) and of unparked loops (high
-// 16 bits). The parked set is a vector under a mutex: it changes only when a loop parks or
-// is woken, both of which already cost a syscall.
+// 16 bits). The parked set is a bitmask (one bit per loop, in 64-bit words), changed only by
+// atomic RMWs: an I/O-bound loop parks and unparks tens of thousands of times a second, and
+// a mutex here was contended by two loops parking at once (and cost three lock/unlock
+// pairs per park cycle on a cache line both loops write).
+//
+// The bit and the count are two words, so they are kept in an order that every reader can
+// rely on:
+//   - a parking loop sets its bit, then decrements the unparked count: whoever sees the
+//     count say "parked" finds the bit set (or already claimed by another notifier, who
+//     counted it back);
+//   - a notifier first reserves a wake-up in the count (CAS: unparked + 1, searching + 1,
+//     only if should_notify still holds — so concurrent notifiers wake one loop, not two),
+//     then claims a bit (fetch_and); if it finds none, the only parked loop it counted was
+//     leaving on its own, and it gives the reservation back. That loop is unparked and will
+//     re-check every queue before it parks again, so the work is not stranded;
+//   - a loop leaving on its own clears its bit; if the bit was already clear, a notifier
+//     claimed it and counted it as unparked and searching.
 //
 // Rules:
 //   - notify_one() (after new work is queued) wakes a parked loop only if no loop is
@@ -22,8 +37,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <vector>
+#include <memory>
 
 namespace weft::detail {
 
@@ -38,11 +52,11 @@ class Idle {
   // True if the caller was the last searcher (it should then notify another loop).
   [[nodiscard]] bool transition_from_searching() noexcept;
   // Adds `loop` to the parked set. True if it was the last searcher.
-  [[nodiscard]] bool transition_to_parked(unsigned loop, bool searching);
+  [[nodiscard]] bool transition_to_parked(unsigned loop, bool searching) noexcept;
   // A loop that woke up for its own reasons (I/O, timer, shutdown) leaves the parked set.
   // False if it was no longer there: a notifier removed it and counted it as searching.
-  [[nodiscard]] bool leave_parked(unsigned loop);
-  [[nodiscard]] bool is_parked(unsigned loop);
+  [[nodiscard]] bool leave_parked(unsigned loop) noexcept;
+  [[nodiscard]] bool is_parked(unsigned loop) const noexcept;
   // True if some loop other than the caller (which is unparked) is not parked. Relaxed:
   // a hint for spinning, never part of the wake-up protocol.
   [[nodiscard]] bool others_unparked() const noexcept {
@@ -60,10 +74,16 @@ class Idle {
     return (s & kSearchMask) == 0 && (s >> 16) < num_loops_;
   }
 
+  [[nodiscard]] std::atomic<std::uint64_t>& parked_word(unsigned loop) const noexcept {
+    return parked_[loop / 64];
+  }
+  [[nodiscard]] static std::uint64_t parked_bit(unsigned loop) noexcept {
+    return std::uint64_t{1} << (loop % 64);
+  }
+
   const unsigned num_loops_;
   std::atomic<std::uint32_t> state_;
-  std::mutex mutex_;
-  std::vector<unsigned> parked_;  // guarded by mutex_
+  const std::unique_ptr<std::atomic<std::uint64_t>[]> parked_;  // bit i: loop i is parked
 };
 
 }  // namespace weft::detail
