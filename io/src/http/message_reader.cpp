@@ -1,7 +1,11 @@
 // The shared framing of HTTP/1.1 messages; see the design comment in message_reader.hpp.
 
+#include <bit>
 #include <cstring>
 #include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <weft/http/detail/message_reader.hpp>
 
 namespace weft::http::detail {
@@ -12,6 +16,98 @@ constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 constexpr int kBadRequest = 400;
 constexpr int kContentTooLarge = 413;
 constexpr int kFieldsTooLarge = 431;
+
+// `lower` is a lowercase name of letters and '-', at least 4 long; `name` is a field name of
+// the same length, so only tchars. For those, setting bit 0x20 lowercases a letter and leaves
+// '-' alone, and no other tchar becomes a letter or '-' by it (0x0D, which would become '-', is
+// CR), so this is iequals for them, done with word loads (the last one may overlap the one
+// before it; with a constant `lower`, it compiles to two or three comparisons).
+bool is_name(const char* name, std::string_view lower) noexcept {
+  const std::size_t n = lower.size();
+  if (n < 8) {
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+    std::uint32_t c = 0;
+    std::uint32_t d = 0;
+    std::memcpy(&a, name, 4);
+    std::memcpy(&b, lower.data(), 4);
+    std::memcpy(&c, name + n - 4, 4);
+    std::memcpy(&d, lower.data() + n - 4, 4);
+    return (a | 0x20202020) == b && (c | 0x20202020) == d;
+  }
+  constexpr std::uint64_t kLowerBits = 0x2020202020202020;
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    if ((word::load(name + i) | kLowerBits) != word::load(lower.data() + i)) return false;
+  }
+  return (word::load(name + n - 8) | kLowerBits) == word::load(lower.data() + n - 8);
+}
+
+// The lengths of the names are all different, so one comparison decides.
+FieldName classify_name(const char* name, std::size_t size) noexcept {
+  switch (size) {
+    case 4:
+      return is_name(name, "host") ? FieldName::host : FieldName::other;
+    case 6:
+      return is_name(name, "expect") ? FieldName::expect : FieldName::other;
+    case 10:
+      return is_name(name, "connection") ? FieldName::connection : FieldName::other;
+    case 14:
+      return is_name(name, "content-length") ? FieldName::content_length : FieldName::other;
+    case 17:
+      return is_name(name, "transfer-encoding") ? FieldName::transfer_encoding : FieldName::other;
+    default:
+      return FieldName::other;
+  }
+}
+
+// The first byte at or after p that is not a field-value byte: CR or LF at a line's end, or a
+// stray control. There must be one before `end` or at it (the buffer's NUL terminator).
+// Out of line on purpose: inlined, clang keeps an induction variable in the tail loop for each
+// later use of the result, and the call is cheaper than that.
+[[gnu::noinline]] const char* skip_field_value(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i below_space = _mm_set1_epi8(0x1f);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // min(x, 0x1f) == x exactly for the bytes below 0x20 (unsigned).
+    const __m128i controls =
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, below_space), x), _mm_cmpeq_epi8(x, del));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(controls));
+    if (mask == 0) {
+      p += 16;
+      continue;
+    }
+    p += std::countr_zero(mask);
+    if (*p != '\t') return p;
+    ++p;  // HTAB belongs to the value
+  }
+#endif
+  while (end - p >= 8) {
+    const std::uint64_t controls = word::control(word::load(p));
+    if (controls == 0) {
+      p += 8;
+      continue;
+    }
+    p += word::first(controls);
+    if (*p != '\t') return p;
+    ++p;  // HTAB belongs to the value
+  }
+  while (is_field_value_char(static_cast<unsigned char>(*p))) ++p;
+  return p;
+}
+
+// The first byte at or after p that is not a tchar; the NUL terminator is one. Unrolled by
+// hand: p[k + 1] is read only after p[k] was a tchar, so not the terminator.
+inline const char* skip_tchars(const char* p) noexcept {
+  const auto tchar = [](char c) { return is_tchar(static_cast<unsigned char>(c)); };
+  for (;; p += 4) {
+    if (!tchar(p[0])) return p;
+    if (!tchar(p[1])) return p + 1;
+    if (!tchar(p[2])) return p + 2;
+    if (!tchar(p[3])) return p + 3;
+  }
+}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -43,33 +139,12 @@ bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
   return true;
 }
 
-int parse_version(std::string_view s) noexcept {
-  if (s.size() != 8 || s.substr(0, 5) != "HTTP/" || s[6] != '.') return 0;
-  if (!is_digit(static_cast<unsigned char>(s[5])) || !is_digit(static_cast<unsigned char>(s[7]))) {
-    return 0;
-  }
-  return (s[5] - '0') * 10 + (s[7] - '0');
-}
-
-std::size_t count_fields(const MessageReader& reader, std::string_view name,
-                         std::string_view* value) noexcept {
-  std::size_t n = 0;
-  for (const FieldRange& f : reader.fields()) {
-    if (!iequals(reader.view(f.name), name)) continue;
-    ++n;
-    if (value != nullptr) *value = reader.view(f.value);
-  }
-  return n;
-}
-
-TransferEncoding classify_transfer_encoding(const MessageReader& reader) noexcept {
-  bool present = false;
+TransferEncoding classify_transfer_encoding_fields(const MessageReader& reader) noexcept {
   std::size_t codings = 0;
   bool last_is_chunked = false;
   bool chunked_seen = false;
   for (const FieldRange& f : reader.fields()) {
-    if (!iequals(reader.view(f.name), "transfer-encoding")) continue;
-    present = true;
+    if (f.kind != FieldName::transfer_encoding) continue;
     std::string_view rest = reader.view(f.value);
     for (;;) {
       const auto comma = rest.find(',');
@@ -93,25 +168,26 @@ TransferEncoding classify_transfer_encoding(const MessageReader& reader) noexcep
       rest.remove_prefix(comma + 1);
     }
   }
-  if (!present) return TransferEncoding::absent;
   if (codings == 0) return TransferEncoding::malformed;
   if (!last_is_chunked) return TransferEncoding::not_chunked_last;
   return codings == 1 ? TransferEncoding::chunked : TransferEncoding::chunked_after_other;
 }
 
-ContentLength classify_content_length(const MessageReader& reader, std::uint64_t& value) noexcept {
-  std::string_view text;
-  const std::size_t n = count_fields(reader, "content-length", &text);
-  if (n == 0) return ContentLength::absent;
-  if (n > 1) return ContentLength::repeated;
-  return parse_decimal(text, value) ? ContentLength::valid : ContentLength::invalid;
+ContentLength parse_content_length_field(const MessageReader& reader,
+                                         std::uint64_t& value) noexcept {
+  for (const FieldRange& f : reader.fields()) {
+    if (f.kind != FieldName::content_length) continue;
+    return parse_decimal(reader.view(f.value), value) ? ContentLength::valid
+                                                      : ContentLength::invalid;
+  }
+  return ContentLength::absent;  // unreachable: classify_content_length counted one
 }
 
-bool decide_keep_alive(const MessageReader& reader, int version) noexcept {
+bool decide_keep_alive_fields(const MessageReader& reader, int version) noexcept {
   bool close = false;
   bool keep_alive = false;
   for (const FieldRange& f : reader.fields()) {
-    if (!iequals(reader.view(f.name), "connection")) continue;
+    if (f.kind != FieldName::connection) continue;
     std::string_view rest = reader.view(f.value);
     for (;;) {
       const auto comma = rest.find(',');
@@ -153,12 +229,20 @@ MessageReader::LineScan MessageReader::scan_line(std::size_t origin, std::size_t
                                                  std::size_t& content_end) {
   const char* data = buffer_.data();
   const std::size_t size = buffer_.size();
-  // Bytes past origin + limit are never examined: the limit is reached first, whatever they are.
+  // Bytes past origin + limit cannot change the outcome: the limit is reached first, whatever
+  // they are (the loop may read them, but a line end found there counts as none).
   const std::size_t stop = origin + limit < size ? origin + limit : size;
   std::size_t i = scan_;
-  while (i < stop && data[i] != '\r' && data[i] != '\n') ++i;
-  if (i == stop) {
-    scan_ = i;
+  for (;;) {
+    // Field-value bytes are all but the controls (CR, LF and NUL among them) and DEL, so this
+    // stops at the line end, at the NUL terminator at data[size], or at a stray control, which
+    // the line's content checks refuse later, not this scan.
+    i = static_cast<std::size_t>(skip_field_value(data + i, data + size) - data);
+    if (data[i] == '\r' || data[i] == '\n' || i >= size) break;
+    ++i;
+  }
+  if (i >= stop) {
+    scan_ = stop;
     return size > origin + limit ? LineScan::too_long : LineScan::need_more;
   }
   if (data[i] == '\n') return LineScan::bare_lf;
@@ -172,6 +256,60 @@ MessageReader::LineScan MessageReader::scan_line(std::size_t origin, std::size_t
   content_end = i;
   scan_ = i + 2;
   return LineScan::found;
+}
+
+bool MessageReader::take_simple_start_line() {
+  const char* const line = buffer_.data() + pos_;
+  const char* const end = skip_field_value(line, buffer_.data() + buffer_.size());
+  return take_start_line(static_cast<std::size_t>(end - line));
+}
+
+// Inlined: it runs once per field line, from both paths.
+[[gnu::always_inline]] inline void MessageReader::record_field(std::vector<FieldRange>& into,
+                                                               Range name, Range value) {
+  FieldName kind = FieldName::other;
+  if (&into == &fields_) {
+    kind = classify_name(buffer_.data() + name.begin, name.end - name.begin);
+    ++field_counts_[static_cast<std::size_t>(kind)];
+  }
+  into.push_back({name, value, kind});
+}
+
+bool MessageReader::take_simple_field_lines(std::vector<FieldRange>& into) {
+  const char* const data = buffer_.data();
+  const char* const end = data + buffer_.size();
+  // The limit of scan_line's test for a found line: its CRLF must end by here.
+  const std::size_t section_end = section_begin_ + limits_.max_header_section;
+  std::size_t fields = into.size();
+  // Each scan stops at the first byte outside its class; the NUL at *end is in none, so none
+  // runs past the buffered bytes. pos_ == scan_ between lines.
+  for (;;) {
+    const char* const line = data + pos_;
+    if (line[0] == '\r') {
+      // The empty line ending the section, when its LF is here too and within the limit.
+      if (line[1] != '\n' || pos_ + 2 > section_end) return false;
+      pos_ = scan_ = pos_ + 2;
+      return true;
+    }
+    const char* p = skip_tchars(line);
+    if (p == line || *p != ':') return false;  // obs-fold, no colon, space before it, ...
+    const char* const colon = p++;
+    while (is_ows(*p)) ++p;
+    const char* const value = p;
+    // Field-value bytes exclude every control, CR and LF included: the scan ends at the line
+    // end when the value is acceptable.
+    p = skip_field_value(p, end);
+    // *p == '\r' means p < end, so p[1] is at most the terminator.
+    if (p[0] != '\r' || p[1] != '\n') return false;
+    const auto cr = static_cast<std::size_t>(p - data);
+    // scan_line's limit test, then take_field_line's field count.
+    if (cr + 2 > section_end || fields == limits_.max_header_fields) return false;
+    while (p > value && is_ows(p[-1])) --p;
+    record_field(into, {pos_, static_cast<std::size_t>(colon - data)},
+                 {static_cast<std::size_t>(value - data), static_cast<std::size_t>(p - data)});
+    ++fields;
+    pos_ = scan_ = cr + 2;
+  }
 }
 
 bool MessageReader::take_field_line(std::vector<FieldRange>& into, Range line) {
@@ -212,7 +350,7 @@ bool MessageReader::take_field_line(std::vector<FieldRange>& into, Range line) {
     fail(kFieldsTooLarge, "too many header fields");
     return false;
   }
-  into.push_back({name, {value_begin, value_end}});
+  record_field(into, name, {value_begin, value_end});
   return true;
 }
 
@@ -266,9 +404,7 @@ void MessageReader::move_chunk_data() {
   remaining_ -= take;
 }
 
-void MessageReader::begin_body(BodyFraming framing, std::uint64_t length) {
-  body_begin_ = body_end_ = pos_;
-  chunked_total_ = 0;
+void MessageReader::begin_framed_body(BodyFraming framing, std::uint64_t length) {
   switch (framing) {
     case BodyFraming::none:
       state_ = State::done;
@@ -290,10 +426,11 @@ void MessageReader::begin_body(BodyFraming framing, std::uint64_t length) {
   }
 }
 
-MessageReader::Event MessageReader::advance() {
+MessageReader::Event MessageReader::advance_states() {
   for (;;) {
     switch (state_) {
       case State::start_line: {
+        if (scan_ == pos_ && take_simple_start_line()) return Event::start_line;
         std::size_t content_end = 0;
         switch (scan_line(message_begin_, limits_.max_request_line, content_end)) {
           case LineScan::need_more:
@@ -324,6 +461,15 @@ MessageReader::Event MessageReader::advance() {
       case State::fields:
       case State::trailers: {
         const bool trailers = state_ == State::trailers;
+        std::vector<FieldRange>& into = trailers ? trailers_ : fields_;
+        // Also after a line taken carefully, since the next ones may be whole.
+        if (scan_ == pos_ && take_simple_field_lines(into)) {
+          if (trailers) {
+            state_ = State::done;
+            return Event::message_complete;
+          }
+          return Event::head_complete;  // the parser calls begin_body()
+        }
         std::size_t content_end = 0;
         switch (scan_line(section_begin_, limits_.max_header_section, content_end)) {
           case LineScan::need_more:
@@ -350,7 +496,7 @@ MessageReader::Event MessageReader::advance() {
           }
           return Event::head_complete;  // the parser calls begin_body()
         }
-        if (!take_field_line(trailers ? trailers_ : fields_, line)) return Event::error;
+        if (!take_field_line(into, line)) return Event::error;
         continue;
       }
       case State::body_length: {
@@ -434,18 +580,27 @@ MessageReader::Event MessageReader::finish_input() {
 
 void MessageReader::start_next() {
   if (state_ == State::failed) return;
-  buffer_.erase(0, pos_);
-  buffer_.append(pending_);
-  pending_.clear();
-  // One large body must not pin its buffer for the rest of a keep-alive connection.
-  // 64 KiB: a guess, above any ordinary header section plus one read.
-  constexpr std::size_t kKeepCapacity = 64 * 1024;
-  if (buffer_.empty() && buffer_.capacity() > kKeepCapacity) std::string().swap(buffer_);
+  if (pos_ == buffer_.size() && pending_.empty()) {
+    // The usual case, nothing pipelined. One large body must not pin its buffer for the rest
+    // of a keep-alive connection. 64 KiB: a guess, above any ordinary header section plus one
+    // read.
+    constexpr std::size_t kKeepCapacity = 64 * 1024;
+    if (buffer_.capacity() > kKeepCapacity) {
+      std::string().swap(buffer_);
+    } else {
+      buffer_.clear();
+    }
+  } else {
+    buffer_.erase(0, pos_);
+    buffer_.append(pending_);
+    pending_.clear();
+  }
   state_ = State::start_line;
   message_begin_ = pos_ = scan_ = section_begin_ = 0;
   start_line_ = {};
   fields_.clear();
   trailers_.clear();
+  field_counts_ = {};
   body_begin_ = body_end_ = 0;
   remaining_ = chunked_total_ = 0;
 }
@@ -458,6 +613,7 @@ void MessageReader::reset() {
   start_line_ = {};
   fields_.clear();
   trailers_.clear();
+  field_counts_ = {};
   body_begin_ = body_end_ = 0;
   remaining_ = chunked_total_ = 0;
   error_ = {};

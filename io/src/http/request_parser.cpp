@@ -1,6 +1,7 @@
 // The request side of HTTP/1.1: the request line, what the header fields mean for framing and
 // keep-alive, and the strict refusals listed in request_parser.hpp.
 
+#include <cstring>
 #include <weft/http/request_parser.hpp>
 
 namespace weft::http {
@@ -9,6 +10,7 @@ namespace {
 
 using detail::BodyFraming;
 using detail::ContentLength;
+using detail::FieldName;
 using detail::MessageReader;
 using detail::TransferEncoding;
 
@@ -32,6 +34,28 @@ bool is_absolute_form(std::string_view target) noexcept {
   return true;
 }
 
+// Where split_request_line() stopped: after `method SP request-target SP`, or in one of them.
+enum class Split { ok, in_method, in_target };
+
+// Scans `method SP request-target SP` from the first byte of a request line, both parts
+// non-empty (RFC 9112 3). method_end and target_end are where each part's loop stopped. The
+// loops stop on any byte outside their class; `text` must hold one after what fits (the line's
+// CR, or the buffer's NUL terminator), and at least four bytes.
+Split split_request_line(const char* text, std::size_t& method_end,
+                         std::size_t& target_end) noexcept {
+  const auto tchar = [](char c) { return detail::is_tchar(static_cast<unsigned char>(c)); };
+  const auto target_char = [](char c) { return is_target_char(static_cast<unsigned char>(c)); };
+  // Most requests are GETs: four bytes decide that method without the loop.
+  method_end = std::memcmp(text, "GET ", 4) == 0 ? 3 : 0;
+  while (tchar(text[method_end])) ++method_end;
+  target_end = method_end + 1;
+  if (method_end == 0 || text[method_end] != ' ') return Split::in_method;
+  while (target_char(text[target_end])) ++target_end;
+  // SP is not a target byte, so an empty target stops on it here.
+  if (target_end == method_end + 1 || text[target_end] != ' ') return Split::in_target;
+  return Split::ok;
+}
+
 }  // namespace
 
 RequestParser::RequestParser(const Limits& limits) : reader_(limits, kUriTooLong) {}
@@ -50,6 +74,8 @@ ParseStatus RequestParser::next() {
   request_.headers.clear();
   request_.trailers.clear();
   status_ = ParseStatus::need_more;
+  // Nothing buffered (no pipelining): what run() would find out, without the call.
+  if (reader_.buffered() == 0) return status_;
   return run();
 }
 
@@ -62,6 +88,7 @@ void RequestParser::reset() {
 }
 
 ParseStatus RequestParser::run() {
+  if (take_simple_request_line() && reader_.failed()) return status_ = ParseStatus::error;
   for (;;) {
     switch (reader_.advance()) {
       case MessageReader::Event::need_more:
@@ -81,52 +108,87 @@ ParseStatus RequestParser::run() {
   }
 }
 
+bool RequestParser::take_simple_request_line() {
+  // The request line checked in the pass that finds its end, instead of the reader's scan and
+  // then on_request_line(). It takes only a line the careful path takes and splits the same way
+  // (method SP target SP HTTP/x.y CRLF: only field-value bytes before the CR, so the reader
+  // would end the line there too), then runs the same checks. Anything else, a line still
+  // arriving included, is left untouched to the careful path.
+  const std::string_view bytes = reader_.unscanned_start_line();
+  constexpr std::size_t kShortest = sizeof("M / HTTP/1.1\r\n") - 1;
+  if (bytes.size() < kShortest) return false;
+  std::size_t method_end = 0;
+  std::size_t target_end = 0;
+  if (split_request_line(bytes.data(), method_end, target_end) != Split::ok) return false;
+  const std::size_t length = target_end + 1 + 8;  // HTTP/x.y
+  if (length > bytes.size()) return false;
+  const int version = detail::parse_version(std::string_view(bytes.data() + target_end + 1, 8));
+  if (version == 0 || !reader_.take_start_line(length)) return false;
+  (void)check_request_line(method_end, target_end, version);
+  return true;
+}
+
 bool RequestParser::on_request_line() {
-  // request-line = method SP request-target SP HTTP-version, single spaces (RFC 9112 3).
+  // request-line = method SP request-target SP HTTP-version, single spaces (RFC 9112 3). Where
+  // the split stops early, the refusal is the one the grammar's first broken rule gives: no SP
+  // at all, then the method, then no second SP or an empty target, then the target's bytes,
+  // then the version. (The line's CR follows it in the buffer, so the split stops on it at the
+  // latest.)
   const std::string_view line = reader_.view(reader_.start_line());
-  const auto first_space = line.find(' ');
-  if (first_space == std::string_view::npos) {
-    reader_.fail(400, "malformed request line");
-    return false;
-  }
-  const std::string_view method = line.substr(0, first_space);
-  if (!detail::is_token(method)) {
-    reader_.fail(400, "invalid method");
-    return false;
-  }
-  const auto second_space = line.find(' ', first_space + 1);
-  if (second_space == std::string_view::npos) {
-    // "GET /" (HTTP/0.9) or a target with no version after it.
-    reader_.fail(400, "malformed request line");
-    return false;
-  }
-  const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
-  const std::string_view version = line.substr(second_space + 1);
-  if (target.empty()) {
-    reader_.fail(400, "malformed request line");
-    return false;
-  }
-  for (char c : target) {
-    if (!is_target_char(static_cast<unsigned char>(c))) {
-      reader_.fail(400, "invalid character in the target");
+  std::size_t method_end = 0;
+  std::size_t target_end = 0;
+  switch (split_request_line(line.data(), method_end, target_end)) {
+    case Split::ok:
+      break;
+    case Split::in_method:
+      // A byte that is neither a tchar nor the SP ending the method, no SP at all, or an empty
+      // method.
+      reader_.fail(400, line.find(' ') == std::string_view::npos ? "malformed request line"
+                                                                 : "invalid method");
+      return false;
+    case Split::in_target: {
+      // No second SP, an empty target, or a byte that may not be in a target before the SP.
+      const bool bad_byte = line.data()[target_end] != ' ' &&
+                            line.find(' ', method_end + 1) != std::string_view::npos;
+      reader_.fail(400, bad_byte ? "invalid character in the target" : "malformed request line");
       return false;
     }
   }
-  for (char c : version) {
-    if (c == ' ' || c == '\t') {
-      reader_.fail(400, "malformed request line");
-      return false;
-    }
-  }
-  version_ = detail::parse_version(version);
-  if (version_ == 0) {
-    reader_.fail(400, "malformed HTTP version");
+  const std::string_view version_text = line.substr(target_end + 1);
+  const int version = detail::parse_version(version_text);
+  if (version == 0) {
+    // Whitespace (a third SP, a tab) is a malformed line rather than a malformed version.
+    const bool blank = version_text.find_first_of(" \t") != std::string_view::npos;
+    reader_.fail(400, blank ? "malformed request line" : "malformed HTTP version");
     return false;
   }
-  if (version_ != 10 && version_ != 11) {
+  return check_request_line(method_end, target_end, version);
+}
+
+bool RequestParser::check_request_line(std::size_t method_end, std::size_t target_end,
+                                       int version) {
+  if (version != 10 && version != 11) {
     reader_.fail(505, "HTTP version not supported");
     return false;
   }
+  const char* const line = reader_.view(reader_.start_line()).data();
+  const std::size_t target_begin = method_end + 1;
+  const std::string_view method(line, method_end);
+  const std::string_view target(line + target_begin, target_end - target_begin);
+  // Origin-form ("/path") with a method other than CONNECT is what nearly every request has,
+  // and needs no more checks.
+  if ((target.front() != '/' || method == "CONNECT") && !check_target_form(method, target)) {
+    return false;
+  }
+  // Offsets, not views: the buffer may still grow (and move) while the body arrives.
+  version_ = version;
+  method_end_ = method_end;
+  target_begin_ = target_begin;
+  target_end_ = target_end;
+  return true;
+}
+
+bool RequestParser::check_target_form(std::string_view method, std::string_view target) {
   // RFC 9112 3.2: asterisk-form only for OPTIONS, authority-form only (and always) for CONNECT.
   if (method == "CONNECT") {
     if (target.find('/') != std::string_view::npos) {
@@ -145,16 +207,19 @@ bool RequestParser::on_request_line() {
   return true;
 }
 
-bool RequestParser::on_head() {
+// on_head() and build_request() are inlined into run(), their one caller: once per message
+// each, and for a small request the calls cost more than most of what they do.
+[[gnu::always_inline]] inline bool RequestParser::on_head() {
   head_parsed_ = true;
-  for (const auto& f : reader_.fields()) {
-    // RFC 9110 10.1.1: an HTTP/1.0 client's expectation is ignored (it cannot read a 100).
-    if (version_ == 11 && iequals(reader_.view(f.name), "expect") &&
-        iequals(reader_.view(f.value), "100-continue")) {
-      expect_continue_ = true;
+  // RFC 9110 10.1.1: an HTTP/1.0 client's expectation is ignored (it cannot read a 100).
+  if (version_ == 11 && reader_.field_count(FieldName::expect) != 0) {
+    for (const auto& f : reader_.fields()) {
+      if (f.kind == FieldName::expect && iequals(reader_.view(f.value), "100-continue")) {
+        expect_continue_ = true;
+      }
     }
   }
-  const std::size_t hosts = detail::count_fields(reader_, "host");
+  const std::size_t hosts = reader_.field_count(FieldName::host);
   if (version_ == 11 && hosts == 0) {
     reader_.fail(400, "missing Host");
     return false;
@@ -213,18 +278,15 @@ bool RequestParser::on_head() {
   return !reader_.failed();
 }
 
-void RequestParser::build_request() {
-  const std::string_view line = reader_.view(reader_.start_line());
-  const auto first_space = line.find(' ');
-  const auto second_space = line.find(' ', first_space + 1);
-  request_.method = line.substr(0, first_space);
-  request_.target = line.substr(first_space + 1, second_space - first_space - 1);
+[[gnu::always_inline]] inline void RequestParser::build_request() {
+  const char* const line = reader_.view(reader_.start_line()).data();
+  request_.method = std::string_view(line, method_end_);
+  request_.target = std::string_view(line + target_begin_, target_end_ - target_begin_);
   request_.version = version_ == 10 ? Version::http_1_0 : Version::http_1_1;
-  request_.headers.clear();
+  // headers and trailers are empty here: next() and reset() clear them.
   for (const auto& f : reader_.fields()) {
     request_.headers.add(reader_.view(f.name), reader_.view(f.value));
   }
-  request_.trailers.clear();
   for (const auto& f : reader_.trailers()) {
     request_.trailers.add(reader_.view(f.name), reader_.view(f.value));
   }

@@ -38,6 +38,7 @@
 //   505  a well-formed version other than 1.0 and 1.1 ("HTTP/2.0", also the HTTP/2 preface).
 // After an error the parser stays failed; the connection must be closed.
 
+#include <cstddef>
 #include <string_view>
 #include <weft/http/detail/message_reader.hpp>
 #include <weft/http/limits.hpp>
@@ -79,7 +80,15 @@ class RequestParser {
 
  private:
   ParseStatus run();
+  // The one-pass path for a request line that arrived whole; true when it took the line (and
+  // checked it: the reader may have failed).
+  bool take_simple_request_line();
   bool on_request_line();
+  // The checks after the split and the version's syntax, shared by both paths; false after
+  // fail().
+  bool check_request_line(std::size_t method_end, std::size_t target_end, int version);
+  // The request target's form against the method (RFC 9112 3.2); false after fail().
+  bool check_target_form(std::string_view method, std::string_view target);
   bool on_head();
   void build_request();
 
@@ -87,6 +96,10 @@ class RequestParser {
   ParseStatus status_ = ParseStatus::need_more;
   Request request_;
   int version_ = 11;
+  // The method and the target within the request line, set by on_request_line().
+  std::size_t method_end_ = 0;
+  std::size_t target_begin_ = 0;
+  std::size_t target_end_ = 0;
   bool head_parsed_ = false;
   bool chunked_ = false;
   bool expect_continue_ = false;
