@@ -43,6 +43,7 @@ void ConnectionRegistry::sweep(std::int64_t now_ns) noexcept {
     if (d > 0 && d <= now_ns &&
         e->deadline.compare_exchange_strong(d, ConnectionEntry::kExpired,
                                             std::memory_order_acq_rel)) {
+      if (e->timeouts != nullptr) e->timeouts->fetch_add(1, std::memory_order_seq_cst);
       ::shutdown(e->fd, SHUT_RDWR);
     }
   }

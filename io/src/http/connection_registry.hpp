@@ -6,10 +6,10 @@
 // A connection arms a deadline before each wait (a read of the next request, of a body, a
 // write) and disarms it after. Arming is one atomic store: no timer is created or cancelled
 // per wait. A sweeper task per registry wakes every granularity period and, for each armed
-// deadline that has passed, claims it (CAS to kExpired) and shuts the socket down
-// (shutdown(2), which any thread may call): the wait ends with end of stream or EPIPE, and the
-// connection, seeing kExpired when it disarms, knows it timed out. The CAS decides the race
-// between a sweep and a connection that just finished its wait: either the connection
+// deadline that has passed, claims it (CAS to kExpired), counts the timeout and shuts the
+// socket down (shutdown(2), which any thread may call): the wait ends with end of stream or
+// EPIPE, and the connection, seeing kExpired when it disarms, knows it timed out. The CAS decides
+// the race between a sweep and a connection that just finished its wait: either the connection
 // disarmed first (no shutdown) or the sweep claimed first (the connection closes).
 //
 // An fd is shut down only under the registry's mutex, and a connection leaves the registry
@@ -46,8 +46,10 @@ struct ConnectionEntry {
   // Shutdown began: the response in progress says "Connection: close" and is the last.
   std::atomic<bool> closing{false};
   int fd = -1;
-  // The listener's timeout counter, bumped by the connection itself when it sees kExpired:
-  // so the count is visible before the connection is seen closed (stats() readers).
+  // The listener's timeout counter, bumped by the sweep that claims the deadline, before it
+  // shuts the socket down: a client that sees its connection cut by a timeout then finds the
+  // timeout counted in stats(). (Counted by the connection when it disarmed, the count came
+  // after the FIN the client had already read.)
   std::atomic<std::uint64_t>* timeouts = nullptr;
   JoinHandle<void> task;  // to cancel a handler that outlives the shutdown's grace period
   ConnectionEntry* prev = nullptr;
@@ -60,11 +62,10 @@ struct ConnectionEntry {
     deadline.store(coarse_now_ns() + timeout_ns, std::memory_order_seq_cst);
   }
   void arm_until(std::int64_t at_ns) noexcept { deadline.store(at_ns, std::memory_order_seq_cst); }
-  // True if the wait was cut: it timed out (counted here) or the server is shutting down;
-  // either way the socket is being shut down.
+  // True if the wait was cut: it timed out or the server is shutting down; either way the
+  // socket is being shut down.
   [[nodiscard]] bool disarm() noexcept {
     const std::int64_t was = deadline.exchange(kDisarmed, std::memory_order_acq_rel);
-    if (was == kExpired && timeouts != nullptr) timeouts->fetch_add(1, std::memory_order_relaxed);
     return was == kExpired || was == kShutDown;
   }
 };
