@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 
 namespace weft::http::detail {
 
@@ -20,15 +21,21 @@ int digits(std::string_view s) noexcept {
 }
 }  // namespace
 
-std::string format_http_date(std::time_t t) {
+void format_http_date(std::time_t t, char* out) noexcept {
   std::tm tm{};
   ::gmtime_r(&t, &tm);
-  char buf[32];
+  char buf[32];  // a year past 9999 makes it longer: cut at 29 characters
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
                 kDays[static_cast<std::size_t>(tm.tm_wday)].data(), tm.tm_mday,
                 kMonths[static_cast<std::size_t>(tm.tm_mon)].data(), tm.tm_year + 1900, tm.tm_hour,
                 tm.tm_min, tm.tm_sec);
-  return std::string(buf, 29);
+  std::memcpy(out, buf, kHttpDateSize);
+}
+
+std::string format_http_date(std::time_t t) {
+  std::string out(kHttpDateSize, ' ');
+  format_http_date(t, out.data());
+  return out;
 }
 
 std::optional<std::time_t> parse_http_date(std::string_view s) noexcept {

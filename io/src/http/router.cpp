@@ -11,6 +11,20 @@ namespace weft::http {
 // parameter child ("{name}") and at most one tail handler set ("*"); handlers are per method.
 // Matching tries literal, then parameter, then tail at each segment, backtracking, so the
 // most specific pattern wins whatever the order of add().
+namespace {
+
+// Equality for the short strings routing compares (methods, paths): a byte loop, which for a
+// few bytes costs less than a call to memcmp.
+bool same(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 struct Router::Node {
   std::vector<std::pair<std::string, std::unique_ptr<Node>>> literals;
   std::unique_ptr<Node> param;
@@ -18,9 +32,21 @@ struct Router::Node {
   std::vector<std::pair<std::string, Handler>> handlers;       // pattern ends here
   std::vector<std::pair<std::string, Handler>> tail_handlers;  // "*" here
 
+  // Only in the root: the nodes of the patterns made of literal segments only, by pattern.
+  // A path equal to one of them ends there whatever the other patterns (literal segments
+  // win), so match() finds it here without walking the trie.
+  std::vector<std::pair<std::string, const Node*>> exact;
+
   Node* literal(std::string_view segment) const noexcept {
     for (const auto& [text, child] : literals) {
       if (text == segment) return child.get();
+    }
+    return nullptr;
+  }
+
+  const Node* exact_match(std::string_view path) const noexcept {
+    for (const auto& [pattern, node] : exact) {
+      if (same(pattern, path)) return node;
     }
     return nullptr;
   }
@@ -58,7 +84,7 @@ std::vector<std::string_view> segments(std::string_view path) {
 const Handler* find_method(const std::vector<std::pair<std::string, Handler>>& handlers,
                            std::string_view method) noexcept {
   for (const auto& [m, h] : handlers) {
-    if (m == method) return &h;
+    if (same(m, method)) return &h;
   }
   return nullptr;
 }
@@ -79,30 +105,39 @@ struct Found {
 // Depth-first over the segments of `path` from `offset` (the start of the current segment;
 // path.size() + 1 once every segment is consumed). Splits as it goes: no allocation.
 bool walk(const Router::Node* node, std::string_view path, std::size_t offset, Found& found) {
-  if (offset > path.size()) {
-    if (!node->handlers.empty()) {
-      found.handlers = &node->handlers;
+  for (;;) {
+    if (offset > path.size()) {
+      if (!node->handlers.empty()) {
+        found.handlers = &node->handlers;
+        return true;
+      }
+      return false;
+    }
+    std::size_t slash = path.find('/', offset);
+    if (slash == std::string_view::npos) slash = path.size();
+    const std::string_view seg = path.substr(offset, slash - offset);
+    const Router::Node* child = node->literal(seg);
+    if (!node->param && node->tail_handlers.empty()) {
+      // Only literal children: nothing to backtrack to, so the child is walked without
+      // recursing (a path of literal segments costs one call).
+      if (child == nullptr) return false;
+      node = child;
+      offset = slash + 1;
+      continue;
+    }
+    if (child != nullptr && walk(child, path, slash + 1, found)) return true;
+    if (node->param && !seg.empty()) {
+      found.params.emplace_back(node->param_name, seg);
+      if (walk(node->param.get(), path, slash + 1, found)) return true;
+      found.params.pop_back();
+    }
+    if (!node->tail_handlers.empty()) {
+      found.params.emplace_back("*", path.substr(offset));
+      found.handlers = &node->tail_handlers;
       return true;
     }
     return false;
   }
-  std::size_t slash = path.find('/', offset);
-  if (slash == std::string_view::npos) slash = path.size();
-  const std::string_view seg = path.substr(offset, slash - offset);
-  if (const Router::Node* child = node->literal(seg)) {
-    if (walk(child, path, slash + 1, found)) return true;
-  }
-  if (node->param && !seg.empty()) {
-    found.params.emplace_back(node->param_name, seg);
-    if (walk(node->param.get(), path, slash + 1, found)) return true;
-    found.params.pop_back();
-  }
-  if (!node->tail_handlers.empty()) {
-    found.params.emplace_back("*", path.substr(offset));
-    found.handlers = &node->tail_handlers;
-    return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -122,6 +157,7 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
   if (!handler) throw std::invalid_argument("weft::http::Router: empty handler");
   const std::vector<std::string_view> segs = segments(pattern);
   Node* node = root_.get();
+  bool literal_only = true;
   for (std::size_t i = 0; i < segs.size(); ++i) {
     const std::string_view seg = segs[i];
     if (seg == "*") {
@@ -148,6 +184,7 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
                                     std::string(pattern) + "'");
       }
       node = node->param.get();
+      literal_only = false;
       continue;
     }
     Node* child = node->literal(seg);
@@ -161,6 +198,8 @@ void Router::add(std::string_view method, std::string_view pattern, Handler hand
     throw std::logic_error("weft::http::Router: " + std::string(method) + " " +
                            std::string(pattern) + " is already routed");
   node->handlers.emplace_back(std::string(method), std::move(handler));
+  if (literal_only && root_->exact_match(pattern) == nullptr)
+    root_->exact.emplace_back(std::string(pattern), node);
 }
 
 Router::Match Router::match(std::string_view method, std::string_view path) const {
@@ -170,19 +209,22 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     return m;
   }
   Found found;
-  if (!walk(root_.get(), path, 1, found)) {
+  if (const Node* node = root_->exact_match(path)) {
+    found.handlers = &node->handlers;
+  } else if (!walk(root_.get(), path, 1, found)) {
     m.status = 404;
     return m;
   }
-  const Handler* h = find_method(*found.handlers, method);
-  if (h == nullptr && method == "HEAD") h = find_method(*found.handlers, "GET");
+  const auto& handlers = *found.handlers;
+  const Handler* h = find_method(handlers, method);
+  if (h == nullptr && method == "HEAD") h = find_method(handlers, "GET");
   if (h != nullptr) {
     m.handler = h;
     m.params = std::move(found.params);
     return m;
   }
   std::vector<std::string> methods;
-  collect_methods(*found.handlers, methods);
+  collect_methods(handlers, methods);
   if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
       std::find(methods.begin(), methods.end(), "HEAD") == methods.end())
     methods.emplace_back("HEAD");

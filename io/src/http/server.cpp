@@ -11,7 +11,14 @@
 // suspension, so an idle connection owns no read buffer); once a request is complete, run the
 // handler, append the response to `out`; if the next request is already complete in the
 // buffer (pipelining), answer it too before writing, so a burst goes out in one send; then
-// write with the send deadline armed. Syscalls per keep-alive request: one recv, one send.
+// write: one non-blocking send, which takes all of it unless the socket's buffer is full, and
+// only what it did not take is written with the send deadline armed (a send that does not
+// wait needs no deadline). Syscalls per keep-alive request: one recv, one send.
+//
+// Per request, the server allocates nothing in a steady state and makes no coroutine frame but
+// the handler's: the handler is awaited through an awaiter (HandlerCall), the common write needs
+// no wait, and the rare paths (a refusal, a short write, a streamed body, a close) are
+// coroutines of their own.
 //
 // Shutdown order: stop the acceptors (no new connections), then mark every connection
 // closing and shut down the idle ones (close_idle); connections in a request answer it with
@@ -25,10 +32,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <coroutine>
 #include <cstdio>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -145,6 +154,13 @@ namespace {
 
 using State = Server::State;
 
+// Sends what the socket takes at once, without waiting; returns the rest (usually nothing:
+// a response that fits the send buffer needs no deadline and no coroutine frame). A caller
+// finishes a non-empty rest with send_all.
+std::string_view send_now(io::TcpStream& stream, std::string_view out) {
+  return out.substr(stream.try_write(std::as_bytes(std::span(out.data(), out.size()))));
+}
+
 // Writes `out` with the send deadline armed. False if the deadline passed.
 Task<bool> send_all(io::TcpStream& stream, ConnectionEntry& entry, const ServerOptions& options,
                     std::string_view out) {
@@ -198,176 +214,280 @@ Task<void> lingering_close(io::TcpStream& stream, ConnectionEntry& entry,
   }
 }
 
-Task<ServerResponse> run_handler(State& state, Shard& shard, const Router::Match& match,
-                                 ServerRequest& request) {
-  if (match.handler == nullptr) {
-    if (match.status == 405) {
-      ServerResponse r = ServerResponse::text(405, "Method Not Allowed\n");
-      r.header("Allow", match.allow);
-      co_return r;
+// Awaiting this runs the route's handler and gives its response: 404 or 405 (with Allow)
+// without a handler, 500 when the handler throws (reported to on_handler_error), and
+// CancelledError passes through. An awaiter rather than a coroutine: no frame of its own, and
+// the response moves once, from the handler's promise into the caller's variable.
+class HandlerCall {
+ public:
+  HandlerCall(State& state, Shard& shard, const Router::Match& match, ServerRequest& request)
+      : state_(state), shard_(shard), match_(match), request_(request) {
+    if (match.handler == nullptr) return;
+    try {
+      task_ = (*match.handler)(request);
+    } catch (const CancelledError&) {
+      throw;
+    } catch (...) {
+      error_ = std::current_exception();
+      return;
     }
-    co_return ServerResponse::text(404, "Not Found\n");
+    awaiter_ = task_.operator co_await();
   }
-  std::exception_ptr error;
-  try {
-    co_return co_await (*match.handler)(request);
-  } catch (const CancelledError&) {
-    throw;
-  } catch (...) {
-    error = std::current_exception();
+
+  // Nothing to run: no route, or the handler threw before it returned its task.
+  bool await_ready() const noexcept { return !task_.valid(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    return awaiter_.await_suspend(caller);
   }
-  count(shard.handler_errors);
-  if (state.options.on_handler_error) {
-    state.options.on_handler_error(request, error);
-  } else {
-    default_handler_error(request, error);
+  ServerResponse await_resume() {
+    if (task_.valid()) {
+      try {
+        return awaiter_.await_resume();
+      } catch (const CancelledError&) {
+        throw;
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+      task_ = Task<ServerResponse>();  // the handler's frame goes before the error is reported
+    }
+    if (error_) return failed();
+    if (match_.status == 405) {
+      ServerResponse r = ServerResponse::text(405, "Method Not Allowed\n");
+      r.header("Allow", match_.allow);
+      return r;
+    }
+    return ServerResponse::text(404, "Not Found\n");
   }
-  co_return ServerResponse::text(500, "Internal Server Error\n");
-}
+
+ private:
+  ServerResponse failed() {
+    count(shard_.handler_errors);
+    if (state_.options.on_handler_error) {
+      state_.options.on_handler_error(request_, error_);
+    } else {
+      default_handler_error(request_, error_);
+    }
+    return ServerResponse::text(500, "Internal Server Error\n");
+  }
+
+  State& state_;
+  Shard& shard_;
+  const Router::Match& match_;
+  ServerRequest& request_;
+  Task<ServerResponse> task_;
+  Task<ServerResponse>::Awaiter awaiter_{};
+  std::exception_ptr error_;
+};
 
 enum class Ending { closed_by_peer, keep_alive_over, refused, timed_out };
 
-Task<Ending> converse(State& state, Shard& shard, ConnectionEntry& entry, io::TcpStream& stream,
-                      const io::SocketAddress& peer) {
-  const ServerOptions& options = state.options;
-  RequestParser parser(options.limits);
-  std::string out;
+// One connection's state between requests, and the steps of its conversation that do not
+// wait. It lives in serve_connection's frame and converse() holds only a reference: clang
+// recomputes the address of every value kept in a coroutine frame each time the coroutine
+// resumes (twice per request here), so the less the frame of converse() holds, the cheaper.
+struct Connection {
+  Connection(State& s, Shard& sh, ConnectionEntry& e, io::TcpStream& st, const io::SocketAddress& p)
+      : state(s),
+        options(s.options),
+        shard(sh),
+        entry(e),
+        stream(st),
+        peer(p),
+        parser(s.options.limits),
+        head_start(s.options.server_name) {}
+
+  // Arms the deadline of the next read, by the parser's state; false if the server is
+  // stopping and the connection is idle (then it closes).
+  bool arm_read_deadline() noexcept {
+    if (parser.idle()) {
+      entry.idle.store(true, std::memory_order_seq_cst);
+      entry.arm(ns(options.keep_alive_timeout));
+      if (state.stopping.load(std::memory_order_seq_cst)) {
+        (void)entry.disarm();
+        return false;
+      }
+    } else if (!parser.head_parsed()) {
+      if (header_deadline == 0)
+        header_deadline = detail::coarse_now_ns() + ns(options.header_timeout);
+      entry.arm_until(header_deadline);
+    } else {
+      entry.arm(ns(options.body_idle_timeout));
+    }
+    return true;
+  }
+
+  // The route of the current request, counted as served.
+  Router::Match route() {
+    const Request& request = parser.request();
+    ++served;
+    count(shard.requests);
+    header_deadline = 0;
+    sent_continue = false;
+    return state.router.match(request.method, detail::target_path(request.target));
+  }
+
+  // Appends the response to the current request to `out`. True if its body is a stream or a
+  // file, to send after the head; then it is kept in `streamed`.
+  bool append_response(ServerResponse& response) {
+    const Request& request = parser.request();
+    keep_alive = request.keep_alive && served < options.keep_alive_requests &&
+                 !entry.closing.load(std::memory_order_relaxed) &&
+                 !state.stopping.load(std::memory_order_relaxed);
+    const bool head_only = request.method == "HEAD";
+    Framing framing = Framing::content_length;
+    std::uint64_t length = response.body().size();
+    if (detail::status_has_no_body(response.status())) {
+      framing = Framing::none;
+    } else if (response.is_file()) {
+      length = response.file_body().size;
+    } else if (response.is_stream()) {
+      if (request.version == Version::http_1_1) {
+        framing = Framing::chunked;
+      } else {
+        framing = Framing::until_close;
+        keep_alive = false;
+      }
+    }
+    detail::append_head(out, head_start, request.version, response, framing, length, keep_alive);
+    if (framing == Framing::content_length && !head_only && !response.is_file())
+      out.append(response.body());
+    if (framing != Framing::none && !head_only && (response.is_file() || response.is_stream())) {
+      chunked = framing == Framing::chunked;
+      streamed.emplace(std::move(response));
+      return true;
+    }
+    return false;
+  }
+
+  State& state;
+  const ServerOptions& options;
+  Shard& shard;
+  ConnectionEntry& entry;
+  io::TcpStream& stream;
+  const io::SocketAddress& peer;
+  RequestParser parser;
+  detail::HeadStart head_start;
+  detail::OutputBuffer out;  // responses not sent yet
   std::size_t served = 0;
   std::int64_t header_deadline = 0;
   bool sent_continue = false;
+  bool keep_alive = true;                  // of the last response appended
+  bool chunked = false;                    // the body in `streamed` is sent chunked
+  std::optional<ServerResponse> streamed;  // a chunked or file body, sent after the head
+};
 
+// A parser refusal: its status, then a lingering close.
+Task<Ending> refuse(Connection& c) {
+  count(c.shard.refused);
+  c.out.clear();
+  detail::append_refusal(c.out, c.parser.error().status, c.parser.error().reason,
+                         c.options.server_name);
+  if (co_await send_all(c.stream, c.entry, c.options, c.out.view()))
+    co_await lingering_close(c.stream, c.entry, c.options);
+  co_return Ending::refused;
+}
+
+// The body of the response kept in `c.streamed`, after its head. std::nullopt when it went
+// out whole, else how the conversation ends.
+Task<std::optional<Ending>> send_streamed_body(Connection& c) {
+  ServerResponse& response = *c.streamed;
+  if (response.is_file()) {
+    if (!co_await send_file_body(c.stream, c.entry, c.options, response.file_body()))
+      co_return Ending::timed_out;
+    co_return std::nullopt;
+  }
   for (;;) {
-    // --- until a request is complete --------------------------------------------------
-    ParseStatus status = parser.status();
-    while (status == ParseStatus::need_more) {
-      if (parser.idle()) {
-        entry.idle.store(true, std::memory_order_seq_cst);
-        entry.arm(ns(options.keep_alive_timeout));
-        if (state.stopping.load(std::memory_order_seq_cst)) {
-          (void)entry.disarm();
-          co_return Ending::keep_alive_over;
-        }
-      } else if (!parser.head_parsed()) {
-        if (header_deadline == 0)
-          header_deadline = detail::coarse_now_ns() + ns(options.header_timeout);
-        entry.arm_until(header_deadline);
-      } else {
-        if (parser.expects_continue() && !sent_continue) {
-          sent_continue = true;
-          if (!co_await send_all(stream, entry, options, "HTTP/1.1 100 Continue\r\n\r\n"))
-            co_return Ending::timed_out;
-        }
-        entry.arm(ns(options.body_idle_timeout));
-      }
-      co_await stream.wait_readable();
-      const bool expired = entry.disarm();
-      entry.idle.store(false, std::memory_order_relaxed);
-      if (expired) co_return Ending::timed_out;
-      const std::span<std::byte> scratch = scratch_buffer();
-      const std::optional<std::size_t> n = stream.try_read(scratch);
-      if (!n) continue;
-      if (*n == 0) co_return Ending::closed_by_peer;
-      status = parser.feed(scratch.data(), *n);
-    }
-
-    if (status == ParseStatus::error) {
-      count(shard.refused);
-      out.clear();
-      detail::append_refusal(out, parser.error().status, parser.error().reason,
-                             options.server_name);
-      if (co_await send_all(stream, entry, options, out))
-        co_await lingering_close(stream, entry, options);
-      co_return Ending::refused;
-    }
-
-    // --- answer it, and any request already complete behind it ----------------------------
-    bool keep_alive = true;
-    std::optional<ServerResponse> streamed;  // a chunked or file body, sent after the head
-    bool chunked = false;
-    for (;;) {
-      const Request& request = parser.request();
-      ++served;
-      count(shard.requests);
-      header_deadline = 0;
-      sent_continue = false;
-      Router::Match match = state.router.match(request.method, detail::target_path(request.target));
-      ServerRequest server_request(request, std::move(match.params), peer);
-      ServerResponse response = co_await run_handler(state, shard, match, server_request);
-
-      keep_alive = request.keep_alive && served < options.keep_alive_requests &&
-                   !entry.closing.load(std::memory_order_relaxed) &&
-                   !state.stopping.load(std::memory_order_relaxed);
-      const bool head_only = request.method == "HEAD";
-      Framing framing = Framing::content_length;
-      std::uint64_t length = response.body().size();
-      if (detail::status_has_no_body(response.status())) {
-        framing = Framing::none;
-      } else if (response.is_file()) {
-        length = response.file_body().size;
-      } else if (response.is_stream()) {
-        if (request.version == Version::http_1_1) {
-          framing = Framing::chunked;
-        } else {
-          framing = Framing::until_close;
-          keep_alive = false;
-        }
-      }
-      detail::append_head(out, request.version, response, framing, length, keep_alive,
-                          options.server_name);
-      if (framing == Framing::content_length && !head_only && !response.is_file())
-        out += response.body();
-      if (framing != Framing::none && !head_only && (response.is_file() || response.is_stream())) {
-        chunked = framing == Framing::chunked;
-        streamed.emplace(std::move(response));
-        break;
-      }
-      if (!keep_alive || out.size() >= kMaxBatchedOutput) break;
-      // The views of `request` end here; the response no longer needs them.
-      if (parser.next() != ParseStatus::complete) break;
-    }
-
-    if (!co_await send_all(stream, entry, options, out)) co_return Ending::timed_out;
-    out.clear();
-    if (streamed) {
-      ServerResponse& response = *streamed;
-      if (response.is_file()) {
-        if (!co_await send_file_body(stream, entry, options, response.file_body()))
-          co_return Ending::timed_out;
-      } else {
-        for (;;) {
-          std::optional<std::string> chunk;
-          try {
-            chunk = co_await response.source()();
-          } catch (const CancelledError&) {
-            throw;
-          } catch (...) {
-            // The head is gone: the only way to tell the client is to cut the connection.
-            count(shard.handler_errors);
-            co_return Ending::keep_alive_over;
-          }
-          if (!chunk) break;
-          if (chunk->empty()) continue;
-          if (chunked) {
-            out.clear();
-            detail::append_chunk(out, *chunk);
-            if (!co_await send_all(stream, entry, options, out)) co_return Ending::timed_out;
-          } else if (!co_await send_all(stream, entry, options, *chunk)) {
-            co_return Ending::timed_out;
-          }
-        }
-        if (chunked && !co_await send_all(stream, entry, options, detail::kLastChunk))
-          co_return Ending::timed_out;
-        out.clear();
-      }
-      streamed.reset();
-    }
-    if (!keep_alive) {
-      // Bytes the client already sent (a pipelined request after "Connection: close") are
-      // read and dropped before closing, so the close is not a reset.
-      if (parser.buffered() > 0) co_await lingering_close(stream, entry, options);
+    std::optional<std::string> chunk;
+    try {
+      chunk = co_await response.source()();
+    } catch (const CancelledError&) {
+      throw;
+    } catch (...) {
+      // The head is gone: the only way to tell the client is to cut the connection.
+      count(c.shard.handler_errors);
       co_return Ending::keep_alive_over;
     }
-    if (parser.status() == ParseStatus::complete) (void)parser.next();
+    if (!chunk) break;
+    if (chunk->empty()) continue;
+    if (c.chunked) {
+      c.out.clear();
+      detail::append_chunk(c.out, *chunk);
+    }
+    if (const std::string_view rest = send_now(c.stream, c.chunked ? c.out.view() : *chunk);
+        !rest.empty() && !co_await send_all(c.stream, c.entry, c.options, rest))
+      co_return Ending::timed_out;
+  }
+  if (c.chunked && !co_await send_all(c.stream, c.entry, c.options, detail::kLastChunk))
+    co_return Ending::timed_out;
+  c.out.clear();
+  co_return std::nullopt;
+}
+
+// The end of an exchange that did not fit the common case (its responses went out whole and
+// the connection stays): the rest of the responses, with the send deadline armed, a streamed
+// body, and the end of a connection not kept alive. std::nullopt when the conversation goes
+// on, else how it ends.
+Task<std::optional<Ending>> finish_exchange(Connection& c, std::string_view rest) {
+  if (!rest.empty() && !co_await send_all(c.stream, c.entry, c.options, rest))
+    co_return Ending::timed_out;
+  c.out.clear();
+  if (c.streamed) {
+    if (const std::optional<Ending> ending = co_await send_streamed_body(c)) co_return *ending;
+    c.streamed.reset();
+  }
+  if (!c.keep_alive) {
+    // Bytes the client already sent (a pipelined request after "Connection: close") are
+    // read and dropped before closing, so the close is not a reset.
+    if (c.parser.buffered() > 0) co_await lingering_close(c.stream, c.entry, c.options);
+    co_return Ending::keep_alive_over;
+  }
+  co_return std::nullopt;
+}
+
+// The conversation: read a request, answer it (and those already complete behind it), write,
+// and again, until the connection ends. The rare paths (a refusal, a short write, a streamed
+// body, a close) are coroutines of their own, which keeps this frame small (see Connection).
+Task<Ending> converse(Connection& c) {
+  for (;;) {
+    // --- until a request is complete --------------------------------------------------
+    ParseStatus status = c.parser.status();
+    while (status == ParseStatus::need_more) {
+      if (!c.parser.idle() && c.parser.head_parsed() && c.parser.expects_continue() &&
+          !c.sent_continue) {
+        c.sent_continue = true;
+        if (!co_await send_all(c.stream, c.entry, c.options, "HTTP/1.1 100 Continue\r\n\r\n"))
+          co_return Ending::timed_out;
+      }
+      if (!c.arm_read_deadline()) co_return Ending::keep_alive_over;
+      co_await c.stream.wait_readable();
+      const bool expired = c.entry.disarm();
+      c.entry.idle.store(false, std::memory_order_relaxed);
+      if (expired) co_return Ending::timed_out;
+      const std::span<std::byte> scratch = scratch_buffer();
+      const std::optional<std::size_t> n = c.stream.try_read(scratch);
+      if (!n) continue;
+      if (*n == 0) co_return Ending::closed_by_peer;
+      status = c.parser.feed(scratch.data(), *n);
+    }
+    if (status == ParseStatus::error) co_return co_await refuse(c);
+
+    // --- answer it, and any request already complete behind it ----------------------------
+    for (;;) {
+      Router::Match match = c.route();
+      ServerRequest request(c.parser.request(), std::move(match.params), c.peer);
+      ServerResponse response = co_await HandlerCall(c.state, c.shard, match, request);
+      if (c.append_response(response)) break;
+      if (!c.keep_alive || c.out.size() >= kMaxBatchedOutput) break;
+      // The views of the request end here; the response no longer needs them.
+      if (c.parser.next() != ParseStatus::complete) break;
+    }
+
+    if (const std::string_view rest = send_now(c.stream, c.out.view());
+        !rest.empty() || c.streamed || !c.keep_alive) {
+      if (const std::optional<Ending> ending = co_await finish_exchange(c, rest)) co_return *ending;
+    }
+    c.out.clear();
+    if (c.parser.status() == ParseStatus::complete) (void)c.parser.next();
   }
 }
 
@@ -380,7 +500,8 @@ Task<void> serve_connection(std::shared_ptr<State> state, Shard* shard, Connecti
     // The peer is already gone; the first read says so.
   }
   try {
-    (void)co_await converse(*state, *shard, *entry, stream, peer);
+    Connection connection(*state, *shard, *entry, stream, peer);
+    (void)co_await converse(connection);
   } catch (const CancelledError&) {
     // Cut at the end of a shutdown's grace period.
   } catch (const std::system_error&) {
@@ -389,8 +510,8 @@ Task<void> serve_connection(std::shared_ptr<State> state, Shard* shard, Connecti
     std::fprintf(stderr, "weft::http::Server: connection from %s failed: %s\n",
                  peer.to_string().c_str(), e.what());
   }
-  // A wait cut by a deadline may have ended in an exception (EPIPE from a shut-down socket)
-  // rather than at a disarm: disarming now still counts the timeout.
+  // Disarmed before it leaves the registry, so that a sweep in between neither counts a
+  // timeout for a connection that ended on its own nor shuts its socket down.
   (void)entry->disarm();
   shard->registry.remove(entry);
   stream.close();

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -47,71 +49,85 @@ bool server_owned(std::string_view name) noexcept {
   }
 }
 
-// One spare field buffer per thread: a response takes it when made and gives its own back
-// when destroyed (possibly on another thread: tasks move; that only changes whose spare it
-// becomes). Only modest buffers are kept, so a response with huge fields frees them.
-std::string& spare_fields() noexcept {
-  thread_local std::string spare;
+// One spare field buffer per thread: the first header() of a response takes it and the
+// response gives its own back when destroyed (possibly on another thread: tasks move; that
+// only changes whose spare it becomes). Only modest buffers are kept, so a response with huge
+// fields frees them.
+std::unique_ptr<std::string>& spare_fields() noexcept {
+  thread_local std::unique_ptr<std::string> spare;
   return spare;
 }
 
-std::string take_spare() noexcept {
-  std::string s = std::move(spare_fields());
-  s.clear();
-  return s;
+constexpr std::size_t kMaxSpare = 1024;
+
+// A default Content-Type, as the line header() would have made of it: a response with the
+// default type refers to this constant instead of validating and copying it.
+constexpr char kTextPlain[] = "text/plain; charset=utf-8";
+constexpr std::string_view kTextPlainLine = "Content-Type: text/plain; charset=utf-8\r\n";
+constexpr char kOctetStream[] = "application/octet-stream";
+constexpr std::string_view kOctetStreamLine = "Content-Type: application/octet-stream\r\n";
+
+// Equality with a constant: its size is known, so the comparison is inlined.
+template <std::size_t N>
+bool equals(std::string_view s, const char (&constant)[N]) noexcept {
+  return s.size() == N - 1 && std::memcmp(s.data(), constant, N - 1) == 0;
 }
 
-void give_spare(std::string& fields) noexcept {
-  constexpr std::size_t kMaxSpare = 1024;
-  std::string& spare = spare_fields();
-  if (fields.capacity() > spare.capacity() && fields.capacity() <= kMaxSpare) spare.swap(fields);
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
 }
 
-void check_status(int status) {
-  if (status < 100 || status > 999)
-    throw std::invalid_argument("weft::http::ServerResponse: status " + std::to_string(status) +
-                                " is not a three-digit code");
+bool is_field_value(std::string_view s) noexcept {
+  for (const char c : s) {
+    if (kBadValueChar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-ServerResponse::ServerResponse(int status) : status_(status), fields_(take_spare()) {
-  check_status(status);
+const ServerResponse::FileBody ServerResponse::kNoFile{};
+
+void ServerResponse::throw_bad_status(int status) {
+  throw std::invalid_argument("weft::http::ServerResponse: status " + std::to_string(status) +
+                              " is not a three-digit code");
 }
 
-ServerResponse::ServerResponse(ServerResponse&& other) noexcept
-    : status_(other.status_),
-      fields_(std::move(other.fields_)),
-      body_(std::move(other.body_)),
-      source_(std::move(other.source_)),
-      file_(std::exchange(other.file_, FileBody{})) {}
-
-ServerResponse& ServerResponse::operator=(ServerResponse&& other) noexcept {
-  if (this != &other) {
-    if (file_.fd >= 0) ::close(file_.fd);
-    status_ = other.status_;
-    fields_ = std::move(other.fields_);
-    body_ = std::move(other.body_);
-    source_ = std::move(other.source_);
-    file_ = std::exchange(other.file_, FileBody{});
-  }
-  return *this;
+void ServerResponse::recycle_fields() noexcept {
+  std::unique_ptr<std::string>& spare = spare_fields();
+  if (fields_->capacity() <= kMaxSpare && (!spare || spare->capacity() < fields_->capacity()))
+    spare = std::move(fields_);
+  fields_.reset();
 }
 
-ServerResponse::~ServerResponse() {
-  if (file_.fd >= 0) ::close(file_.fd);
-  give_spare(fields_);
+ServerResponse::Extra::~Extra() {
+  if (file.fd >= 0) ::close(file.fd);
 }
+
+ServerResponse::Extra& ServerResponse::extra() {
+  if (!extra_) extra_ = std::make_unique<Extra>();
+  return *extra_;
+}
+
+ServerResponse::ChunkSource& ServerResponse::source() { return extra().source; }
 
 void ServerResponse::set_status(int status) {
-  check_status(status);
+  if (status < 100 || status > 999) throw_bad_status(status);
   status_ = status;
 }
 
 ServerResponse ServerResponse::text(int status, std::string body, std::string_view content_type) {
   ServerResponse r(status);
   r.body_ = std::move(body);
-  r.header("Content-Type", content_type);
+  if (equals(content_type, kTextPlain)) {
+    r.preset_fields_ = kTextPlainLine;
+  } else {
+    r.header("Content-Type", content_type);
+  }
   return r;
 }
 
@@ -119,34 +135,56 @@ ServerResponse ServerResponse::stream(int status, ChunkSource source,
                                       std::string_view content_type) {
   if (!source) throw std::invalid_argument("weft::http::ServerResponse::stream: empty source");
   ServerResponse r(status);
-  r.source_ = std::move(source);
-  r.header("Content-Type", content_type);
+  r.extra().source = std::move(source);
+  if (equals(content_type, kOctetStream)) {
+    r.preset_fields_ = kOctetStreamLine;
+  } else {
+    r.header("Content-Type", content_type);
+  }
   return r;
 }
 
 ServerResponse ServerResponse::file(int status, int fd, std::uint64_t offset, std::uint64_t size,
                                     std::string_view content_type) {
+  // Owned from here: closed if the status or the content type is refused.
+  auto extra = std::make_unique<Extra>();
+  extra->file = FileBody{fd, offset, size};
   ServerResponse r(status);
-  r.file_ = FileBody{fd, offset, size};
+  r.extra_ = std::move(extra);
   r.header("Content-Type", content_type);
   return r;
 }
 
 ServerResponse& ServerResponse::header(std::string_view name, std::string_view value) {
-  if (name.empty())
-    throw std::invalid_argument("weft::http::ServerResponse::header: empty field name");
-  for (const char c : name) {
-    if (!kTokenChar[static_cast<unsigned char>(c)])
-      throw std::invalid_argument("weft::http::ServerResponse::header: field name '" +
-                                  std::string(name) + "' is not a token");
+  if (!is_token(name)) {
+    if (name.empty())
+      throw std::invalid_argument("weft::http::ServerResponse::header: empty field name");
+    throw std::invalid_argument("weft::http::ServerResponse::header: field name '" +
+                                std::string(name) + "' is not a token");
   }
-  for (const char c : value) {
-    if (kBadValueChar[static_cast<unsigned char>(c)])
-      throw std::invalid_argument("weft::http::ServerResponse::header: the value of '" +
-                                  std::string(name) + "' holds a control character");
-  }
+  if (!is_field_value(value))
+    throw std::invalid_argument("weft::http::ServerResponse::header: the value of '" +
+                                std::string(name) + "' holds a control character");
   if (server_owned(name)) return *this;
-  fields_.append(name).append(": ").append(value).append("\r\n");
+  if (!fields_) {
+    // The first field: into the spare buffer if there is one, after the preset line if any.
+    fields_ = std::move(spare_fields());
+    if (!fields_) fields_ = std::make_unique<std::string>();
+    fields_->assign(preset_fields_);
+    preset_fields_ = {};
+  }
+  // One resize, then the pieces: "Name: value\r\n".
+  std::string& fields = *fields_;
+  const std::size_t at = fields.size();
+  fields.resize(at + name.size() + value.size() + 4);
+  char* p = fields.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  std::memcpy(p, ": ", 2);
+  p += 2;
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  std::memcpy(p, "\r\n", 2);
   return *this;
 }
 

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,12 +43,18 @@ class ServerResponse {
     std::uint64_t size = 0;
   };
 
-  explicit ServerResponse(int status = 200);
-  ServerResponse(ServerResponse&& other) noexcept;
-  ServerResponse& operator=(ServerResponse&& other) noexcept;
+  explicit ServerResponse(int status = 200) : status_(status) {
+    if (status < 100 || status > 999) throw_bad_status(status);
+  }
+  // A response is moved on its way from the handler to the writer (into the handler's promise
+  // and out of it): a move is the body string, a view and two pointers.
+  ServerResponse(ServerResponse&& other) noexcept = default;
+  ServerResponse& operator=(ServerResponse&& other) noexcept = default;
   ServerResponse(const ServerResponse&) = delete;
   ServerResponse& operator=(const ServerResponse&) = delete;
-  ~ServerResponse();
+  ~ServerResponse() {
+    if (fields_) recycle_fields();
+  }
 
   [[nodiscard]] static ServerResponse text(
       int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");
@@ -60,7 +67,9 @@ class ServerResponse {
   // Adds a field (repeated names stay separate fields). Returns *this for chaining.
   ServerResponse& header(std::string_view name, std::string_view value);
   // The fields added so far, as they will be sent: "Name: value\r\n" lines.
-  [[nodiscard]] std::string_view fields() const noexcept { return fields_; }
+  [[nodiscard]] std::string_view fields() const noexcept {
+    return fields_ ? std::string_view(*fields_) : preset_fields_;
+  }
 
   [[nodiscard]] int status() const noexcept { return status_; }
   void set_status(int status);
@@ -68,20 +77,43 @@ class ServerResponse {
   [[nodiscard]] const std::string& body() const noexcept { return body_; }
   void set_body(std::string body) { body_ = std::move(body); }
 
-  [[nodiscard]] bool is_stream() const noexcept { return static_cast<bool>(source_); }
-  [[nodiscard]] bool is_file() const noexcept { return file_.fd >= 0; }
-  [[nodiscard]] ChunkSource& source() noexcept { return source_; }
-  [[nodiscard]] const FileBody& file_body() const noexcept { return file_; }
+  [[nodiscard]] bool is_stream() const noexcept { return extra_ && extra_->source; }
+  [[nodiscard]] bool is_file() const noexcept { return extra_ && extra_->file.fd >= 0; }
+  // Assigning a source through this reference makes the response a stream.
+  [[nodiscard]] ChunkSource& source();
+  [[nodiscard]] const FileBody& file_body() const noexcept {
+    return extra_ ? extra_->file : kNoFile;
+  }
 
  private:
+  // What only streamed and file responses carry, out of line so that the common response
+  // moves and dies cheaply.
+  struct Extra {
+    Extra() = default;
+    Extra(const Extra&) = delete;
+    Extra& operator=(const Extra&) = delete;
+    ~Extra();  // closes file.fd
+    ChunkSource source;
+    FileBody file;
+  };
+
+  static const FileBody kNoFile;  // what file_body() is when the response has no file
+
+  [[noreturn]] static void throw_bad_status(int status);
+  void recycle_fields() noexcept;
+  Extra& extra();
+
   int status_;
-  // Serialised at header() time: the writer appends them with one copy. The buffer is
-  // recycled through a per-thread spare (server_response.cpp), so a response allocates
-  // nothing for its fields in a steady state.
-  std::string fields_;
+  // The fields, serialised for the writer's one copy: without `fields_`, one constant line in
+  // `preset_fields_` (a default Content-Type, set without validating or copying it) or none;
+  // the first header() starts `fields_` from that line, and from then on `fields_` holds them
+  // all. Behind a pointer, so that moving a response does not copy a string's inline buffer;
+  // the string is recycled through a per-thread spare (server_response.cpp), so a response
+  // allocates nothing for its fields in a steady state.
+  std::string_view preset_fields_;
+  std::unique_ptr<std::string> fields_;
   std::string body_;
-  ChunkSource source_;
-  FileBody file_;
+  std::unique_ptr<Extra> extra_;
 };
 
 // The standard reason phrase of `status` ("Not Found"), or "Unknown".

@@ -84,6 +84,12 @@ class StreamSocket {
   // One non-blocking recv: the byte count (0 at end of stream), or std::nullopt when nothing
   // is there yet (wait_readable() again). Throws std::system_error like read_some.
   [[nodiscard]] std::optional<std::size_t> try_read(std::span<std::byte> buffer);
+  // One non-blocking send, without waiting for (or consulting) the write readiness: the byte
+  // count it took, 0 when the send buffer is full. Throws std::system_error like write_all
+  // (EPIPE/ECONNRESET; never SIGPIPE). The common case of a response that fits the send buffer
+  // then costs no coroutine frame; finish a short write with write_all, which waits. The
+  // readiness is left as it was: at worst write_all's first send finds EAGAIN and clears it.
+  [[nodiscard]] std::size_t try_write(std::span<const std::byte> buffer);
   // Sends `count` bytes of the open file `file_fd` from `offset` with sendfile(2) (no copy
   // through user space); std::system_error on errors, std::runtime_error if the file is
   // shorter than `count`. The file's pages are read by the kernel on this thread: fine for
