@@ -38,17 +38,26 @@ void StallMonitor::run() {
                 std::chrono::duration_cast<std::chrono::microseconds>(threshold) / divisor,
                 std::chrono::microseconds(500))
           : std::chrono::microseconds(5000);
+  // Sleeps on the idle futex only after two samples in a row found every loop parked, and
+  // after waking goes back to sampling by period: a busy I/O loop parks and unparks tens of
+  // thousands of times a second, and a monitor that re-checked the count right after each
+  // wake-up chased those flips (libstdc++'s atomic wait spins with sched_yield before its
+  // futex): 0.04 sched_yield and 0.03 futex calls per request beside a 1-loop HTTP server.
   std::unique_lock lock(mutex_);
+  int idle_samples = 0;
   while (!stop_) {
+    cv_.wait_for(lock, period, [this] { return stop_; });
+    if (stop_) break;
     if (scheduler_.active_loops().load(std::memory_order_acquire) == 0) {
+      if (++idle_samples < 2) continue;
+      idle_samples = 0;
       lock.unlock();
       // Sleeps until a loop unparks (loop_unparked notifies on 0 -> 1) or we are stopped.
       scheduler_.active_loops().wait(0, std::memory_order_acquire);
       lock.lock();
       continue;
     }
-    cv_.wait_for(lock, period, [this] { return stop_; });
-    if (stop_) break;
+    idle_samples = 0;
     sample(monotonic_ns());
   }
 }

@@ -9,8 +9,9 @@
 // same odd sequence as at the previous sample is still in the same run, and has been at
 // least since the sample that first saw it. So a report comes at most one period (5 ms at
 // the default 25 ms) after the threshold, and never for a run shorter than the threshold.
-// When every loop is parked the monitor sleeps on a futex (Scheduler::active_loops), so an
-// idle runtime costs no CPU. Reports are capped per second.
+// When two samples in a row find every loop parked the monitor sleeps on a futex
+// (Scheduler::active_loops) until one unparks, so an idle runtime costs no CPU. Reports are capped
+// per second.
 //
 // The same samples serve the scheduler: a loop seen inside one run on two consecutive
 // samples has its LIFO slot exposed to thieves (Loop::expose_lifo), so a task spawned or
