@@ -52,6 +52,9 @@ using weft::io::UnixStream;
 using weft::test::finished_within;
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+std::span<const std::byte> rest_of(const std::string& s, std::size_t from) {
+  return bytes(s).subspan(from);
+}
 
 std::string text(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
@@ -500,6 +503,69 @@ TEST(Tcp, AcceptBacksOffUnderEmfileAndRecovers) {
 // Data and the FIN in one edge: the server's first read is short (3 of 4096 bytes), which
 // forgets the readiness without an EAGAIN read; the end of stream must still be seen, since
 // no later edge will report it.
+// try_write takes what the send buffer holds and never waits: against a peer that does not
+// read it fills up and then takes nothing; write_all finishes the rest once the peer reads,
+// and every byte arrives once, in order.
+TEST(Tcp, TryWriteTakesWhatFitsAndWriteAllFinishesTheRest) {
+  auto body = []() -> Task<void> {
+    auto listener = TcpListener::bind(loopback_any_port());
+    TcpStream client = co_await TcpStream::connect(listener.local_address());
+    TcpStream server = co_await listener.accept();
+    std::string data(16 * 1024 * 1024, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
+    const std::size_t first = client.try_write(bytes(data));
+    EXPECT_GT(first, 0u);
+    EXPECT_LT(first, data.size()) << "16 MiB fit the loopback buffers: nothing was tested";
+    std::size_t sent = first;
+    while (sent < data.size()) {  // fill whatever the first send left room for
+      const std::size_t n = client.try_write(rest_of(data, sent));
+      if (n == 0) break;
+      sent += n;
+    }
+    EXPECT_LT(sent, data.size());
+    JoinHandle<std::string> reader = weft::spawn([](TcpStream& s) -> Task<std::string> {
+      std::string got;
+      std::array<std::byte, 64 * 1024> buffer{};
+      for (;;) {
+        const std::size_t n = co_await s.read_some(buffer);
+        if (n == 0) co_return got;
+        got.append(reinterpret_cast<const char*>(buffer.data()), n);
+      }
+    }(server));
+    co_await client.write_all(rest_of(data, sent));
+    client.shutdown_write();
+    const std::string got = co_await reader;
+    EXPECT_EQ(got.size(), data.size());
+    EXPECT_TRUE(got == data) << "bytes lost, repeated or reordered";
+  };
+  run_bounded(body());
+}
+
+TEST(Tcp, TryWriteToAClosedPeerIsAnErrorNotSigpipe) {
+  auto body = []() -> Task<int> {
+    auto listener = TcpListener::bind(loopback_any_port());
+    TcpStream client = co_await TcpStream::connect(listener.local_address());
+    {
+      TcpStream server = co_await listener.accept();
+      server.close();
+    }
+    std::array<std::byte, 16> probe{};
+    EXPECT_EQ(co_await client.read_some(probe), 0u);  // the close has arrived
+    const std::string chunk(64 * 1024, 'z');
+    for (int i = 0; i < 100; ++i) {
+      try {
+        (void)client.try_write(bytes(chunk));
+      } catch (const std::system_error& e) {
+        co_return e.code().value();
+      }
+      co_await weft::sleep(1ms);
+    }
+    co_return 0;
+  };
+  const int err = run_bounded(body());
+  EXPECT_TRUE(err == EPIPE || err == ECONNRESET) << "errno " << err;
+}
+
 TEST(Tcp, DataAndEndOfStreamInOneEdgeAreBothRead) {
   auto body = []() -> Task<void> {
     auto listener = TcpListener::bind(loopback_any_port());
