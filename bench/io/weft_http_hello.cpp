@@ -1,14 +1,24 @@
 // weft-http-hello: the weft server of the HTTP hello benchmark (scripts/bench-io), measured
-// against raw-epoll-http-hello, a hand-written C server that only looks for "\r\n\r\n".
+// against raw-epoll-http-hello, a hand-written C server that only looks for "\r\n\r\n"; and
+// the mixed server of weft-bench's io/http_sha256 scenario.
 //
-//   weft-http-hello PORT [--loops N] [--stats]
+//   weft-http-hello PORT [--loops N] [--pool N] [--stats]
 //
 // weft::http::Server as an embedder would use it: the strict parser, the router, one
-// listener per loop, default limits and timeouts, one route ("/") answering "hello, world\n"
-// as text/plain — the same bytes as the baseline's response. SIGINT/SIGTERM shut the server
-// down gracefully (5 s grace) and print its counters; --stats adds the runtime's per-loop
-// counters (tasks run, I/O events, parks, wake-ups, steals).
+// listener per loop, default limits and timeouts, and two routes:
+//   GET /         answers "hello, world\n" as text/plain — the same bytes as the baseline's
+//                 response;
+//   POST /sha256  answers the SHA-256 of the request body as 64 lowercase hex digits and a
+//                 newline (text/plain, what `sha256sum` prints before the file name). The
+//                 hash runs on a weft::to_thread worker (OpenSSL's EVP SHA-256), so a loop
+//                 keeps serving other connections while a body is hashed: I/O and CPU-bound
+//                 work in one server.
+// --pool N sets the to_thread workers (RuntimeOptions::to_thread_threads; by default one per
+// core). SIGINT/SIGTERM shut the server down gracefully (5 s grace) and print its counters;
+// --stats adds the runtime's per-loop counters (tasks run, I/O events, parks, wake-ups,
+// steals).
 
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -18,8 +28,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <weft/http/server.hpp>
 #include <weft/weft.hpp>
 
@@ -41,10 +54,34 @@ Task<void> stop_signal() {
   (void)co_await signals.read_some(std::as_writable_bytes(std::span(&info, 1)));
 }
 
+// On a to_thread worker: the body's SHA-256 as hex digits and a newline.
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("EVP_Digest(sha256) failed");
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * length + 1);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHexDigits[digest[i] >> 4];
+    hex += kHexDigits[digest[i] & 0xf];
+  }
+  hex += '\n';
+  return hex;
+}
+
 Task<int> serve(int port) {
   weft::http::Server server;
   server.route("GET", "/", [](ServerRequest&) -> Task<ServerResponse> {
     co_return ServerResponse::text(200, "hello, world\n");
+  });
+  server.route("POST", "/sha256", [](ServerRequest& request) -> Task<ServerResponse> {
+    // The body is a view into the connection's buffer, valid until this handler completes;
+    // to_thread resumes the handler only after the job ended (also when cancelled), so the
+    // job reads it in place, without a copy.
+    std::string digest = co_await weft::to_thread(sha256_hex, request.body());
+    co_return ServerResponse::text(200, std::move(digest));
   });
   (void)server.listen(weft::io::SocketAddress::parse("127.0.0.1:" + std::to_string(port)));
   std::printf("weft-http-hello listening on 127.0.0.1:%d with %u loops\n", port,
@@ -77,7 +114,7 @@ void print_stats(const weft::RuntimeMetrics& m) {
 }
 
 [[noreturn]] void usage() {
-  std::fputs("usage: weft-http-hello PORT [--loops N] [--stats]\n", stderr);
+  std::fputs("usage: weft-http-hello PORT [--loops N] [--pool N] [--stats]\n", stderr);
   std::exit(2);
 }
 
@@ -92,6 +129,10 @@ int main(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--loops") == 0 && i + 1 < argc) {
       options.loops = static_cast<unsigned>(std::atoi(argv[++i]));
+    } else if (std::strcmp(argv[i], "--pool") == 0 && i + 1 < argc) {
+      const int pool = std::atoi(argv[++i]);
+      if (pool <= 0) usage();
+      options.to_thread_threads = static_cast<unsigned>(pool);
     } else if (std::strcmp(argv[i], "--stats") == 0) {
       stats = true;
     } else {
