@@ -89,10 +89,17 @@ void in_process_sentence(const SuiteResult& r, std::string& out) {
         "Chained spawn is one strictly serial chain, so extra loops can only add hand-offs "
         "between them, and spawn storm has a single spawner that the other loops must steal "
         "from. ";
-  if (r.machine.usable_cpus <= n)
-    out += "At " + loops_word(n) + " on " + std::to_string(r.machine.usable_cpus) +
-           " usable CPUs every loop shares its core with the benchmark's own thread and the "
-           "system, so the last loop never gets a whole core. ";
+  const unsigned cpus = r.machine.usable_cpus;
+  if (n > cpus) {
+    out += "With " + loops_word(n) + " on " + std::to_string(cpus) +
+           " usable CPUs, loops take turns on the cores: past the CPU count, more loops only "
+           "add hand-offs and context switches. ";
+  } else {
+    out +=
+        "What the loops lose against perfect scaling is the price of sharing: steals, "
+        "wake-ups of parked loops, and cache lines that move between cores (--verbose "
+        "counts the first two). ";
+  }
 }
 
 void tutorial_sentence(const SuiteResult& r, std::string& out) {
