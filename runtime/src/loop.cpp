@@ -192,7 +192,7 @@ void Loop::expose_lifo(std::uint64_t run_seq) noexcept {
 void Loop::spawn_local(TaskHeader* task) {
   // Ids from a per-loop counter (loop index in the top bits): no shared cache line on the
   // spawn path.
-  task->id_ = (static_cast<std::uint64_t>(index_) + 1) << 48 | ++next_id_;
+  task->id_ = (static_cast<std::uint64_t>(index_) + 1) << TaskHeader::kIdLoopShift | ++next_id_;
   task->owner_ = this;
   registry_.push_front(task);
   task->add_ref();  // the registry's reference (the caller's becomes the JoinHandle's)

@@ -68,7 +68,11 @@ std::string describe_origin(const FrameOrigin& origin) {
 }  // namespace
 
 std::string describe_task(const TaskHeader& task) {
-  std::string s = "#" + std::to_string(task.id_);
+  // "#7@loop1" (the 7th task spawned on loop 1) rather than the packed 281474976710663.
+  const std::uint64_t loop_plus_one = task.id_ >> TaskHeader::kIdLoopShift;
+  const std::uint64_t number = task.id_ & ((std::uint64_t{1} << TaskHeader::kIdLoopShift) - 1);
+  std::string s = "#" + std::to_string(number);
+  if (loop_plus_one != 0) s += "@loop" + std::to_string(loop_plus_one - 1);
   if (!task.name_.empty()) s += " '" + task.name_ + "'";
   if (task.root_promise() != nullptr && !task.is_abandoned())
     s += " " + describe_origin(task.root_promise()->origin());

@@ -162,6 +162,10 @@ class TaskHeader {
   // Link in the owner's stack of tasks that completed on another loop.
   TaskHeader* remote_next_ = nullptr;
 
+  // For reports only. A task spawned on a loop numbers from that loop's own counter, with
+  // (loop index + 1) in the bits from kIdLoopShift up, so no shared counter is touched on the
+  // spawn path; tasks spawned from outside take the scheduler's counter (top bits 0).
+  static constexpr unsigned kIdLoopShift = 48;
   std::uint64_t id_ = 0;
   std::string name_;
   // Set by the task itself when a cancel is delivered to it (take_cancel); read by the loop
