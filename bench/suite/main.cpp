@@ -38,6 +38,7 @@ std::vector<Scenario> all_scenarios() {
   add_scheduler_scenarios(all);
   add_composition_scenarios(all);
   add_tutorial_scenarios(all);
+  add_web_scraper_scenarios(all);
   add_hashing_scenarios(all);
   add_io_scenarios(all);
   return all;

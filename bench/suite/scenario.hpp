@@ -66,6 +66,7 @@ struct Scenario {
 void add_scheduler_scenarios(std::vector<Scenario>& out);
 void add_composition_scenarios(std::vector<Scenario>& out);
 void add_tutorial_scenarios(std::vector<Scenario>& out);
+void add_web_scraper_scenarios(std::vector<Scenario>& out);
 void add_hashing_scenarios(std::vector<Scenario>& out);
 void add_io_scenarios(std::vector<Scenario>& out);
 
