@@ -125,6 +125,7 @@ std::string remove_dot_segments(std::string_view in) {
 void check_bytes(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
+    if (c > ' ' && c < 0x7f) continue;  // the common case: build no message
     const std::string at = " at offset " + std::to_string(i);
     if (c == ' ') throw InvalidUrl(std::string(text), "space" + at + " (percent-encode it: %20)");
     if (c < 0x20 || c == 0x7f) {
