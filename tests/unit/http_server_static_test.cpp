@@ -113,6 +113,25 @@ TEST(HttpServerStatic, DirectoryServesIndexHtml) {
   EXPECT_EQ(body_of(fetch(s.server.address(), get_request("/static/sub/"))), "<p>sub</p>");
 }
 
+// Without the redirect, the relative links of /static/sub's index.html would resolve against
+// /static/ instead of /static/sub/ (the web scraper example found this on a generated site).
+TEST(HttpServerStatic, DirectoryWithoutTrailingSlashRedirectsToIt) {
+  StaticServed s;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/static/sub", "/static/sub/"},
+      {"/static/sub?x=1&y", "/static/sub/?x=1&y"},
+      {"/static", "/static/"},
+  };
+  for (const auto& [target, location] : cases) {
+    const auto r = fetch(s.server.address(), get_request(target));
+    ASSERT_TRUE(r.has_value()) << target;
+    EXPECT_EQ(r->status, 301) << target;
+    EXPECT_EQ(r->header("Location"), location) << target;
+  }
+  // A file is never redirected, with or without a query.
+  EXPECT_EQ(status_of(fetch(s.server.address(), get_request("/static/readme.txt?x"))), 200);
+}
+
 TEST(HttpServerStatic, MissingFileIs404) {
   StaticServed s;
   EXPECT_EQ(status_of(fetch(s.server.address(), get_request("/static/nope.txt"))), 404);

@@ -578,10 +578,12 @@ void Server::route(std::string_view method, std::string_view pattern, Handler ha
 }
 
 void Server::static_files(std::string_view url_prefix, std::filesystem::path root) {
-  std::string pattern(url_prefix);
-  while (!pattern.empty() && pattern.back() == '/') pattern.pop_back();
-  pattern += "/*";
-  route("GET", pattern, detail::static_files_handler(root));
+  std::string prefix(url_prefix);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  Handler handler = detail::static_files_handler(root);
+  // The bare prefix ("/docs") names the root directory: the handler redirects it to "/docs/".
+  if (!prefix.empty()) route("GET", prefix, handler);
+  route("GET", prefix + "/*", std::move(handler));
 }
 
 io::SocketAddress Server::listen(const io::SocketAddress& address) {

@@ -66,6 +66,19 @@ std::optional<std::string> real_path(const std::string& path) {
 
 ServerResponse not_found() { return ServerResponse::text(404, "Not Found\n"); }
 
+// 301 to the request's path with a '/' appended, the query kept.
+ServerResponse redirect_to_directory(const ServerRequest& request) {
+  std::string location(request.path());
+  location += '/';
+  if (!request.query().empty()) {
+    location += '?';
+    location += request.query();
+  }
+  ServerResponse r = ServerResponse::text(301, "Moved Permanently\n");
+  r.header("Location", std::move(location));
+  return r;
+}
+
 // The decoded, checked relative path, or std::nullopt if it may not be served: a bad escape,
 // NUL, or a ".." segment (after decoding, so %2e%2e and %2F are caught too).
 std::optional<std::string> safe_relative(std::string_view raw) {
@@ -103,6 +116,10 @@ class FileServer {
     struct stat st {};
     if (::stat(real->c_str(), &st) != 0) return not_found();
     if (S_ISDIR(st.st_mode)) {
+      // A directory named without its trailing slash is redirected to the name with it, as
+      // other file servers do: its index.html's relative links resolve against the URL, and
+      // under "/docs" a link to "a.html" would mean "/a.html", not "/docs/a.html".
+      if (!request.path().ends_with('/')) return redirect_to_directory(request);
       real = real_path(*real + "/index.html");
       if (!real || !inside_root(*real) || ::stat(real->c_str(), &st) != 0) return not_found();
     }

@@ -93,8 +93,10 @@ class Server {
   // Routes; see router.hpp. Add them before serve().
   void route(std::string_view method, std::string_view pattern, Handler handler);
   // Serves the files under `root` at `url_prefix` (GET and HEAD): content types from the
-  // extension, Last-Modified and If-Modified-Since (304), index.html for a directory, 404 for
-  // what is missing and for any path that leaves `root` (.., symlinks out, NUL, %2F).
+  // extension, Last-Modified and If-Modified-Since (304), index.html for a directory (a
+  // directory named without its trailing slash, the bare prefix included, gets a 301 to the
+  // name with it, so relative links resolve inside it), 404 for what is missing and for any
+  // path that leaves `root` (.., symlinks out, NUL, %2F).
   void static_files(std::string_view url_prefix, std::filesystem::path root);
 
   // Binds the listeners (call from a weft task; port 0 picks one) and returns the address.
