@@ -64,6 +64,12 @@ Machine describe_machine() {
   return m;
 }
 
+std::string short_commit(const std::string& git_commit) {
+  const std::string dirty = "-dirty";
+  const bool is_dirty = git_commit.size() > dirty.size() && git_commit.ends_with(dirty);
+  return git_commit.substr(0, 12) + (is_dirty ? dirty : "");
+}
+
 double load_average() {
   double load[1] = {0};
   return ::getloadavg(load, 1) == 1 ? load[0] : 0;

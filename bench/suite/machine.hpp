@@ -21,6 +21,9 @@ struct Machine {
 
 Machine describe_machine();
 
+// "329f62851ba8" or "329f62851ba8-dirty": 12 hex digits, and whether the tree had changes.
+std::string short_commit(const std::string& git_commit);
+
 // The 1-minute load average: other work on the machine skews every figure.
 double load_average();
 

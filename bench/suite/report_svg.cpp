@@ -20,7 +20,9 @@ namespace {
 
 constexpr int kWidth = 1120;
 constexpr int kLabelWidth = 330;  // scenario titles and sizes
-constexpr int kTextWidth = 340;   // the figure written after each bar
+// Characters of a size line that fit in kLabelWidth at 10.5 px (measured: ~5.9 px a char).
+constexpr std::size_t kSizeChars = 52;
+constexpr int kTextWidth = 340;  // the figure written after each bar
 constexpr int kBarArea = kWidth - kLabelWidth - kTextWidth - 20;
 constexpr int kBarHeight = 14;
 constexpr int kBarGap = 4;
@@ -90,7 +92,7 @@ void write_svg(const std::string& path, const SuiteResult& r) {
       << "</text>\n";
   svg << "<text x=\"16\" y=\"46\" fill=\"#444\">"
       << escape(m.cpu_model + ", " + std::to_string(m.usable_cpus) + " usable CPUs, " + m.kernel +
-                "; " + r.started_utc + "; commit " + m.git_commit.substr(0, 12) +
+                "; " + r.started_utc + "; commit " + short_commit(m.git_commit) +
                 (r.options.quick ? "; --quick (smoke sizes)" : ""))
       << "</text>\n";
   // Legend: one swatch per loop count, then the ideal tick.
@@ -119,8 +121,12 @@ void write_svg(const std::string& path, const SuiteResult& r) {
     const Scenario& s = *sr.scenario;
     svg << "<text x=\"16\" y=\"" << y + 11 << "\" font-weight=\"bold\">"
         << escape(s.group + ": " + s.title) << "</text>\n";
-    svg << "<text x=\"16\" y=\"" << y + 26 << "\" fill=\"#555\" font-size=\"10.5\">"
-        << escape(s.size) << "</text>\n";
+    // The size line must end before the bars start: cut to what fits, the whole of it in a
+    // tooltip.
+    std::string size = s.size;
+    if (size.size() > kSizeChars) size = size.substr(0, kSizeChars - 3) + "...";
+    svg << "<text x=\"16\" y=\"" << y + 26 << "\" fill=\"#555\" font-size=\"10.5\"><title>"
+        << escape(s.size) << "</title>" << escape(size) << "</text>\n";
     const ConfigResult* base = sr.base();
     for (std::size_t i = 0; i < sr.configs.size(); ++i) {
       const ConfigResult& c = sr.configs[i];

@@ -157,7 +157,7 @@ std::string format_number(double value) {
 void print_header(std::FILE* out, const SuiteResult& r) {
   const Machine& m = r.machine;
   std::fprintf(out, "weft-bench  %s  commit %s  (%s, %s)\n", r.started_utc.c_str(),
-               m.git_commit.substr(0, 12).c_str(), m.compiler.c_str(), m.build_type.c_str());
+               short_commit(m.git_commit).c_str(), m.compiler.c_str(), m.build_type.c_str());
   std::fprintf(out, "machine     %s; %u CPUs (%u usable); %s; %.1f GiB\n", m.cpu_model.c_str(),
                m.logical_cpus, m.usable_cpus, m.kernel.c_str(),
                static_cast<double>(m.memory_bytes) / (1ull << 30));

@@ -94,7 +94,7 @@ void add_web_scraper_scenarios(std::vector<Scenario>& out) {
       .group = "tutorial",
       .title = "web scraper (python3-doc)",
       .unit = "pages/s",
-      .size = "every page within 3 links of python3-doc's index.html, Semaphore(5)",
+      .size = "python3-doc to depth 3 from index.html, Semaphore(5)",
       .shown_extras = {"pages", "errors"},
       .run = run_web_scraper,
   });
