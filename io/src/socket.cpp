@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "weft/detail/sigpipe.hpp"
+#include "weft/detail/task_header.hpp"
 #include "weft/sleep.hpp"
 
 namespace weft::io {
@@ -82,10 +84,19 @@ bool is_resource_exhaustion(int err) noexcept {
   return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
 
-// The back-off asked for by RELIABILITY.md: 5 ms doubling to 1 s. 1 s bounds how long a
-// listener stays deaf after fds are freed.
+// Accept back-off: 5 ms doubling to 1 s. 1 s bounds how long a listener stays deaf after
+// fds are freed.
 constexpr std::chrono::milliseconds kFirstBackoff{5};
 constexpr std::chrono::milliseconds kMaxBackoff{1000};
+
+// The most one recv/send/sendfile moves. Every call charges what it moved to the task's
+// cooperative budget (charge_budget_for_io: 256 KiB per run), so a call must not move much
+// more than that: one send of a 64 MiB buffer to a fast reader would otherwise copy the
+// socket's whole buffer (up to tcp_wmem's 4 MiB) in one run. 256 KiB costs ~60 us over
+// loopback; the extra syscalls of a large transfer are ~1% of its time.
+constexpr std::size_t kMaxBytesPerCall = 256 * 1024;
+
+std::size_t capped(std::size_t size) noexcept { return std::min(size, kMaxBytesPerCall); }
 
 }  // namespace
 
@@ -154,12 +165,14 @@ Task<std::size_t> StreamSocket::read_some(std::span<std::byte> buffer) {
   if (buffer.empty()) co_return 0;
   for (;;) {
     const Readiness seen = co_await fd_.readable();
-    const ssize_t n = ::recv(fd_.fd(), buffer.data(), buffer.size(), 0);
+    const std::size_t size = capped(buffer.size());
+    const ssize_t n = ::recv(fd_.fd(), buffer.data(), size, 0);
     if (n >= 0) {
       // A short read emptied the receive buffer: forget the readiness now, which saves the
       // EAGAIN syscall of the next read (request/response traffic: one recv per message).
       // An end of stream that came with this edge is kept by the reactor (AsyncFd).
-      if (n > 0 && static_cast<std::size_t>(n) < buffer.size()) fd_.clear_readable(seen);
+      if (n > 0 && static_cast<std::size_t>(n) < size) fd_.clear_readable(seen);
+      weft::detail::charge_budget_for_io(static_cast<std::size_t>(n));
       co_return static_cast<std::size_t>(n);
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -173,10 +186,12 @@ Task<std::size_t> StreamSocket::read_some(std::span<std::byte> buffer) {
 std::optional<std::size_t> StreamSocket::try_read(std::span<std::byte> buffer) {
   if (buffer.empty()) return 0;
   for (;;) {
-    const ssize_t n = ::recv(fd_.fd(), buffer.data(), buffer.size(), 0);
+    const std::size_t size = capped(buffer.size());
+    const ssize_t n = ::recv(fd_.fd(), buffer.data(), size, 0);
     if (n >= 0) {
       // As in read_some: a short read drained the socket.
-      if (n > 0 && static_cast<std::size_t>(n) < buffer.size()) fd_.clear_readable(read_seen_);
+      if (n > 0 && static_cast<std::size_t>(n) < size) fd_.clear_readable(read_seen_);
+      weft::detail::charge_budget_for_io(static_cast<std::size_t>(n));
       return static_cast<std::size_t>(n);
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -190,8 +205,12 @@ std::optional<std::size_t> StreamSocket::try_read(std::span<std::byte> buffer) {
 std::size_t StreamSocket::try_write(std::span<const std::byte> buffer) {
   if (buffer.empty()) return 0;
   for (;;) {
-    const ssize_t n = ::send(fd_.fd(), buffer.data(), buffer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) return static_cast<std::size_t>(n);
+    const ssize_t n =
+        ::send(fd_.fd(), buffer.data(), capped(buffer.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      weft::detail::charge_budget_for_io(static_cast<std::size_t>(n));
+      return static_cast<std::size_t>(n);
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
     if (errno != EINTR) throw_op_errno(errno, who_, "write");
   }
@@ -201,12 +220,19 @@ Task<void> StreamSocket::send_file(int file_fd, std::uint64_t offset, std::uint6
   auto position = static_cast<off_t>(offset);
   while (count > 0) {
     const Readiness seen = co_await fd_.writable();
-    // At most 1 GiB per call: sendfile's own cap is just under 2 GiB.
-    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(count, 1u << 30));
+    const std::size_t chunk =
+        static_cast<std::size_t>(std::min<std::uint64_t>(count, kMaxBytesPerCall));
+    // sendfile(2) cannot take MSG_NOSIGNAL: a peer that is gone raises SIGPIPE. This thread
+    // blocks it (weft/detail/sigpipe.hpp), so it waits here, pending, and is taken back.
+    // Not only after EPIPE: a call that sent some bytes before it hit the closed peer
+    // returns their count, and the SIGPIPE it raised on the way is still there.
+    weft::detail::SigpipeOfOneCall sigpipe;
     const ssize_t n = ::sendfile(fd_.fd(), file_fd, &position, chunk);
+    if (n < 0 || static_cast<std::size_t>(n) < chunk) sigpipe.discard_raised();
     if (n > 0) {
       if (static_cast<std::size_t>(n) < chunk) fd_.clear_writable(seen);
       count -= static_cast<std::uint64_t>(n);
+      weft::detail::charge_budget_for_io(static_cast<std::size_t>(n));
     } else if (n == 0) {
       throw std::runtime_error(std::string(who_) + ": send_file: the file ended " +
                                std::to_string(count) + " bytes early");
@@ -230,10 +256,12 @@ Task<void> StreamSocket::read_exact(std::span<std::byte> buffer) {
 Task<void> StreamSocket::write_all(std::span<const std::byte> buffer) {
   while (!buffer.empty()) {
     const Readiness seen = co_await fd_.writable();
-    const ssize_t n = ::send(fd_.fd(), buffer.data(), buffer.size(), MSG_NOSIGNAL);
+    const std::size_t size = capped(buffer.size());
+    const ssize_t n = ::send(fd_.fd(), buffer.data(), size, MSG_NOSIGNAL);
     if (n >= 0) {
-      if (static_cast<std::size_t>(n) < buffer.size()) fd_.clear_writable(seen);
+      if (static_cast<std::size_t>(n) < size) fd_.clear_writable(seen);
       buffer = buffer.subspan(static_cast<std::size_t>(n));
+      weft::detail::charge_budget_for_io(static_cast<std::size_t>(n));
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       fd_.clear_writable(seen);
     } else if (errno != EINTR) {

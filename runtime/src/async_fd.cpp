@@ -14,6 +14,7 @@
 #include "io_state.hpp"
 #include "loop.hpp"
 #include "scheduler.hpp"
+#include "weft/detail/sigpipe.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
 
@@ -214,7 +215,10 @@ Task<std::size_t> AsyncFd::read_some(std::span<std::byte> buffer) {
   for (;;) {
     const Readiness seen = co_await readable();
     const ssize_t n = ::read(state_->fd, buffer.data(), buffer.size());
-    if (n >= 0) co_return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      detail::charge_budget_for_io(static_cast<std::size_t>(n));
+      co_return static_cast<std::size_t>(n);
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       clear_readable(seen);
     } else if (errno != EINTR) {
@@ -227,10 +231,19 @@ Task<std::size_t> AsyncFd::write_some(std::span<const std::byte> buffer) {
   for (;;) {
     const Readiness seen = co_await writable();
     // send() with MSG_NOSIGNAL on sockets so a closed peer is EPIPE, never SIGPIPE; write()
-    // for everything else (pipes: SIGPIPE is the process's choice).
+    // for everything else, whose SIGPIPE stays pending on this thread, which blocks it
+    // (weft/detail/sigpipe.hpp), and is taken back after a failed or short write (a pipe
+    // whose reader left mid-write returns what it took, with the SIGPIPE raised).
     ssize_t n = ::send(state_->fd, buffer.data(), buffer.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == ENOTSOCK) n = ::write(state_->fd, buffer.data(), buffer.size());
-    if (n >= 0) co_return static_cast<std::size_t>(n);
+    if (n < 0 && errno == ENOTSOCK) {
+      detail::SigpipeOfOneCall sigpipe;
+      n = ::write(state_->fd, buffer.data(), buffer.size());
+      if (n < 0 || static_cast<std::size_t>(n) < buffer.size()) sigpipe.discard_raised();
+    }
+    if (n >= 0) {
+      detail::charge_budget_for_io(static_cast<std::size_t>(n));
+      co_return static_cast<std::size_t>(n);
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       clear_writable(seen);
     } else if (errno != EINTR) {

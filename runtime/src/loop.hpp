@@ -6,6 +6,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <thread>
@@ -55,6 +56,14 @@ class Loop {
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
   [[nodiscard]] TaskHeader* current_task() const noexcept { return current_task_; }
   [[nodiscard]] bool consume_budget() noexcept { return budget_ > 0 && --budget_ > 0; }
+  void charge_io(std::size_t bytes) noexcept {
+    if (bytes < io_allowance_) {
+      io_allowance_ -= bytes;
+    } else {
+      io_allowance_ = 0;
+      budget_ = 0;
+    }
+  }
 
   // --- owner thread only -----------------------------------------------------------------
   void schedule_local(TaskHeader* task);  // a wake-up issued on this loop's thread
@@ -132,6 +141,7 @@ class Loop {
   std::uint64_t next_id_ = 0;
   TaskHeader* current_task_ = nullptr;
   int budget_ = 0;
+  std::size_t io_allowance_ = 0;  // bytes of I/O left in this run (charge_io)
   bool searching_ = false;
   bool shutdown_seen_ = false;
   bool dispatching_io_ = false;   // inside the reactor's dispatch (maintenance)

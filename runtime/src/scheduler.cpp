@@ -9,6 +9,7 @@
 #include "reporting.hpp"
 #include "stall_monitor.hpp"
 #include "thread_pool.hpp"
+#include "weft/detail/sigpipe.hpp"
 
 namespace weft::detail {
 
@@ -35,7 +36,12 @@ Scheduler::Scheduler(RuntimeOptions options)
   if (options_.stall_threshold.count() > 0 || n > 1)
     monitor_ = std::make_unique<StallMonitor>(*this);
   threads_.reserve(n);
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { loops_[i]->run(); });
+  for (unsigned i = 0; i < n; ++i) {
+    threads_.emplace_back([this, i] {
+      block_sigpipe_in_this_thread();  // before any task runs here: weft/detail/sigpipe.hpp
+      loops_[i]->run();
+    });
+  }
 }
 
 // Shutdown:

@@ -6,6 +6,7 @@
 #include "loop.hpp"
 #include "reporting.hpp"
 #include "scheduler.hpp"
+#include "weft/detail/sigpipe.hpp"
 
 namespace weft::detail {
 
@@ -26,6 +27,7 @@ StallMonitor::~StallMonitor() {
 }
 
 void StallMonitor::run() {
+  block_sigpipe_in_this_thread();  // as every thread of weft's: weft/detail/sigpipe.hpp
   const auto threshold = scheduler_.options().stall_threshold;
   // Without stall reports the monitor still exposes LIFO slots, at the default period. A
   // single loop has no thief to expose its slot to, so the monitor samples only for reports,

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "scheduler.hpp"
+#include "weft/detail/sigpipe.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
@@ -88,8 +89,16 @@ ThreadPool::ThreadPool(unsigned threads, std::size_t max_jobs)
       // No slot reserved for an external thread: none ever joins, jobs come by enqueue.
       arena_(checked_arena_size(threads_, max_jobs), 0) {}
 
+void SigpipeBlockingObserver::on_scheduler_entry(bool is_worker) {
+  // Only oneTBB's own threads: an application thread entering the arena (none does today)
+  // keeps the mask its owner chose.
+  if (is_worker) block_sigpipe_in_this_thread();
+}
+
 ThreadPool::~ThreadPool() {
   wait_idle();
+  // Before the arena goes: the observer must not outlive the arena it is registered with.
+  if (sigpipe_observer_.is_observing()) sigpipe_observer_.observe(false);
   // Every job ended; the arena's own reference counting keeps it alive for a worker still
   // returning from a job's functor.
   arena_.terminate();
@@ -101,6 +110,8 @@ void ThreadPool::start_workers() {
     WorkerBudget::instance().add(threads_);
     workers_requested_ = true;
     arena_.initialize();
+    // Before the first enqueue, so no worker runs a job with SIGPIPE unblocked.
+    sigpipe_observer_.observe(true);
   });
 }
 

@@ -36,7 +36,7 @@ struct RuntimeOptions {
   // Workers of the oneTBB arena that runs weft::to_thread's jobs. 0 means one per core.
   // Started on the first to_thread call, so a runtime that never calls it starts none.
   unsigned to_thread_threads = 0;
-  // to_thread jobs in flight at once (RELIABILITY.md: 512); a call beyond waits, FIFO.
+  // to_thread jobs in flight at once; a call beyond waits, FIFO.
   std::size_t max_to_thread_jobs = 512;
 };
 
@@ -103,6 +103,18 @@ void check_block_on_allowed(Scheduler& scheduler);
 // per program (weft::run does), or embed one in a server and feed it tasks with spawn().
 // Destroying it cancels the tasks left, waits for them (up to shutdown_grace), joins the
 // threads and frees every frame.
+//
+// SIGPIPE: a peer that closed its end makes a write fail with EPIPE, and calls that cannot
+// say MSG_NOSIGNAL (sendfile, write) also raise SIGPIPE, which by default ends the process.
+// weft leaves the process's disposition alone and blocks SIGPIPE in the signal mask of every
+// thread it starts, for that thread's life: the loop threads (so tasks, handlers, weft::io
+// and the HTTP server), the stall monitor, and each oneTBB worker as it enters the
+// to_thread arena (oneTBB's workers are shared by the process: one that ran a to_thread job
+// keeps SIGPIPE blocked afterwards). On those threads a write to a closed peer returns EPIPE
+// and never kills the process; threads a task or a job starts inherit the mask. The thread
+// that calls run() or block_on() only waits, and its mask is not touched. Your own threads
+// are yours: one that writes to sockets or pipes must use send(MSG_NOSIGNAL), block SIGPIPE
+// with pthread_sigmask, or set a disposition for the process, as it would without weft.
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});

@@ -16,7 +16,13 @@
 // Every fd is created with SOCK_NONBLOCK | SOCK_CLOEXEC and owned by an AsyncFd (RAII);
 // every wait is an AsyncFd wait or a weft::sleep, so every operation is cancellable and
 // works under weft::wait_for. Writes use send(MSG_NOSIGNAL): a closed peer is an EPIPE or
-// ECONNRESET std::system_error, never SIGPIPE.
+// ECONNRESET std::system_error, never SIGPIPE. sendfile(2) cannot say MSG_NOSIGNAL: its
+// SIGPIPE is held by the loop thread's signal mask and taken back (weft/detail/sigpipe.hpp).
+//
+// Fairness: one syscall moves at most 256 KiB, and each charges the bytes it moved to the
+// task's cooperative budget (weft::detail::charge_budget_for_io), so a large read_some,
+// write_all or send_file to a fast peer yields its loop about every 256 KiB, like any other
+// task that uses up its budget, instead of holding it for the whole transfer.
 
 #include <coroutine>
 #include <cstddef>
