@@ -309,6 +309,55 @@ TEST(HttpClient, ResponseBodyOverTheLimitIsRefused) {
   run_bounded(body());
 }
 
+// A hostile server that pads every byte of a chunked body with a long chunk extension (wire
+// bytes the parser must read but the body never holds): the client refuses the response once
+// the extensions pass Limits::max_chunk_extensions, instead of reading on to max_body.
+TEST(HttpClient, ChunkExtensionPaddingIsRefusedAtItsLimit) {
+  auto body = []() -> Task<void> {
+    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
+      co_await c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      std::string padded;
+      for (int i = 0; i < 16; ++i) padded += "1;" + std::string(3990, 'e') + "\r\nx\r\n";
+      // Until the client gives up (the write fails), or far past any limit.
+      try {
+        for (int i = 0; i < 100'000; ++i) co_await c.write(padded);
+      } catch (const std::system_error&) {
+      }
+      co_return false;
+    });
+    Client client;
+    auto e = co_await failure_of<MalformedResponse>(client.get(server->url("/")));
+    if (e) {
+      EXPECT_EQ(e->parse_status(), 400);
+      EXPECT_TRUE(contains(e->reason(), "extension")) << e->reason();
+    }
+    co_await server->stop();
+  };
+  run_bounded(body());
+}
+
+// A server that answers with interim (1xx) heads and never a final one: the client refuses
+// the response past Limits::max_interim_responses instead of reading on.
+TEST(HttpClient, EndlessInterimResponsesAreRefused) {
+  auto body = []() -> Task<void> {
+    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
+      try {
+        for (int i = 0; i < 10'000; ++i) co_await c.write("HTTP/1.1 103 Early Hints\r\n\r\n");
+      } catch (const std::system_error&) {
+      }
+      co_return true;  // keep the connection open: only the client's limit can end this
+    });
+    Client client;
+    auto e = co_await failure_of<MalformedResponse>(client.get(server->url("/")));
+    if (e) {
+      EXPECT_EQ(e->parse_status(), 400);
+      EXPECT_TRUE(contains(e->reason(), "interim")) << e->reason();
+    }
+    co_await server->stop();
+  };
+  run_bounded(body());
+}
+
 TEST(HttpClient, ServerClosingOrResettingMidBodyIsConnectionClosed) {
   auto body = []() -> Task<void> {
     const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";

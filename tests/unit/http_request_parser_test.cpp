@@ -388,6 +388,26 @@ std::vector<Hostile> hostile_cases() {
       {"chunk size line ending in bare lf", chunked + "5\nhello\r\n0\r\n\r\n", 400},
       {"chunk extension with a control character", chunked + "5;a=\x01\r\nhello\r\n0\r\n\r\n", 400},
       {"last chunk followed by a bare lf", chunked + "0\r\n\n", 400},
+      {"chunk extension with an unterminated quoted-string",
+       chunked + "5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension whose closing quote is escaped",
+       chunked + "5;a=\"abc\\\"\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension with bytes after its quoted value",
+       chunked + "5;a=\"abc\"x\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension without a name", chunked + "5;\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension of only a value", chunked + "5;=x\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension with '=' and no value", chunked + "5;a=\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension value not a token", chunked + "5;a=b/c\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk extension name not a token", chunked + "5;a b\r\nhello\r\n0\r\n\r\n", 400},
+      {"whitespace after a chunk size without an extension", chunked + "5 \r\nhello\r\n0\r\n\r\n",
+       400},
+      {"chunk extensions over the per-message limit",
+       [&] {
+         std::string s = chunked;
+         for (int i = 0; i < 5; ++i) s += "1;" + std::string(4000, 'e') + "\r\nx\r\n";
+         return s + "0\r\n\r\n";
+       }(),
+       400},
       {"trailer line without a colon", chunked + "0\r\nX\r\n\r\n", 400},
       {"trailer with obs-fold", chunked + "0\r\nA: b\r\n c\r\n\r\n", 400},
       {"trailer with whitespace before the colon", chunked + "0\r\nA : b\r\n\r\n", 400},
@@ -419,6 +439,17 @@ std::vector<Hostile> hostile_cases() {
       // Host.
       {"missing host on http/1.1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400},
       {"two host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+      {"host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
+      {"host with a path and query", "GET / HTTP/1.1\r\nHost: a/b?c\r\n\r\n", 400},
+      {"host with markup and quotes", "GET / HTTP/1.1\r\nHost: <x>\"'\r\n\r\n", 400},
+      {"host with userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400},
+      {"host with a port that is not a number", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400},
+      {"host with two ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400},
+      {"host with a bad percent escape", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400},
+      {"host with an unclosed ip literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+      {"host with bytes after an ip literal", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400},
+      {"host with a backslash", "GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n", 400},
+      {"host with obs-text", "GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", 400},
       // Request line.
       {"nul in the target", "GET /a\0b HTTP/1.1\r\n"s + kHost + "\r\n", 400},
       {"control character in the target", "GET /a\x01 HTTP/1.1\r\n" + kHost + "\r\n", 400},
@@ -492,6 +523,94 @@ TEST(HttpRequestParser, HostileInputsGetTheirExactStatus) {
     EXPECT_EQ(p.feed("GET / HTTP/1.1\r\n" + kHost + "\r\n"), ParseStatus::error);
     EXPECT_EQ(p.next(), ParseStatus::error);
   }
+}
+
+TEST(HttpRequestParser, ValidHostValuesAreAccepted) {
+  for (const std::string host :
+       {"example.com", "example.com:8080", "127.0.0.1:80", "[::1]", "[::1]:8443",
+        "[v1.fe80::a+en1]", "xn--caf-dma.example", "a_b-c~d.example", "%65xample.com",
+        "sub.example.com:", "h!$&'()*+,;=x"}) {
+    SCOPED_TRACE(host);
+    RequestParser p;
+    ASSERT_EQ(p.feed("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n"), ParseStatus::complete)
+        << p.error().reason;
+    EXPECT_EQ(p.request().headers.find("host"), host);
+  }
+  // An empty Host is what a client sends when the target has no authority (RFC 9112 3.2).
+  RequestParser p;
+  ASSERT_EQ(p.feed("GET / HTTP/1.1\r\nHost:\r\n\r\n"), ParseStatus::complete);
+  EXPECT_EQ(p.request().headers.find("host"), "");
+}
+
+TEST(HttpRequestParser, ChunkExtensionsFollowTheirGrammar) {
+  RequestParser p;
+  // A quoted value with an escaped quote and a ';' inside, a token value, a bare name with
+  // whitespace around the ';', an empty quoted value, an escaped backslash.
+  ASSERT_EQ(p.feed("POST / HTTP/1.1\r\n" + kHost +
+                   "Transfer-Encoding: chunked\r\n\r\n"
+                   "5;a=\"x\\\"y; z\";b=token ; c\r\nhello\r\n"
+                   "1 ;d = \"\"\r\n!\r\n"
+                   "0;e=\"\\\\\"\r\n\r\n"),
+            ParseStatus::complete)
+      << p.error().reason;
+  EXPECT_EQ(p.request().body, "hello!");
+}
+
+// Bytes that no request line can start with are refused when they arrive, not when a line end
+// or the header timeout comes.
+TEST(HttpRequestParser, ARequestLineIsRefusedAtItsFirstImpossibleByte) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"tls client hello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s},
+      {"nul byte", "\0"s},
+      {"nul in the method", "GE\0"s},
+      {"nul in the target", "GET /a\0"s},
+      {"a third space", "GET /a HTTP/1.1 "},
+      {"lowercase version", "GET / http"},
+      {"version with a letter for a digit", "GET / HTTP/x"},
+      {"version too long", "GET / HTTP/1.11"},
+      {"leading space", " "},
+      {"obs-text in the method", "\x80\x81\x82"},
+  };
+  for (const auto& [name, bytes] : cases) {
+    SCOPED_TRACE(name);
+    RequestParser p;
+    ASSERT_EQ(p.feed(bytes), ParseStatus::error);
+    EXPECT_EQ(p.error().status, 400) << p.error().reason;
+    // The same verdict when the bytes come one at a time.
+    RequestParser bytewise;
+    ParseStatus status = ParseStatus::need_more;
+    for (char c : bytes) status = bytewise.feed(std::string_view(&c, 1));
+    ASSERT_EQ(status, ParseStatus::error);
+    EXPECT_EQ(bytewise.error().reason, p.error().reason);
+  }
+  // Prefixes of valid request lines wait for more.
+  for (const std::string prefix : {"G", "GET", "GET ", "GET /a?b=c", "GET / ", "GET / HTTP/1.",
+                                   "GET / HTTP/1.1", "GET / HTTP/1.1\r", "\r\n", "\r\nPOST"}) {
+    SCOPED_TRACE(prefix);
+    RequestParser p;
+    EXPECT_EQ(p.feed(prefix), ParseStatus::need_more) << p.error().reason;
+  }
+}
+
+// A framing field that is already wrong is refused when its line is complete, before the rest
+// of the header section arrives.
+TEST(HttpRequestParser, ABadFramingFieldIsRefusedBeforeTheHeadEnds) {
+  const std::string post = "POST / HTTP/1.1\r\n" + kHost;
+  for (const std::string& head :
+       {post + "Content-Length: 18446744073709551616\r\n",
+        post + "Content-Length: 5\r\nContent-Length: 5\r\n", post + "Content-Length: x\r\n",
+        post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n"s, "GET / HTTP/1.1\r\nHost: a b\r\n"s}) {
+    SCOPED_TRACE(head);
+    RequestParser p;
+    ASSERT_EQ(p.feed(head), ParseStatus::error);
+    EXPECT_EQ(p.error().status, 400) << p.error().reason;
+  }
+  // A version no server speaks is known from the request line alone.
+  RequestParser p;
+  ASSERT_EQ(p.feed("GET / HTTP/5.6\r\n"), ParseStatus::error);
+  EXPECT_EQ(p.error().status, 505);
 }
 
 TEST(HttpRequestParser, HostileInputsGiveTheSameErrorAtEverySplit) {
@@ -661,6 +780,27 @@ TEST(HttpRequestParser, ChunkedBodyOneByteOverTheLimit) {
                    chunked_body_of(1024 * 1024 + 1, 100000)),
             ParseStatus::error);
   EXPECT_EQ(p.error().status, 413);
+}
+
+// The chunk framing of a body is dropped as it is parsed: the buffer holds the decoded body and
+// one read, not every wire byte of the message (one-byte chunks cost six wire bytes each).
+TEST(HttpRequestParser, ChunkFramingIsReleasedAsTheBodyIsDecoded) {
+  constexpr std::size_t kBody = 512 * 1024;
+  constexpr std::size_t kRead = 64 * 1024;
+  const std::string wire = "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n" +
+                           chunked_body_of(kBody, 1);
+  ASSERT_GT(wire.size(), 5 * kBody);
+  RequestParser p;
+  std::size_t peak = 0;
+  ParseStatus status = ParseStatus::need_more;
+  for (std::size_t i = 0; i < wire.size() && status == ParseStatus::need_more; i += kRead) {
+    status = p.feed(std::string_view(wire).substr(i, kRead));
+    peak = std::max(peak, p.buffer_capacity());
+  }
+  ASSERT_EQ(status, ParseStatus::complete) << p.error().reason;
+  EXPECT_EQ(p.request().body, std::string(kBody, 'c'));
+  // A std::string at most doubles past what it holds: body + one read + a line, twice.
+  EXPECT_LE(peak, 2 * (kBody + kRead + 4096)) << "the wire was " << wire.size() << " bytes";
 }
 
 TEST(HttpRequestParser, ConfiguredSmallLimitsAtAndPastEachOne) {

@@ -156,6 +156,73 @@ TEST(HttpResponseParser, InterimResponsesAreSkipped) {
   EXPECT_FALSE(p.response().headers.contains("link"));
 }
 
+// A server that sends interim heads without end would keep a client reading for ever: past
+// Limits::max_interim_responses the response is malformed.
+TEST(HttpResponseParser, InterimResponsesAreBounded) {
+  const auto interim = [](std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s += "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";
+    return s;
+  };
+  const std::string final_response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  const Limits limits;
+  {
+    ResponseParser p;
+    p.start("GET");
+    ASSERT_EQ(p.feed(interim(limits.max_interim_responses) + final_response),
+              ParseStatus::complete);
+    EXPECT_EQ(p.response().body, "ok");
+  }
+  {
+    ResponseParser p;
+    p.start("GET");
+    ASSERT_EQ(p.feed(interim(limits.max_interim_responses + 1) + final_response),
+              ParseStatus::error);
+    EXPECT_EQ(p.error().status, 400);
+  }
+  {
+    // The count is per response, not per connection.
+    ResponseParser p;
+    for (int round = 0; round < 3; ++round) {
+      p.start("GET");
+      ASSERT_EQ(p.feed(interim(limits.max_interim_responses) + final_response),
+                ParseStatus::complete);
+    }
+  }
+}
+
+// The chunk framing a server sends is dropped as it is parsed: a body of one-byte chunks with
+// long extensions costs the client its decoded size, not its wire size.
+TEST(HttpResponseParser, ChunkFramingIsReleasedAsTheBodyIsDecoded) {
+  constexpr std::size_t kBody = 256 * 1024;
+  constexpr std::size_t kRead = 32 * 1024;
+  std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t i = 0; i < kBody; ++i) wire += "1;e=abcdefghijklmnopqrstuvwxyz\r\nc\r\n";
+  wire += "0\r\n\r\n";
+  ResponseParser p(Limits{.max_body = kBody, .max_chunk_extensions = 64 * kBody});
+  p.start("GET");
+  std::size_t peak = 0;
+  ParseStatus status = ParseStatus::need_more;
+  for (std::size_t i = 0; i < wire.size() && status == ParseStatus::need_more; i += kRead) {
+    status = p.feed(std::string_view(wire).substr(i, kRead));
+    peak = std::max(peak, p.buffer_capacity());
+  }
+  ASSERT_EQ(status, ParseStatus::complete) << p.error().reason;
+  EXPECT_EQ(p.response().body, std::string(kBody, 'c'));
+  EXPECT_LE(peak, 2 * (kBody + kRead + 4096)) << "the wire was " << wire.size() << " bytes";
+}
+
+// Chunk extensions of one response are bounded like a request's: a server cannot make the
+// client parse max_chunk_line bytes per body byte.
+TEST(HttpResponseParser, ChunkExtensionsOverTheLimitAreRefused) {
+  ResponseParser p;
+  p.start("GET");
+  std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) wire += "1;" + std::string(4000, 'e') + "\r\nx\r\n";
+  ASSERT_EQ(p.feed(wire), ParseStatus::error);
+  EXPECT_EQ(p.error().status, 400);
+}
+
 TEST(HttpResponseParser, SwitchingProtocolsCompletesAndLeavesTheRest) {
   ResponseParser p;
   p.start("GET");

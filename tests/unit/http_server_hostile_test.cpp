@@ -1,4 +1,4 @@
-// weft::http::Server against hostile and malformed requests (RELIABILITY.md's list, the
+// weft::http::Server against hostile and malformed requests (the hostile-input list: the
 // refusal table in request_parser.hpp): each case is sent on its own connection to a server
 // with 2 loops, and must get exactly one response with the exact status, "Connection: close",
 // and the connection closed — nothing after the refused bytes is parsed as a request (the
@@ -161,7 +161,7 @@ std::vector<Case> hostile_cases() {
       {"http/1.2", "GET /hello HTTP/1.2\r\n" + kHost + "\r\n", 505},
       {"http/3.0", "GET /hello HTTP/3.0\r\n" + kHost + "\r\n", 505},
       {"http/0.9 version", "GET /hello HTTP/0.9\r\n\r\n", 505},
-      // Limits (RELIABILITY.md's defaults)
+      // Limits (the defaults)
       {"request line over 8 KiB",
        "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n" + kHost + "\r\n", 414},
       {"request line over 8 KiB without its end", "GET /" + std::string(8200, 'a'), 414},
@@ -189,6 +189,32 @@ std::vector<Case> hostile_cases() {
        }(),
        413},
       {"chunk size of 2^64-1", kChunked + "ffffffffffffffff\r\n", 413},
+      // Chunk extensions
+      {"unterminated quoted-string in a chunk extension",
+       kChunked + "5;a=\"abc\";b=\"def; ghi\r\nhello\r\n0\r\n\r\n" + kSmuggled, 400},
+      {"chunk extensions over 16 KiB in one request",
+       [] {
+         std::string r = kChunked;
+         for (int i = 0; i < 5; ++i) r += "1;" + std::string(4000, 'e') + "\r\nx\r\n";
+         return r + "0\r\n\r\n";
+       }(),
+       400},
+      // Host values (RFC 9112 3.2: uri-host [":" port])
+      {"host with a space", kGet + "Host: a b\r\n\r\n", 400},
+      {"host with a path and query", kGet + "Host: a/b?c\r\n\r\n", 400},
+      {"host with markup and quotes", kGet + "Host: <x>\"'\r\n\r\n", 400},
+      // Refused when the deciding bytes arrive: no line end, no end of the head follows, so a
+      // server that waited for one would answer nothing until its header timeout.
+      {"tls client hello on the plain port",
+       "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"s + std::string(32, '\x5a'), 400},
+      {"nul byte", "\0"s, 400},
+      {"nul inside the target", "GET /a\0"s, 400},
+      {"content-length overflow before the end of the head",
+       kPost + "Content-Length: 99999999999999999999\r\n", 400},
+      {"second content-length before the end of the head",
+       kPost + "Content-Length: 1\r\nContent-Length: 1\r\n", 400},
+      {"invalid host before the end of the head", kGet + "Host: a b\r\n", 400},
+      {"unsupported version before the end of the head", "GET / HTTP/5.6\r\n", 505},
   };
 }
 

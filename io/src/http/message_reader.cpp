@@ -14,6 +14,7 @@ namespace {
 
 constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 constexpr int kBadRequest = 400;
+constexpr int kUriTooLong = 414;
 constexpr int kContentTooLarge = 413;
 constexpr int kFieldsTooLarge = 431;
 
@@ -126,6 +127,49 @@ bool is_token(std::string_view s) noexcept {
   return true;
 }
 
+bool is_valid_host(std::string_view value) noexcept {
+  const auto is_alnum = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c);
+  };
+  const auto is_hex = [](char c) { return hex_value(c) >= 0; };
+  // unreserved / sub-delims (RFC 3986 2.2, 2.3): what a reg-name holds besides %HH.
+  const auto is_name_char = [&](unsigned char c) {
+    return is_alnum(c) ||
+           std::string_view("-._~!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  std::size_t i = 0;
+  const std::size_t n = value.size();
+  if (n > 0 && value[0] == '[') {
+    // IP-literal: an IPv6 address or an IPvFuture; their characters (hex digits, ':', '.', and
+    // for IPvFuture unreserved and sub-delims) are checked, not their full grammar: what
+    // matters here is that nothing outside the brackets' alphabet gets through.
+    const std::size_t close = value.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (i = 1; i < close; ++i) {
+      const auto c = static_cast<unsigned char>(value[i]);
+      if (!is_name_char(c) && c != ':') return false;
+    }
+    i = close + 1;
+  } else {
+    while (i < n && value[i] != ':') {
+      const auto c = static_cast<unsigned char>(value[i]);
+      if (c == '%') {
+        if (i + 2 >= n || !is_hex(value[i + 1]) || !is_hex(value[i + 2])) return false;
+        i += 3;
+        continue;
+      }
+      if (!is_name_char(c)) return false;
+      ++i;
+    }
+  }
+  if (i == n) return true;
+  if (value[i] != ':') return false;  // bytes after an IP literal's ']'
+  for (++i; i < n; ++i) {
+    if (!is_digit(static_cast<unsigned char>(value[i]))) return false;
+  }
+  return true;
+}
+
 bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept {
   if (s.empty()) return false;
   std::uint64_t value = 0;
@@ -205,8 +249,8 @@ bool decide_keep_alive_fields(const MessageReader& reader, int version) noexcept
   return version >= 11 || keep_alive;
 }
 
-MessageReader::MessageReader(const Limits& limits, int start_line_status)
-    : limits_(limits), start_line_status_(start_line_status) {}
+MessageReader::MessageReader(const Limits& limits, MessageKind kind)
+    : limits_(limits), kind_(kind) {}
 
 void MessageReader::append(std::string_view bytes) {
   // After an error nothing more is looked at, so nothing more is kept.
@@ -264,8 +308,50 @@ bool MessageReader::take_simple_start_line() {
   return take_start_line(static_cast<std::size_t>(end - line));
 }
 
+bool MessageReader::check_framing_field(FieldName kind, Range value) {
+  const std::size_t count = field_counts_[static_cast<std::size_t>(kind)];
+  switch (kind) {
+    case FieldName::content_length: {
+      // RFC 9112 6.3: a list or a repeat is what smuggling relies on, even with equal values.
+      if (count > 1) {
+        fail(kBadRequest, "more than one Content-Length");
+        return false;
+      }
+      std::uint64_t length = 0;
+      if (!parse_decimal(view(value), length)) {
+        fail(kBadRequest, "invalid Content-Length");
+        return false;
+      }
+      if (field_counts_[static_cast<std::size_t>(FieldName::transfer_encoding)] != 0) {
+        fail(kBadRequest, "Content-Length and Transfer-Encoding");
+        return false;
+      }
+      return true;
+    }
+    case FieldName::transfer_encoding:
+      if (field_counts_[static_cast<std::size_t>(FieldName::content_length)] != 0) {
+        fail(kBadRequest, "Content-Length and Transfer-Encoding");
+        return false;
+      }
+      return true;
+    case FieldName::host:
+      if (kind_ != MessageKind::request) return true;
+      if (count > 1) {  // RFC 9112 3.2: MUST answer 400
+        fail(kBadRequest, "more than one Host");
+        return false;
+      }
+      if (!is_valid_host(view(value))) {
+        fail(kBadRequest, "invalid Host");
+        return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
 // Inlined: it runs once per field line, from both paths.
-[[gnu::always_inline]] inline void MessageReader::record_field(std::vector<FieldRange>& into,
+[[gnu::always_inline]] inline bool MessageReader::record_field(std::vector<FieldRange>& into,
                                                                Range name, Range value) {
   FieldName kind = FieldName::other;
   if (&into == &fields_) {
@@ -273,6 +359,7 @@ bool MessageReader::take_simple_start_line() {
     ++field_counts_[static_cast<std::size_t>(kind)];
   }
   into.push_back({name, value, kind});
+  return kind == FieldName::other || check_framing_field(kind, value);
 }
 
 bool MessageReader::take_simple_field_lines(std::vector<FieldRange>& into) {
@@ -305,10 +392,12 @@ bool MessageReader::take_simple_field_lines(std::vector<FieldRange>& into) {
     // scan_line's limit test, then take_field_line's field count.
     if (cr + 2 > section_end || fields == limits_.max_header_fields) return false;
     while (p > value && is_ows(p[-1])) --p;
-    record_field(into, {pos_, static_cast<std::size_t>(colon - data)},
-                 {static_cast<std::size_t>(value - data), static_cast<std::size_t>(p - data)});
+    const bool accepted =
+        record_field(into, {pos_, static_cast<std::size_t>(colon - data)},
+                     {static_cast<std::size_t>(value - data), static_cast<std::size_t>(p - data)});
     ++fields;
     pos_ = scan_ = cr + 2;
+    if (!accepted) return false;  // failed: advance_states() reports it
   }
 }
 
@@ -350,8 +439,7 @@ bool MessageReader::take_field_line(std::vector<FieldRange>& into, Range line) {
     fail(kFieldsTooLarge, "too many header fields");
     return false;
   }
-  record_field(into, name, {value_begin, value_end});
-  return true;
+  return record_field(into, name, {value_begin, value_end});
 }
 
 bool MessageReader::take_chunk_size(Range line) {
@@ -371,20 +459,7 @@ bool MessageReader::take_chunk_size(Range line) {
     fail(kBadRequest, "chunk size is not hexadecimal");
     return false;
   }
-  // Extensions (RFC 9112 7.1.1) are ignored; they only have to be free of control characters.
-  // BWS before ';' is tolerated because the grammar allows it.
-  std::size_t j = i;
-  while (j < line.end && is_ows(data[j])) ++j;
-  if (j < line.end && data[j] != ';') {
-    fail(kBadRequest, "chunk size is not hexadecimal");
-    return false;
-  }
-  for (; j < line.end; ++j) {
-    if (!is_field_value_char(static_cast<unsigned char>(data[j]))) {
-      fail(kBadRequest, "control character in a chunk extension");
-      return false;
-    }
-  }
+  if (!check_chunk_extensions(i, line.end)) return false;
   if (size > limits_.max_body - chunked_total_) {
     fail(kContentTooLarge, "body over the limit");
     return false;
@@ -392,6 +467,93 @@ bool MessageReader::take_chunk_size(Range line) {
   chunked_total_ += size;
   remaining_ = size;
   return true;
+}
+
+bool MessageReader::check_chunk_extensions(std::size_t begin, std::size_t end) {
+  // chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ). Extensions
+  // carry nothing weft uses, but they are parsed to the letter: a parser that reads them more
+  // loosely than the next hop (an unterminated quote that swallows the rest of the line, a
+  // stray byte after a value) is where chunked smuggling starts.
+  if (begin == end) return true;
+  extension_bytes_ += end - begin;
+  if (extension_bytes_ > limits_.max_chunk_extensions) {
+    fail(kBadRequest, "chunk extensions over the limit");
+    return false;
+  }
+  const char* data = buffer_.data();
+  const auto skip_ows = [&](std::size_t j) {
+    while (j < end && is_ows(data[j])) ++j;
+    return j;
+  };
+  const auto skip_token = [&](std::size_t j) {
+    while (j < end && is_tchar(static_cast<unsigned char>(data[j]))) ++j;
+    return j;
+  };
+  std::size_t j = skip_ows(begin);
+  if (j == end || data[j] != ';') {
+    // Only whitespace, or a byte after the digits that starts no extension.
+    fail(kBadRequest, "chunk size is not hexadecimal");
+    return false;
+  }
+  while (j < end) {
+    if (data[j] != ';') {
+      fail(kBadRequest, "malformed chunk extension");
+      return false;
+    }
+    j = skip_ows(j + 1);
+    const std::size_t name_end = skip_token(j);
+    if (name_end == j) {
+      fail(kBadRequest, "chunk extension without a name");
+      return false;
+    }
+    j = skip_ows(name_end);
+    if (j < end && data[j] == '=') {
+      j = skip_ows(j + 1);
+      if (j < end && data[j] == '"') {
+        // quoted-string: qdtext is HTAB, SP, visible ASCII but '"' and '\', and obs-text;
+        // a quoted-pair escapes HTAB, SP, visible ASCII or obs-text. The line ends at its CR,
+        // so a quote still open there is unterminated.
+        for (++j;; ++j) {
+          if (j == end) {
+            fail(kBadRequest, "unterminated quoted-string in a chunk extension");
+            return false;
+          }
+          const char c = data[j];
+          if (c == '"') break;
+          if (c == '\\' && ++j == end) {
+            fail(kBadRequest, "unterminated quoted-string in a chunk extension");
+            return false;
+          }
+          if (!is_field_value_char(static_cast<unsigned char>(data[j]))) {
+            fail(kBadRequest, "control character in a chunk extension");
+            return false;
+          }
+        }
+        ++j;  // the closing quote
+      } else {
+        const std::size_t value_end = skip_token(j);
+        if (value_end == j) {
+          fail(kBadRequest, "chunk extension without a value after '='");
+          return false;
+        }
+        j = value_end;
+      }
+      j = skip_ows(j);
+    }
+  }
+  return true;
+}
+
+void MessageReader::drop_consumed_framing() {
+  // [body_end_, pos_) is framing already parsed (body_end_ is the decoding write cursor); the
+  // bytes from pos_ on are the unfinished chunk line or the start of chunk data. Nothing
+  // refers into the erased range: the head and the decoded body lie before it, and the
+  // cursors after it move down with the bytes.
+  const std::size_t gap = pos_ - body_end_;
+  if (gap == 0) return;
+  buffer_.erase(body_end_, gap);
+  pos_ -= gap;
+  scan_ -= gap;
 }
 
 void MessageReader::move_chunk_data() {
@@ -442,7 +604,8 @@ MessageReader::Event MessageReader::advance_states() {
             fail(kBadRequest, "bare LF in the start line");
             return Event::error;
           case LineScan::too_long:
-            fail(start_line_status_, "start line over the limit");
+            fail(kind_ == MessageKind::request ? kUriTooLong : kBadRequest,
+                 "start line over the limit");
             return Event::error;
           case LineScan::found:
             break;
@@ -470,6 +633,7 @@ MessageReader::Event MessageReader::advance_states() {
           }
           return Event::head_complete;  // the parser calls begin_body()
         }
+        if (state_ == State::failed) return Event::error;  // a framing field it took
         std::size_t content_end = 0;
         switch (scan_line(section_begin_, limits_.max_header_section, content_end)) {
           case LineScan::need_more:
@@ -511,6 +675,7 @@ MessageReader::Event MessageReader::advance_states() {
         std::size_t content_end = 0;
         switch (scan_line(pos_, limits_.max_chunk_line, content_end)) {
           case LineScan::need_more:
+            drop_consumed_framing();
             return Event::need_more;
           case LineScan::bare_cr:
           case LineScan::bare_lf:
@@ -535,7 +700,10 @@ MessageReader::Event MessageReader::advance_states() {
       }
       case State::chunk_data:
         move_chunk_data();
-        if (remaining_ != 0) return Event::need_more;
+        if (remaining_ != 0) {
+          drop_consumed_framing();
+          return Event::need_more;
+        }
         state_ = State::chunk_data_crlf;
         continue;
       case State::chunk_data_crlf: {
@@ -544,7 +712,10 @@ MessageReader::Event MessageReader::advance_states() {
           fail(kBadRequest, "chunk data without its CRLF");
           return Event::error;
         }
-        if (available < 2) return Event::need_more;
+        if (available < 2) {
+          drop_consumed_framing();
+          return Event::need_more;
+        }
         if (buffer_[pos_ + 1] != '\n') {
           fail(kBadRequest, "chunk data without its CRLF");
           return Event::error;
@@ -603,6 +774,7 @@ void MessageReader::start_next() {
   field_counts_ = {};
   body_begin_ = body_end_ = 0;
   remaining_ = chunked_total_ = 0;
+  extension_bytes_ = 0;
 }
 
 void MessageReader::reset() {
@@ -616,6 +788,7 @@ void MessageReader::reset() {
   field_counts_ = {};
   body_begin_ = body_end_ = 0;
   remaining_ = chunked_total_ = 0;
+  extension_bytes_ = 0;
   error_ = {};
 }
 

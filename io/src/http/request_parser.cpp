@@ -14,8 +14,6 @@ using detail::FieldName;
 using detail::MessageReader;
 using detail::TransferEncoding;
 
-constexpr int kUriTooLong = 414;
-
 // A target byte: visible ASCII only. '#' is refused because a fragment is never part of a
 // request target (RFC 9112 3.2); controls, SP and obs-text have no place in a URI.
 constexpr bool is_target_char(unsigned char c) noexcept { return c > 0x20 && c < 0x7f && c != '#'; }
@@ -58,7 +56,8 @@ Split split_request_line(const char* text, std::size_t& method_end,
 
 }  // namespace
 
-RequestParser::RequestParser(const Limits& limits) : reader_(limits, kUriTooLong) {}
+RequestParser::RequestParser(const Limits& limits)
+    : reader_(limits, detail::MessageKind::request) {}
 
 ParseStatus RequestParser::feed(std::string_view bytes) {
   if (status_ == ParseStatus::error) return status_;
@@ -70,6 +69,7 @@ ParseStatus RequestParser::feed(std::string_view bytes) {
 ParseStatus RequestParser::next() {
   if (status_ == ParseStatus::error) return status_;
   reader_.start_next();
+  reset_line_prefix();
   head_parsed_ = chunked_ = expect_continue_ = false;
   request_.headers.clear();
   request_.trailers.clear();
@@ -81,6 +81,7 @@ ParseStatus RequestParser::next() {
 
 void RequestParser::reset() {
   reader_.reset();
+  reset_line_prefix();
   head_parsed_ = chunked_ = expect_continue_ = false;
   request_.headers.clear();
   request_.trailers.clear();
@@ -92,8 +93,18 @@ ParseStatus RequestParser::run() {
   for (;;) {
     switch (reader_.advance()) {
       case MessageReader::Event::need_more:
+        // A start line still arriving is refused at the first byte that no request line can
+        // have there (a TLS ClientHello, a NUL), not at the header timeout.
+        if (const char* reason = check_line_prefix(reader_.start_line_so_far())) {
+          reader_.fail(400, reason);
+          return status_ = ParseStatus::error;
+        }
         return status_ = ParseStatus::need_more;
       case MessageReader::Event::error:
+        // The reader refused the start line at its end or its limit; a byte before that may
+        // already have made it invalid, and that earlier verdict is the one any split gives.
+        if (const char* reason = check_line_prefix(reader_.start_line_so_far()))
+          reader_.refail(400, reason);
         return status_ = ParseStatus::error;
       case MessageReader::Event::start_line:
         if (!on_request_line()) return status_ = ParseStatus::error;
@@ -128,6 +139,54 @@ bool RequestParser::take_simple_request_line() {
   return true;
 }
 
+const char* RequestParser::check_line_prefix(std::string_view line) noexcept {
+  // A left-to-right automaton over `method SP target SP HTTP/d.d`: its verdict on a byte
+  // depends only on the bytes before it, so checking a prefix and later the rest gives what
+  // checking the whole gives, whatever the split. It stops at CR or LF: the line's end, which
+  // the reader judges. Resumes where the last call stopped (line_checked_), so a line that
+  // arrives a byte at a time costs one pass, not one per byte.
+  constexpr std::string_view kVersion = "HTTP/0.0";  // '0': any digit
+  std::size_t i = line_checked_;
+  for (; i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c == '\r' || c == '\n') break;
+    switch (line_phase_) {
+      case LinePhase::method:
+        if (detail::is_tchar(c)) {
+          ++phase_bytes_;
+        } else if (c == ' ' && phase_bytes_ > 0) {
+          line_phase_ = LinePhase::target;
+          phase_bytes_ = 0;
+        } else {
+          return "invalid method";
+        }
+        break;
+      case LinePhase::target:
+        if (is_target_char(c)) {
+          ++phase_bytes_;
+        } else if (c == ' ' && phase_bytes_ > 0) {
+          line_phase_ = LinePhase::version;
+          phase_bytes_ = 0;
+        } else {
+          return c == ' ' ? "malformed request line" : "invalid character in the target";
+        }
+        break;
+      case LinePhase::version: {
+        const bool fits =
+            phase_bytes_ < kVersion.size() &&
+            (kVersion[phase_bytes_] == '0' ? detail::is_digit(c) : c == kVersion[phase_bytes_]);
+        if (!fits) {
+          return c == ' ' || c == '\t' ? "malformed request line" : "malformed HTTP version";
+        }
+        ++phase_bytes_;
+        break;
+      }
+    }
+  }
+  line_checked_ = i;
+  return nullptr;
+}
+
 bool RequestParser::on_request_line() {
   // request-line = method SP request-target SP HTTP-version, single spaces (RFC 9112 3). Where
   // the split stops early, the refusal is the one the grammar's first broken rule gives: no SP
@@ -135,6 +194,12 @@ bool RequestParser::on_request_line() {
   // then the version. (The line's CR follows it in the buffer, so the split stops on it at the
   // latest.)
   const std::string_view line = reader_.view(reader_.start_line());
+  // First the byte-by-byte verdict that a split arrival gets (see check_line_prefix), then
+  // what only a complete line can show.
+  if (const char* reason = check_line_prefix(line)) {
+    reader_.fail(400, reason);
+    return false;
+  }
   std::size_t method_end = 0;
   std::size_t target_end = 0;
   switch (split_request_line(line.data(), method_end, target_end)) {
@@ -219,13 +284,10 @@ bool RequestParser::check_target_form(std::string_view method, std::string_view 
       }
     }
   }
-  const std::size_t hosts = reader_.field_count(FieldName::host);
-  if (version_ == 11 && hosts == 0) {
+  // A second Host, an invalid one, a second or invalid Content-Length and Content-Length beside
+  // Transfer-Encoding were refused as their lines were taken (message_reader.hpp).
+  if (version_ == 11 && reader_.field_count(FieldName::host) == 0) {
     reader_.fail(400, "missing Host");
-    return false;
-  }
-  if (hosts > 1) {  // RFC 9112 3.2: MUST answer 400
-    reader_.fail(400, "more than one Host");
     return false;
   }
   std::uint64_t length = 0;

@@ -14,12 +14,15 @@ using detail::TransferEncoding;
 
 }  // namespace
 
-ResponseParser::ResponseParser(const Limits& limits) : reader_(limits, 400) {}
+ResponseParser::ResponseParser(const Limits& limits)
+    : reader_(limits, detail::MessageKind::response),
+      max_interim_responses_(limits.max_interim_responses) {}
 
 void ResponseParser::start(std::string_view request_method) {
   if (started_ && status_ != ParseStatus::error) reader_.start_next();
   started_ = true;
   head_request_ = request_method == "HEAD";
+  interim_responses_ = 0;
   response_.headers.clear();
   response_.trailers.clear();
   if (status_ != ParseStatus::error) status_ = ParseStatus::need_more;
@@ -28,6 +31,7 @@ void ResponseParser::start(std::string_view request_method) {
 void ResponseParser::reset() {
   reader_.reset();
   started_ = false;
+  interim_responses_ = 0;
   response_.headers.clear();
   response_.trailers.clear();
   status_ = ParseStatus::need_more;
@@ -68,7 +72,12 @@ ParseStatus ResponseParser::run() {
         break;
       case MessageReader::Event::message_complete:
         if (status_code_ >= 100 && status_code_ < 200 && status_code_ != 101) {
-          // Interim response: the final one follows on the same connection.
+          // Interim response: the final one follows on the same connection. Bounded, or a
+          // server could keep the client reading interim heads for ever.
+          if (++interim_responses_ > max_interim_responses_) {
+            reader_.fail(400, "too many interim (1xx) responses");
+            return status_ = ParseStatus::error;
+          }
           reader_.start_next();
           break;
         }

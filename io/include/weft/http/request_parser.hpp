@@ -19,17 +19,26 @@
 // or reset() (bytes fed while a request is complete are kept aside, so a server may read ahead
 // while a handler still looks at the request). Nothing is copied per field, and chunked bodies
 // are decoded in place.
-// Memory: the buffer holds one message plus what was fed beyond it; a server that reads only
-// while feed() says need_more keeps it within the Limits plus one read.
+// Memory: the buffer holds one message's head and decoded body plus what was fed beyond it;
+// chunk framing is dropped as it is parsed, so a server that reads only while feed() says
+// need_more keeps it within the Limits plus one read, whatever the chunking.
 //
-// Strictness (RFC 9112, RELIABILITY.md's hostile-input list) and the status of each refusal:
+// Strictness (RFC 9112, and the hostile inputs below) and the status of each refusal:
 //   400  malformed request line or field line; bare CR or LF; obs-fold; whitespace before a
 //        colon; control characters in the target or a field value; missing or repeated Host on
 //        HTTP/1.1; Content-Length and Transfer-Encoding together; two Content-Length fields
 //        (even with equal values: a list or repeat is what smuggling attacks rely on);
 //        Content-Length not 1*DIGIT or over 2^64-1; Transfer-Encoding whose last coding is not
 //        chunked, or chunked twice; Transfer-Encoding on HTTP/1.0; a bad or 64-bit-overflowing
-//        chunk size; chunk data not followed by CRLF.
+//        chunk size; chunk data not followed by CRLF; a chunk extension off its grammar
+//        (`;name[=token or "quoted-string"]`, an unterminated quote included) or chunk
+//        extensions over Limits::max_chunk_extensions in one message; a Host value that is
+//        not uri-host[:port].
+//        Each is refused at the first byte that decides it: a request line at the first byte
+//        no request line can have there (a TLS ClientHello or a NUL gets its 400 at once,
+//        without waiting for a line end), a framing field (a second Host or Content-Length, a
+//        bad Content-Length, Content-Length beside Transfer-Encoding) as soon as its line is
+//        complete.
 //   413  body (Content-Length or decoded chunks) over Limits::max_body.
 //   414  request line over Limits::max_request_line.
 //   431  header section over Limits::max_header_section or more than max_header_fields fields.
@@ -70,6 +79,9 @@ class RequestParser {
   [[nodiscard]] const ParseError& error() const noexcept { return reader_.error(); }
   // Bytes fed but not part of the current request (the start of pipelined ones).
   [[nodiscard]] std::size_t buffered() const noexcept { return reader_.buffered(); }
+  // The memory the parser's buffer holds: the head and decoded body of the current request
+  // plus at most one unfinished line and the last bytes fed (see Memory above).
+  [[nodiscard]] std::size_t buffer_capacity() const noexcept { return reader_.capacity(); }
   // The header section of the current request is parsed and its body is still arriving. With
   // expects_continue(), a server answers "100 Continue" now (RFC 9110 10.1.1), since the
   // client may hold the body back until it does.
@@ -91,6 +103,13 @@ class RequestParser {
   bool check_target_form(std::string_view method, std::string_view target);
   bool on_head();
   void build_request();
+  // The start line's bytes so far, checked from line_checked_ on: nullptr while they can still
+  // begin a valid request line, else the reason for refusing them (400).
+  const char* check_line_prefix(std::string_view line) noexcept;
+  void reset_line_prefix() noexcept {
+    line_phase_ = LinePhase::method;
+    line_checked_ = phase_bytes_ = 0;
+  }
 
   detail::MessageReader reader_;
   ParseStatus status_ = ParseStatus::need_more;
@@ -103,6 +122,11 @@ class RequestParser {
   bool head_parsed_ = false;
   bool chunked_ = false;
   bool expect_continue_ = false;
+  // check_line_prefix's progress through the current start line.
+  enum class LinePhase : unsigned char { method, target, version };
+  LinePhase line_phase_ = LinePhase::method;
+  std::size_t line_checked_ = 0;  // bytes of the line checked so far
+  std::size_t phase_bytes_ = 0;   // of those, in the current phase
 };
 
 }  // namespace weft::http

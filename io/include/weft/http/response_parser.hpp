@@ -11,8 +11,9 @@
 //
 // Bodies: HEAD requests and 1xx/204/304 responses have none; otherwise chunked (when it is the
 // last transfer coding), Content-Length, or everything until the server closes. Interim 1xx
-// responses (100 Continue, 103 Early Hints) are skipped; 101 Switching Protocols completes with
-// no body, and the bytes after it are the new protocol's (buffered()).
+// responses (100 Continue, 103 Early Hints) are skipped, up to Limits::max_interim_responses of
+// them (one more is an error); 101 Switching Protocols completes with no body, and the bytes
+// after it are the new protocol's (buffered()).
 // Strict like the request parser: CL with TE, repeated or malformed CL, bare CR/LF, obs-fold
 // are errors. The string_views in response() live until the next start() or reset().
 
@@ -43,6 +44,9 @@ class ResponseParser {
   [[nodiscard]] const Response& response() const noexcept { return response_; }
   [[nodiscard]] const ParseError& error() const noexcept { return reader_.error(); }
   [[nodiscard]] std::size_t buffered() const noexcept { return reader_.buffered(); }
+  // The memory the parser's buffer holds: the head and decoded body plus at most one
+  // unfinished line and the last bytes fed (chunk framing is dropped as it is parsed).
+  [[nodiscard]] std::size_t buffer_capacity() const noexcept { return reader_.capacity(); }
 
  private:
   ParseStatus run();
@@ -58,6 +62,8 @@ class ResponseParser {
   bool started_ = false;
   int version_ = 11;
   int status_code_ = 0;
+  std::size_t interim_responses_ = 0;  // 1xx heads skipped before the current response
+  std::size_t max_interim_responses_;
 };
 
 }  // namespace weft::http

@@ -14,7 +14,12 @@
 //
 // Chunked bodies are decoded in place: chunk data is moved down over the chunk framing before
 // it (the write cursor never passes the read cursor), so the body is one contiguous range of
-// the buffer and decoding allocates nothing.
+// the buffer and decoding allocates nothing. The framing bytes so passed over (chunk-size
+// lines, extensions, CRLFs) are erased from the buffer whenever advance() has consumed all it
+// can, so a message holds its decoded body, its head, and at most one unfinished chunk line
+// plus what the last append() brought: the wire bytes a body costs (one-byte chunks with long
+// extensions) never accumulate. The erase moves only that unfinished tail, so it costs no more
+// than the bytes it follows.
 //
 // Speed without a second grammar: a line that is already complete when it is first looked at
 // takes one pass that finds its end and checks its bytes together (take_simple_field_lines,
@@ -33,6 +38,12 @@
 // Field names the parsers act on (FieldName) are classified once, as their line is taken, and
 // counted, so the parsers look at the framing fields without comparing names again, and a
 // message without, say, Transfer-Encoding costs nothing for it.
+//
+// A field line that no later byte can make acceptable is refused as it is taken, not when the
+// header section ends: a second Content-Length or Host, a Content-Length that is not 1*DIGIT
+// (or overflows), Content-Length beside Transfer-Encoding, an invalid Host. A peer learns of the
+// refusal at once instead of at a timeout, and since the check runs in stream order on each
+// line, the verdict is still the same however the bytes were split.
 
 #include <array>
 #include <bit>
@@ -72,6 +83,10 @@ struct FieldRange {
 
 enum class BodyFraming { none, length, chunked, until_close };
 
+// Which side's messages a reader frames: a request's start line over its limit is a 414 and its
+// Host field is checked; a response's start line over its limit is merely malformed (400).
+enum class MessageKind : std::uint8_t { request, response };
+
 class MessageReader {
  public:
   enum class Event {
@@ -82,8 +97,7 @@ class MessageReader {
     error,
   };
 
-  // `start_line_status`: the error status for an over-long start line (414 for requests).
-  MessageReader(const Limits& limits, int start_line_status);
+  MessageReader(const Limits& limits, MessageKind kind);
 
   void append(std::string_view bytes);
   [[nodiscard]] Event advance() {
@@ -110,6 +124,7 @@ class MessageReader {
   void begin_body(BodyFraming framing, std::uint64_t length = 0) {
     body_begin_ = body_end_ = pos_;
     chunked_total_ = 0;
+    extension_bytes_ = 0;
     // Inline for the common case, a message without a body.
     if (framing == BodyFraming::none) {
       state_ = State::done;
@@ -154,6 +169,26 @@ class MessageReader {
     state_ = State::fields;
     return true;
   }
+  // Until this message's start line is taken (also after the reader refused it): the bytes
+  // buffered from its first one on, up to the start line's limit, so that a parser can refuse
+  // a line that no further byte could make valid without waiting for its end. Empty lines
+  // before it are not part of it once they are complete (they are skipped). Empty once the
+  // start line is taken.
+  [[nodiscard]] std::string_view start_line_so_far() const noexcept {
+    // A taken start line is never empty, so end == 0 means none is taken.
+    if (start_line_.end != 0 || (state_ != State::start_line && state_ != State::failed)) {
+      return {};
+    }
+    const std::size_t limit = message_begin_ + limits_.max_request_line;
+    const std::size_t end = buffer_.size() < limit ? buffer_.size() : limit;
+    return end > pos_ ? std::string_view(buffer_.data() + pos_, end - pos_) : std::string_view();
+  }
+  // A refusal the parser found in the start line takes the place of the reader's: the parser's
+  // check runs in stream order on the bytes before the line end or the limit, so its verdict
+  // is about an earlier byte than the reader's (a bare CR, the limit).
+  void refail(int status, std::string_view reason) noexcept { fail(status, reason); }
+  // The header section is still arriving: fields() holds the field lines taken so far.
+  [[nodiscard]] bool in_header_section() const noexcept { return state_ == State::fields; }
   // Without its CRLF, which follows it in the buffer (so view(start_line()).data()[size] is CR).
   [[nodiscard]] Range start_line() const noexcept { return start_line_; }
   [[nodiscard]] const std::vector<FieldRange>& fields() const noexcept { return fields_; }
@@ -204,12 +239,21 @@ class MessageReader {
   bool take_simple_field_lines(std::vector<FieldRange>& into);
   // Field line or trailer line; returns false after fail().
   bool take_field_line(std::vector<FieldRange>& into, Range line);
-  void record_field(std::vector<FieldRange>& into, Range name, Range value);
+  // Records a field line; false after fail() when it is a framing field no later byte could
+  // make acceptable (see the design comment).
+  bool record_field(std::vector<FieldRange>& into, Range name, Range value);
+  bool check_framing_field(FieldName kind, Range value);
   bool take_chunk_size(Range line);
+  // The chunk extensions of a chunk-size line, [begin, end) after its digits (RFC 9112 7.1.1);
+  // false after fail().
+  bool check_chunk_extensions(std::size_t begin, std::size_t end);
   void move_chunk_data();
+  // Erases the chunk framing between the decoded body and the read position (see the design
+  // comment); called when advance() stops for more bytes inside a chunked body.
+  void drop_consumed_framing();
 
   const Limits limits_;
-  const int start_line_status_;
+  const MessageKind kind_;
   std::string buffer_;
   std::string pending_;  // fed while a finished message is still being looked at
   State state_ = State::start_line;
@@ -225,6 +269,7 @@ class MessageReader {
   std::size_t body_end_ = 0;         // == write cursor while decoding chunks
   std::uint64_t remaining_ = 0;      // of the Content-Length or of the current chunk
   std::uint64_t chunked_total_ = 0;  // decoded so far, against max_body
+  std::size_t extension_bytes_ = 0;  // chunk extensions so far, against max_chunk_extensions
   ParseError error_;
 };
 
@@ -290,6 +335,10 @@ inline constexpr std::uint64_t kHighBits = 0x8080808080808080;
 }
 }  // namespace word
 [[nodiscard]] bool is_token(std::string_view s) noexcept;
+// A Host field value: uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2): a reg-name of
+// unreserved, sub-delims and %HH escapes, or an IP literal in brackets; an empty value is valid
+// (a request whose target has no authority).
+[[nodiscard]] bool is_valid_host(std::string_view value) noexcept;
 // 1*DIGIT without sign or overflow; false otherwise.
 [[nodiscard]] bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept;
 // "HTTP/x.y": 0 for malformed, else 10 * x + y. Inline: it runs once per message.
