@@ -1,13 +1,16 @@
 // weft::http::Server: listeners, the connection task, timeouts and graceful shutdown.
 //
 // Tasks: one acceptor per listener (one listener per loop, each registered with its loop, so
-// accepted sockets are watched by that loop's reactor and their tasks run there); one task per
-// connection; one sweeper per listener that enforces the deadlines of its connections (see
-// connection_registry.hpp). serve() starts them and waits for shutdown() to finish.
+// accepted sockets are watched by that loop's reactor and their tasks run there; a connection
+// past max_connections is closed as soon as accepted); one task per connection; one sweeper
+// per listener that enforces the deadlines of its connections (see connection_registry.hpp).
+// serve() starts them and waits for shutdown() to finish.
 //
-// The connection task, per request: wait for readability with a deadline armed (keep-alive
-// idle, header or body timeout by the parser's state); read into this thread's scratch buffer
-// and feed the parser (which keeps the bytes: the scratch buffer is never held across a
+// The connection task, per request: wait for readability with a deadline armed by the
+// parser's state (between requests: the header timeout from the accept until a first request
+// was served, then the keep-alive timeout; in a head: the header timeout; in a body: the
+// sooner of its idle timeout and its whole-body deadline); read into this thread's scratch
+// buffer and feed the parser (which keeps the bytes: the scratch buffer is never held across a
 // suspension, so an idle connection owns no read buffer); once a request is complete, run the
 // handler, append the response to `out`; if the next request is already complete in the
 // buffer (pipelining), answer it too before writing, so a burst goes out in one send; then
@@ -27,6 +30,7 @@
 
 #include "weft/http/server.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -35,6 +39,7 @@
 #include <coroutine>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -89,6 +94,7 @@ struct alignas(64) Shard {
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> handler_errors{0};
   std::atomic<std::uint64_t> timeouts{0};
+  std::atomic<std::uint64_t> over_limit{0};
 };
 
 void count(std::atomic<std::uint64_t>& counter) noexcept {
@@ -108,12 +114,55 @@ void default_handler_error(const ServerRequest& request, std::exception_ptr erro
                static_cast<int>(request.target().size()), request.target().data(), what.c_str());
 }
 
+// ServerOptions::body_timeout = 0 allows a body of limits.max_body at this rate: 32 kbit/s, below
+// the slowest mobile links still in use (a guess, not measured), so the default cuts only a
+// client that sends slower than any real one.
+constexpr std::uint64_t kMinBodyBytesPerSecond = 4 * 1024;
+
+// Why a deadline for the whole body rather than a minimum rate averaged over a window: it is
+// armed with the same atomic store as the idle timeout (the sooner of the two), needs no
+// bookkeeping per read, and bounds plainly how long one request can hold a connection
+// (header_timeout + body_timeout); derived from max_body, it still serves every body the
+// limits allow to a client sending at kMinBodyBytesPerSecond. On expiry the connection closes
+// without a 408, as on every timeout: the sweep ends the wait with shutdown(2), which ends
+// writing too, and a client still sending its body reads nothing until it is sent (closing
+// with its bytes unread resets the connection, which would drop a 408 anyway).
+std::int64_t resolve_body_timeout_ns(const ServerOptions& options) noexcept {
+  // Beyond this (31 years) a deadline is as good as none, and now + it cannot overflow.
+  constexpr std::int64_t kLongest = std::int64_t{1'000'000'000} * 1'000'000'000;
+  const std::int64_t ms = options.body_timeout.count();
+  if (ms > 0) return std::min<std::int64_t>(ms, kLongest / 1'000'000) * 1'000'000;
+  const std::uint64_t seconds = options.limits.max_body / kMinBodyBytesPerSecond;
+  return std::min(ns(options.body_idle_timeout) +
+                      static_cast<std::int64_t>(std::min<std::uint64_t>(seconds, 1'000'000'000) *
+                                                1'000'000'000),
+                  kLongest);
+}
+
+// ServerOptions::max_connections, 0 resolved from RLIMIT_NOFILE: the soft limit less a reserve
+// for the process's other fds. So a flood of connections is refused before accept(2) fails
+// with EMFILE, which would leave the process no fd for anything else (a file to serve, a
+// connection of its own) and new connections unanswered in the backlog while the acceptors
+// back off. (HAProxy derives its default maxconn from the same limit.)
+std::uint64_t connection_cap(std::size_t max_connections) noexcept {
+  if (max_connections != 0) return max_connections;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return std::numeric_limits<std::uint64_t>::max();
+  const std::uint64_t fds = limit.rlim_cur;
+  // An eighth, at least 64: a guess at what a server process opens besides its connections.
+  const std::uint64_t reserve = std::max<std::uint64_t>(fds / 8, 64);
+  return fds > 2 * reserve ? fds - reserve : std::max<std::uint64_t>(fds / 2, 1);
+}
+
 }  // namespace
 
 struct Server::State {
-  explicit State(ServerOptions o) : options(std::move(o)) {}
+  explicit State(ServerOptions o)
+      : options(std::move(o)), body_timeout_ns(resolve_body_timeout_ns(options)) {}
 
   ServerOptions options;
+  const std::int64_t body_timeout_ns;  // options.body_timeout, resolved
   Router router;
   std::vector<io::TcpListener> listeners;
   std::vector<std::unique_ptr<Shard>> shards;  // one per listener
@@ -146,7 +195,8 @@ struct Server::State {
     const auto shortest =
         std::min({options.header_timeout, options.body_idle_timeout, options.send_idle_timeout,
                   options.keep_alive_timeout, options.lingering_close});
-    return std::clamp<std::int64_t>(ns(shortest) / 10, 10'000'000, 1'000'000'000);
+    return std::clamp<std::int64_t>(std::min(ns(shortest), body_timeout_ns) / 10, 10'000'000,
+                                    1'000'000'000);
   }
 };
 
@@ -298,20 +348,31 @@ struct Connection {
 
   // Arms the deadline of the next read, by the parser's state; false if the server is
   // stopping and the connection is idle (then it closes).
+  //
+  // No byte of a request pending: idle for a shutdown (closed at once), but the keep-alive
+  // timeout only once a request was served. Before that the header timeout runs from the
+  // first arming (the accept): a connection that never sends a byte gives nothing for the fd
+  // it holds, and under the keep-alive timeout (75 s by default) a few hundred of them locked
+  // a server out of its fds for that long per connect. A body's read waits for the sooner of
+  // its idle timeout and the whole body's deadline.
   bool arm_read_deadline() noexcept {
-    if (parser.idle()) {
-      entry.idle.store(true, std::memory_order_seq_cst);
+    const bool between_requests = parser.idle();
+    // seq_cst, then the seq_cst store of arming and the load of `stopping`: see close_idle.
+    if (between_requests) entry.idle.store(true, std::memory_order_seq_cst);
+    if (between_requests && served > 0) {
       entry.arm(ns(options.keep_alive_timeout));
-      if (state.stopping.load(std::memory_order_seq_cst)) {
-        (void)entry.disarm();
-        return false;
-      }
     } else if (!parser.head_parsed()) {
       if (header_deadline == 0)
         header_deadline = detail::coarse_now_ns() + ns(options.header_timeout);
       entry.arm_until(header_deadline);
     } else {
-      entry.arm(ns(options.body_idle_timeout));
+      const std::int64_t now = detail::coarse_now_ns();
+      if (body_deadline == 0) body_deadline = now + state.body_timeout_ns;
+      entry.arm_until(std::min(now + ns(options.body_idle_timeout), body_deadline));
+    }
+    if (between_requests && state.stopping.load(std::memory_order_seq_cst)) {
+      (void)entry.disarm();
+      return false;
     }
     return true;
   }
@@ -322,6 +383,7 @@ struct Connection {
     ++served;
     count(shard.requests);
     header_deadline = 0;
+    body_deadline = 0;
     sent_continue = false;
     return state.router.match(request.method, detail::target_path(request.target));
   }
@@ -369,7 +431,8 @@ struct Connection {
   detail::HeadStart head_start;
   detail::OutputBuffer out;  // responses not sent yet
   std::size_t served = 0;
-  std::int64_t header_deadline = 0;
+  std::int64_t header_deadline = 0;  // of the current request; 0 until its first read
+  std::int64_t body_deadline = 0;    // of the current request; 0 until its body's first read
   bool sent_continue = false;
   bool keep_alive = true;                  // of the last response appended
   bool chunked = false;                    // the body in `streamed` is sent chunked
@@ -518,9 +581,15 @@ Task<void> serve_connection(std::shared_ptr<State> state, Shard* shard, Connecti
   state->connection_ended();
 }
 
+// Over max_connections a connection is accepted and closed at once rather than left in the
+// backlog until one ends: the client learns at once (end of stream) instead of waiting for
+// its connect or first read to time out, the backlog keeps room for the connections that come
+// once a slot is free, and the acceptor never stops watching its listener. A flood of
+// connects costs an accept and a close each, no more than the handshake cost its sender.
 Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
   io::TcpListener& listener = state->listeners[index];
   Shard& shard = *state->shards[index];
+  const std::uint64_t max_connections = connection_cap(state->options.max_connections);
   for (;;) {
     std::optional<io::TcpStream> stream;
     try {
@@ -534,7 +603,15 @@ Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
       continue;
     }
     // Open before accepted: a reader of stats() that saw the accept sees the connection open.
-    state->live.fetch_add(1, std::memory_order_seq_cst);
+    // Counted before the limit is checked (the increment the server pays anyway), so that two
+    // listeners cannot both take the last place; one over it is uncounted again at once.
+    if (state->live.fetch_add(1, std::memory_order_seq_cst) >= max_connections) {
+      // seq_cst, before the close: a client that saw its connection closed finds it counted.
+      shard.over_limit.fetch_add(1, std::memory_order_seq_cst);
+      stream->close();
+      state->connection_ended();
+      continue;
+    }
     shard.accepted.fetch_add(1, std::memory_order_release);
     auto* entry = new ConnectionEntry;
     entry->fd = stream->native_handle();
@@ -677,6 +754,7 @@ ServerStats Server::stats() const noexcept {
     total.refused += shard->refused.load(std::memory_order_relaxed);
     total.handler_errors += shard->handler_errors.load(std::memory_order_relaxed);
     total.timeouts += shard->timeouts.load(std::memory_order_relaxed);
+    total.connections_over_limit += shard->over_limit.load(std::memory_order_relaxed);
   }
   total.connections_open = state_->live.load(std::memory_order_acquire);
   return total;

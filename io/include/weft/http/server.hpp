@@ -23,12 +23,20 @@
 // sees the answer rather than a reset). No route: 404; wrong method: 405 with Allow. A handler
 // that throws: 500 (unless it already started a streamed body: then the connection is cut).
 //
-// Timeouts (ServerOptions; RELIABILITY.md's figures by default): the header section must
-// arrive within header_timeout of its first byte (slowloris); the body and every write must
-// make progress within body_idle_timeout / send_idle_timeout; an idle keep-alive connection
-// closes after keep_alive_timeout or keep_alive_requests requests. They are enforced by one
-// sweep per loop every timer_granularity (at most 1 s), not by a timer per read: arming costs
-// one atomic store, so the hot path pays nothing for them.
+// Timeouts (ServerOptions): a header section must arrive within header_timeout of its first
+// byte (slowloris), and the first one of a connection within header_timeout of the accept: a
+// connection that has served nothing is not an idle keep-alive one, so one that never sends a
+// byte is closed at header_timeout. A body must make progress within body_idle_timeout and
+// arrive whole within body_timeout (so dripping a byte at a time does not hold a connection);
+// every write must make progress within send_idle_timeout; an idle keep-alive connection
+// closes after keep_alive_timeout or keep_alive_requests requests. A timeout closes the
+// connection without an answer and counts in stats().timeouts. They are enforced by one sweep
+// per loop every timer_granularity (at most 1 s), not by a timer per read: arming costs one
+// atomic store, so the hot path pays nothing for them.
+//
+// Connection limit: at most max_connections are open (all listeners together); one more is
+// accepted and closed at once, without a response, and counts in
+// stats().connections_over_limit.
 //
 // Shutdown: shutdown(grace) stops accepting, closes idle keep-alive connections, lets
 // requests in progress finish (their responses say "Connection: close") for up to `grace`,
@@ -56,6 +64,10 @@ struct ServerOptions {
   Limits limits;  // 414/431/413 thresholds
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_idle_timeout{60'000};
+  // The whole body, from the end of the header section. 0: body_idle_timeout plus the time
+  // limits.max_body takes at 4 KiB/s (316 s with the defaults), so a body of any size the
+  // limits allow is served to a client that keeps up that rate. Raising max_body raises it.
+  std::chrono::milliseconds body_timeout{0};
   std::chrono::milliseconds send_idle_timeout{60'000};
   std::chrono::milliseconds keep_alive_timeout{75'000};
   std::size_t keep_alive_requests = 1000;
@@ -67,6 +79,12 @@ struct ServerOptions {
   // Listeners: 0 = one per loop of the runtime.
   unsigned listeners = 0;
   int backlog = 1024;
+  // Open connections at most, all listeners together; past it a new connection is accepted
+  // and closed at once. 0: derived from the process's open-file limit (RLIMIT_NOFILE's soft
+  // limit when serve() starts) less an eighth of it and at least 64 fds, left to the rest of
+  // the process (files served, client sockets, the runtime's own); no limit if that one is
+  // unlimited. Set it when a process runs several servers or raises its limit later.
+  std::size_t max_connections = 0;
   // The Server field; empty sends none.
   std::string server_name = "weft";
   // Called (on the connection's task) when a handler throws; by default a line on stderr.
@@ -80,6 +98,8 @@ struct ServerStats {
   std::uint64_t refused = 0;         // parser refusals (4xx/5xx sent, then closed)
   std::uint64_t handler_errors = 0;  // 500s from throwing handlers
   std::uint64_t timeouts = 0;        // connections closed by a deadline
+  // Closed at once because max_connections were open (not in connections_accepted).
+  std::uint64_t connections_over_limit = 0;
 };
 
 class Server {
@@ -96,7 +116,13 @@ class Server {
   // extension, Last-Modified and If-Modified-Since (304), index.html for a directory (a
   // directory named without its trailing slash, the bare prefix included, gets a 301 to the
   // name with it, so relative links resolve inside it), 404 for what is missing and for any
-  // path that leaves `root` (.., symlinks out, NUL, %2F).
+  // path that leaves `root` or could be read two ways (.., symlinks out, NUL, an encoded slash
+  // %2F or %2f, a backslash raw or as %5C). One byte range per GET (RFC 9110 14.2): 206 with
+  // Content-Range for "bytes=0-99", "bytes=100-" and "bytes=-500", 416 with
+  // "Content-Range: bytes */SIZE" when it starts past the end, If-Range with the
+  // Last-Modified date; several ranges, a malformed Range and a Range on HEAD get the whole
+  // file (200, "Accept-Ranges: bytes"). Out of fds or memory while opening an existing file is
+  // a 503 with Retry-After, never a 404.
   void static_files(std::string_view url_prefix, std::filesystem::path root);
 
   // Binds the listeners (call from a weft task; port 0 picks one) and returns the address.
