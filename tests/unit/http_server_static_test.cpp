@@ -1,18 +1,22 @@
 // weft::http::Server's static files (Server::static_files) over loopback: content types by
 // extension, a 1 MiB file byte for byte, index.html for a directory, 404s, every path escape
 // (dot segments raw and percent-encoded, encoded slashes and backslashes, NULs, symlinks out of
-// the root, the absolute-form), HEAD, If-Modified-Since, queries, percent-encoded names, and a
-// FIFO under the root.
+// the root, the absolute-form), encoded slashes inside the root, HEAD, If-Modified-Since,
+// queries, percent-encoded names, a FIFO under the root, and running out of file descriptors.
+// Byte ranges: http_static_range_test.cpp.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 #include <weft/http/server.hpp>
@@ -248,12 +252,88 @@ TEST(HttpServerStatic, FifoIsNotOpened) {
   ASSERT_TRUE(c.send(get_request("/static/pipe")));
   const auto r = c.read_response("GET", 3s);
   EXPECT_TRUE(r) << "no answer for a FIFO: " << to_string(c.last_end());
-  if (r) EXPECT_EQ(r->status, 404);
+  if (r) {
+    EXPECT_EQ(r->status, 404);
+  }
   EXPECT_EQ(body_of(fetch(s.server.address(), get_request("/static/readme.txt"), "GET", 3s)),
             "plain text");
   // Unblock a server thread stuck in open(), so the test can end either way.
   const int w = ::open((s.tree.root / "pipe").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (w >= 0) ::close(w);
+}
+
+// An encoded slash is refused in either case, even when the path it would form stays inside
+// the root: "sub%2fa.txt" is one segment to the client and two to the file system. So is a
+// backslash, raw or encoded, a separator to some clients.
+TEST(HttpServerStatic, EncodedSlashAndBackslashAre404EvenInsideTheRoot) {
+  StaticServed s;
+  s.tree.dir.write("root/sub/a.txt", "in sub");
+  s.tree.dir.write("root/back\\slash.txt", "a backslash in the name");
+  EXPECT_EQ(body_of(fetch(s.server.address(), get_request("/static/sub/a.txt"))), "in sub");
+  for (const std::string target :
+       {"/static/sub%2fa.txt", "/static/sub%2Fa.txt", "/static/sub%2f%2fa.txt",
+        "/static/back%5cslash.txt", "/static/back%5Cslash.txt", "/static/back\\slash.txt"}) {
+    const auto r = fetch(s.server.address(), get_request(target));
+    EXPECT_TRUE(status_of(r) == 404 || status_of(r) == 400) << target << ": " << status_of(r);
+    EXPECT_NE(body_of(r), "in sub") << target;
+    EXPECT_NE(body_of(r), "a backslash in the name") << target;
+  }
+}
+
+// Lowers RLIMIT_NOFILE to just above the fds open now and takes the rest, so that the next
+// open() in this process fails with EMFILE; gives everything back when it goes.
+class FdsExhausted {
+ public:
+  FdsExhausted() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit low = saved_;
+    low.rlim_cur = weft::test::http::open_fd_count() + 16;
+    if (::setrlimit(RLIMIT_NOFILE, &low) != 0)
+      throw std::system_error(errno, std::system_category());
+    for (;;) {
+      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        exhausted_ = errno == EMFILE;
+        break;
+      }
+      fillers_.push_back(fd);
+    }
+  }
+  FdsExhausted(const FdsExhausted&) = delete;
+  FdsExhausted& operator=(const FdsExhausted&) = delete;
+  ~FdsExhausted() {
+    for (const int fd : fillers_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  [[nodiscard]] bool exhausted() const noexcept { return exhausted_; }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> fillers_;
+  bool exhausted_ = false;
+};
+
+// Out of fds, an existing file cannot be opened: the client is told to come back (503 with
+// Retry-After), never that the file does not exist. On a connection accepted before (proved by
+// an answer), so only the server's open() of the file needs an fd; that first answer is no
+// file, whose fd the server might close only after the fds were taken.
+TEST(HttpServerStatic, OutOfFileDescriptorsIs503NotA404) {
+  StaticServed s;
+  RawClient c = RawClient::connect(s.server.address());
+  ASSERT_TRUE(c.send(get_request("/hello")));
+  ASSERT_EQ(body_of(c.read_response()), "hello\n");
+  {
+    const FdsExhausted exhausted;
+    ASSERT_TRUE(exhausted.exhausted());
+    ASSERT_TRUE(c.send(get_request("/static/readme.txt")));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << to_string(c.last_end());
+    EXPECT_EQ(r->status, 503) << r->describe();
+    EXPECT_TRUE(r->header("Retry-After")) << r->describe();
+  }
+  // With fds back, the same connection gets the file.
+  ASSERT_TRUE(c.send(get_request("/static/readme.txt")));
+  EXPECT_EQ(body_of(c.read_response()), "plain text");
 }
 
 }  // namespace
