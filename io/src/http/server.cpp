@@ -163,6 +163,10 @@ struct Server::State {
 
   ServerOptions options;
   const std::int64_t body_timeout_ns;  // options.body_timeout, resolved
+  // options.max_connections, resolved by listen(): synchronously, in the caller's task, so the
+  // open-file limit read is the one in force when the server is set up, not whatever a later
+  // setrlimit left by the time the acceptors first run.
+  std::uint64_t max_connections = 0;
   Router router;
   std::vector<io::TcpListener> listeners;
   std::vector<std::unique_ptr<Shard>> shards;  // one per listener
@@ -589,7 +593,7 @@ Task<void> serve_connection(std::shared_ptr<State> state, Shard* shard, Connecti
 Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
   io::TcpListener& listener = state->listeners[index];
   Shard& shard = *state->shards[index];
-  const std::uint64_t max_connections = connection_cap(state->options.max_connections);
+  const std::uint64_t max_connections = state->max_connections;
   for (;;) {
     std::optional<io::TcpStream> stream;
     try {
@@ -619,7 +623,11 @@ Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
     // Under the registry's lock: the connection cannot finish (and remove its entry) before
     // its JoinHandle is stored.
     auto lock = shard.registry.lock();
-    entry->task = weft::spawn(serve_connection(state, &shard, entry, std::move(*stream)));
+    // It must run, even if a shutdown cancels it before its first run: its end takes the
+    // entry out of the registry and the connection off the live count.
+    Task<void> connection = serve_connection(state, &shard, entry, std::move(*stream));
+    connection.handle().promise().set_reports_own_end();
+    entry->task = weft::spawn(std::move(connection));
     shard.registry.add_locked(entry);
   }
 }
@@ -666,6 +674,7 @@ void Server::static_files(std::string_view url_prefix, std::filesystem::path roo
 io::SocketAddress Server::listen(const io::SocketAddress& address) {
   State& s = *state_;
   if (!s.listeners.empty()) throw std::logic_error("weft::http::Server::listen: already listening");
+  s.max_connections = connection_cap(s.options.max_connections);
   const unsigned loops = weft::loop_count();
   const unsigned n = s.options.listeners != 0 ? s.options.listeners : loops;
   io::SocketAddress bound = address;

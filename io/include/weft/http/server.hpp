@@ -81,7 +81,7 @@ struct ServerOptions {
   int backlog = 1024;
   // Open connections at most, all listeners together; past it a new connection is accepted
   // and closed at once. 0: derived from the process's open-file limit (RLIMIT_NOFILE's soft
-  // limit when serve() starts) less an eighth of it and at least 64 fds, left to the rest of
+  // limit when listen() is called) less an eighth of it and at least 64 fds, left to the rest of
   // the process (files served, client sockets, the runtime's own); no limit if that one is
   // unlimited. Set it when a process runs several servers or raises its limit later.
   std::size_t max_connections = 0;
