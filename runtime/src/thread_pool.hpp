@@ -32,11 +32,10 @@
 // Workers. The arena is built with no slot reserved for an external thread (nobody ever
 // joins it), and oneTBB's process-wide worker count is raised with a global_control so
 // that `threads` workers can serve it at once; both only on the first job, so a runtime
-// that never calls to_thread starts no TBB thread. An observer of the arena blocks SIGPIPE in
-// each worker as it enters, before it runs a job (weft/detail/sigpipe.hpp).
+// that never calls to_thread starts no TBB thread. A worker blocks SIGPIPE before the first
+// job it runs for weft (weft/detail/sigpipe.hpp).
 
 #include <oneapi/tbb/task_arena.h>
-#include <oneapi/tbb/task_scheduler_observer.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -92,15 +91,6 @@ class ThreadSlotQueue {
   ThreadSlotWaiter* tail_ = nullptr;
 };
 
-// Blocks SIGPIPE in every oneTBB worker that enters the arena, before its first job there.
-// Never unblocked on exit: a job may have left a SIGPIPE pending on the worker, which
-// unblocking would deliver.
-class SigpipeBlockingObserver final : public tbb::task_scheduler_observer {
- public:
-  explicit SigpipeBlockingObserver(tbb::task_arena& arena) : tbb::task_scheduler_observer(arena) {}
-  void on_scheduler_entry(bool is_worker) override;
-};
-
 class ThreadPool {
  public:
   // `threads` 0 means one per core; `max_jobs` must be at least 1.
@@ -135,7 +125,6 @@ class ThreadPool {
   const unsigned threads_;
   const std::size_t max_jobs_;
   tbb::task_arena arena_;
-  SigpipeBlockingObserver sigpipe_observer_{arena_};  // observing once the arena started
   std::once_flag started_flag_;
   bool workers_requested_ = false;  // written inside call_once, read by the destructor
 

@@ -108,13 +108,14 @@ void check_block_on_allowed(Scheduler& scheduler);
 // say MSG_NOSIGNAL (sendfile, write) also raise SIGPIPE, which by default ends the process.
 // weft leaves the process's disposition alone and blocks SIGPIPE in the signal mask of every
 // thread it starts, for that thread's life: the loop threads (so tasks, handlers, weft::io
-// and the HTTP server), the stall monitor, and each oneTBB worker as it enters the
-// to_thread arena (oneTBB's workers are shared by the process: one that ran a to_thread job
-// keeps SIGPIPE blocked afterwards). On those threads a write to a closed peer returns EPIPE
-// and never kills the process; threads a task or a job starts inherit the mask. The thread
-// that calls run() or block_on() only waits, and its mask is not touched. Your own threads
-// are yours: one that writes to sockets or pipes must use send(MSG_NOSIGNAL), block SIGPIPE
-// with pthread_sigmask, or set a disposition for the process, as it would without weft.
+// and the HTTP server), the stall monitor, and each oneTBB worker before the first
+// to_thread job it runs (oneTBB's workers are shared by the process: one that ran a
+// to_thread job keeps SIGPIPE blocked afterwards). On those threads a write to a closed
+// peer returns EPIPE and never kills the process; threads a task or a job starts inherit
+// the mask. The thread that calls run() or block_on() only waits, and its mask is not
+// touched. Your own threads are yours: one that writes to sockets or pipes must use
+// send(MSG_NOSIGNAL), block SIGPIPE with pthread_sigmask, or set a disposition for the
+// process, as it would without weft.
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});

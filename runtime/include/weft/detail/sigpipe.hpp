@@ -9,9 +9,9 @@
 // inherited by every thread and by exec'd children), so weft works on signal masks, which
 // are per thread:
 //   - every thread weft creates blocks SIGPIPE for its whole life, first thing: the loops,
-//     the stall monitor, and (through a task_scheduler_observer, on entering weft's arena)
-//     the oneTBB workers that run to_thread jobs. oneTBB's workers are shared by the process,
-//     so one that served weft keeps SIGPIPE blocked when it later serves another arena;
+//     the stall monitor, and (before the first to_thread job each one runs) the oneTBB
+//     workers. oneTBB's workers are shared by the process, so one that served weft keeps
+//     SIGPIPE blocked when it later serves another arena;
 //   - the thread that calls weft::run or Runtime::block_on only waits (no task runs there), so
 //     its mask is never touched;
 //   - a SIGPIPE raised on a blocked thread is not delivered: it stays pending on that thread.
