@@ -542,6 +542,20 @@ TEST(HttpRequestParser, ValidHostValuesAreAccepted) {
   EXPECT_EQ(p.request().headers.find("host"), "");
 }
 
+// The parser skips checking a Host equal to the last valid one of the connection: a different
+// one on the same connection is checked again.
+TEST(HttpRequestParser, EachRequestOfAConnectionHasItsHostChecked) {
+  RequestParser p;
+  ASSERT_EQ(p.feed("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"), ParseStatus::complete);
+  ASSERT_EQ(p.next(), ParseStatus::need_more);
+  ASSERT_EQ(p.feed("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"), ParseStatus::complete);
+  ASSERT_EQ(p.next(), ParseStatus::need_more);
+  ASSERT_EQ(p.feed("GET / HTTP/1.1\r\nHost: b.example:81\r\n\r\n"), ParseStatus::complete);
+  ASSERT_EQ(p.next(), ParseStatus::need_more);
+  ASSERT_EQ(p.feed("GET / HTTP/1.1\r\nHost: a.example b\r\n\r\n"), ParseStatus::error);
+  EXPECT_EQ(p.error().status, 400);
+}
+
 TEST(HttpRequestParser, ChunkExtensionsFollowTheirGrammar) {
   RequestParser p;
   // A quoted value with an escaped quote and a ';' inside, a token value, a bare name with

@@ -270,6 +270,9 @@ class MessageReader {
   std::uint64_t remaining_ = 0;      // of the Content-Length or of the current chunk
   std::uint64_t chunked_total_ = 0;  // decoded so far, against max_body
   std::size_t extension_bytes_ = 0;  // chunk extensions so far, against max_chunk_extensions
+  // The last Host value found valid on this connection (requests only); usually short enough
+  // for the string's inline storage, so keeping it allocates nothing.
+  std::string last_valid_host_;
   ParseError error_;
 };
 
@@ -280,6 +283,8 @@ inline constexpr std::uint8_t tchar = 1;
 // Visible ASCII, SP, HTAB and obs-text (0x80-0xFF): what a field value may hold; never a
 // control, so never CR or LF.
 inline constexpr std::uint8_t field_value = 2;
+// unreserved and sub-delims (RFC 3986 2.2, 2.3): a reg-name's bytes besides %HH escapes.
+inline constexpr std::uint8_t reg_name = 4;
 }  // namespace byte_class
 
 [[nodiscard]] constexpr std::array<std::uint8_t, 256> make_byte_classes() noexcept {
@@ -289,8 +294,12 @@ inline constexpr std::uint8_t field_value = 2;
     bool tchar = alnum;
     for (const char special : std::string_view("!#$%&'*+-.^_`|~")) tchar = tchar || c == special;
     const bool field_value = c == '\t' || (c >= 0x20 && c != 0x7f);
+    bool reg_name = alnum;
+    for (const char special : std::string_view("-._~!$&'()*+,;="))
+      reg_name = reg_name || c == special;
     table[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(
-        (tchar ? byte_class::tchar : 0) | (field_value ? byte_class::field_value : 0));
+        (tchar ? byte_class::tchar : 0) | (field_value ? byte_class::field_value : 0) |
+        (reg_name ? byte_class::reg_name : 0));
   }
   return table;
 }
