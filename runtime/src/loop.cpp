@@ -1,8 +1,12 @@
 // The loop: how one thread runs tasks, polls I/O and timers, steals, parks and shuts down.
 //
 // Each iteration takes one runnable task, in this order:
-//   1. the LIFO slot — the task most recently woken or spawned by a task on this loop
-//      (message passing: the woken task runs next, while its data is hot). At most 3 in a
+//   1. the LIFO slot — the first task woken or spawned by the task that ran last on this
+//      loop (message passing: the woken task runs next, while its data is hot). The run's
+//      later wake-ups and spawns go to the back of the deque, so tasks woken together run
+//      in the order they were woken (a Semaphore's releases, a Condition's notify_all:
+//      FIFO hand-off, as asyncio's locks give), while a ping-pong or a spawn chain, one
+//      wake-up per run, still hands over through the slot. At most 3 in a
 //      row while the deque has work, then the slot is demoted to the back of the deque, so
 //      two tasks bouncing a message cannot starve the rest of the queue. Thieves leave the
 //      slot alone, except when the stall monitor has seen the loop inside one task run for a
@@ -180,7 +184,17 @@ void Loop::schedule_local(TaskHeader* task) {
     push_back(task);
     return;
   }
-  // Release publishes the task to a thief that takes an exposed slot (steal_lifo).
+  // Only the run's first wake-up takes the slot; later ones queue behind it, so tasks woken
+  // by one run start in wake order (first, then the deque's FIFO). Letting each wake-up
+  // displace the previous one ran the last woken first.
+  if (lifo_filled_this_run_) {
+    push_back(task);
+    return;
+  }
+  lifo_filled_this_run_ = true;
+  // The slot is empty here (next_task empties it before every run); the exchange keeps that
+  // assumption from ever losing a task. Release publishes the task to a thief that takes an
+  // exposed slot (steal_lifo).
   if (TaskHeader* prev = lifo_slot_.exchange(task, std::memory_order_release)) push_back(prev);
 }
 
@@ -266,6 +280,19 @@ void Loop::run_task(TaskHeader* task) {
   // the last loop to run it left them, are visible here.
   task->sched_.fetch_xor(TaskHeader::kNotified | TaskHeader::kRunning, std::memory_order_acquire);
   current_task_ = task;
+  lifo_filled_this_run_ = false;
+  if (!task->body_started_) {
+    task->body_started_ = true;
+    // asyncio's rule: a task cancelled before it first runs never runs. complete() sees the
+    // pending request (with the CLOSED RMW, which decides against a racing request) and
+    // ends the task in CancelledError without entering its body. A request that arrives
+    // after this load is delivered at the body's first suspension, or at its end.
+    if (task->cancel_requested() && !task->root_promise()->reports_own_end()) {
+      complete(task, /*body_ran=*/false);
+      current_task_ = nullptr;
+      return;
+    }
+  }
   budget_ = kBudget;
   io_allowance_ = kIoAllowance;
   const std::uint64_t seq = run_seq_.load(std::memory_order_relaxed) + 1;  // odd: running
@@ -305,17 +332,47 @@ bool ended_cancelled(const TaskHeader& task) {
 }
 }  // namespace
 
-void Loop::complete(TaskHeader* task) {
+void Loop::complete(TaskHeader* task, bool body_ran) {
+  // Close the task to cancel requests, and see whether one is pending: one the task never
+  // saw (not delivered at a suspension). The race with request_cancel() is decided by the
+  // RMWs' total order on wait_ alone; acq_rel, like wait_'s other RMWs, keeps the wait
+  // protocol's happens-before chain through this word unbroken (no read here relies on it).
+  const bool undelivered_cancel =
+      (task->wait_.fetch_or(TaskHeader::kClosed, std::memory_order_acq_rel) &
+       TaskHeader::kCancel) != 0;
+  // What an undelivered request means (JoinHandle's top comment):
+  //  - the body never ran: the outcome is CancelledError;
+  //  - the task cancelled itself and then returned: asyncio's Task.__step, the value is
+  //    discarded (an exception it raised is kept);
+  //  - another task or thread asked after the task's last wake-up: the task never reached a
+  //    suspension where the request could land, and its outcome stands (as a Tokio task
+  //    aborted during its last poll). Discarding it would lose what the task took at its
+  //    last wake-up (a Queue's item handed to it, say) whenever a cancel from another loop
+  //    races with that wake-up; the request is counted as unseen instead.
+  // A discarded frame goes now: nothing will ever take what it holds, and its parameters'
+  // resources are released at once.
+  bool discard = false;
+  if (undelivered_cancel && !task->root_promise()->reports_own_end()) {
+    discard = !body_ran || (task->self_cancel_pending_ && !task->root_promise()->exception());
+    if (body_ran && !task->self_cancel_pending_) cancels_unseen_.add();
+  }
+  if (discard) {
+    task->cancel_delivered_ = true;  // delivered as the outcome: not swallowed
+    task->discard_frame();
+  }
+  const bool cancelled = discard || ended_cancelled(*task);
+  const std::uint32_t outcome = TaskHeader::kComplete | (discard ? TaskHeader::kDiscarded : 0u) |
+                                (cancelled ? TaskHeader::kEndedCancelled : 0u);
   std::uint32_t prev = task->sched_.load(std::memory_order_relaxed);
   // acq_rel: release publishes the result to whoever sees kComplete; acquire reads the
   // joiner_ that a join waiter published with kJoinWaiter.
-  while (!task->sched_.compare_exchange_weak(
-      prev, (prev & ~TaskHeader::kRunning) | TaskHeader::kComplete, std::memory_order_acq_rel,
-      std::memory_order_relaxed)) {
+  while (!task->sched_.compare_exchange_weak(prev, (prev & ~TaskHeader::kRunning) | outcome,
+                                             std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
   }
   if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner_->wake();
-  if (task->cancel_delivered_ && !ended_cancelled(*task)) cancels_swallowed_.add();
-  if ((prev & TaskHeader::kDetached) != 0) {
+  if (task->cancel_delivered_ && !cancelled) cancels_swallowed_.add();
+  if ((prev & TaskHeader::kDetached) != 0 && !discard) {
     if (const std::exception_ptr& e = task->root_promise()->exception()) {
       try {
         std::rethrow_exception(e);
@@ -631,6 +688,7 @@ LoopMetrics Loop::metrics() const noexcept {
   m.io_events = io_events_.get();
   m.stalls = stalls_.get();
   m.cancels_swallowed = cancels_swallowed_.get();
+  m.cancels_unseen = cancels_unseen_.get();
   return m;
 }
 

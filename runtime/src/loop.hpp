@@ -110,7 +110,8 @@ class Loop {
   TaskHeader* next_task();
   TaskHeader* take_injected();
   void run_task(TaskHeader* task);
-  void complete(TaskHeader* task);
+  // body_ran is false when a task cancelled before its first run is ended unstarted.
+  void complete(TaskHeader* task, bool body_ran = true);
   void push_back(TaskHeader* task);
   bool maintenance(int timeout_ms);
   bool drain_mailboxes();
@@ -137,6 +138,9 @@ class Loop {
 
   // Owner-only scheduling state.
   unsigned lifo_streak_ = 0;
+  // The current run has put a task in the LIFO slot: its later wake-ups and spawns queue
+  // behind, in order (schedule_local).
+  bool lifo_filled_this_run_ = false;
   std::uint64_t tick_ = 0;
   std::uint64_t next_id_ = 0;
   TaskHeader* current_task_ = nullptr;
@@ -167,7 +171,7 @@ class Loop {
   std::atomic<std::int64_t> stall_first_seen_ns_{0};
 
   OwnerCounter tasks_run_, spawned_local_, injected_taken_, steals_, steal_attempts_, parks_,
-      wakeups_, timers_fired_, io_events_, stalls_, cancels_swallowed_;
+      wakeups_, timers_fired_, io_events_, stalls_, cancels_swallowed_, cancels_unseen_;
 };
 
 // The loop running on this thread, or nullptr (a real call, see current_task()).

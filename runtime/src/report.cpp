@@ -44,6 +44,7 @@ LoopMetrics& LoopMetrics::operator+=(const LoopMetrics& o) noexcept {
   io_events += o.io_events;
   stalls += o.stalls;
   cancels_swallowed += o.cancels_swallowed;
+  cancels_unseen += o.cancels_unseen;
   return *this;
 }
 
@@ -73,8 +74,9 @@ std::string describe_task(const TaskHeader& task) {
   const std::uint64_t number = task.id_ & ((std::uint64_t{1} << TaskHeader::kIdLoopShift) - 1);
   std::string s = "#" + std::to_string(number);
   if (loop_plus_one != 0) s += "@loop" + std::to_string(loop_plus_one - 1);
-  if (!task.name_.empty()) s += " '" + task.name_ + "'";
-  if (task.root_promise() != nullptr && !task.is_abandoned())
+  const std::string name = task.name();
+  if (!name.empty()) s += " '" + name + "'";
+  if (task.root_promise() != nullptr && !task.is_discarded())
     s += " " + describe_origin(task.root_promise()->origin());
   return s;
 }

@@ -11,6 +11,7 @@
 #include "loop.hpp"
 #include "reporting.hpp"
 #include "scheduler.hpp"
+#include "weft/current_task.hpp"
 #include "weft/detail/spawned_task.hpp"
 #include "weft/join_handle.hpp"
 
@@ -63,6 +64,7 @@ bool TaskHeader::take_cancel() noexcept {
   if ((wait_.load(std::memory_order_relaxed) & kCancel) == 0) return false;
   wait_.fetch_and(~kCancel, std::memory_order_relaxed);
   cancel_delivered_ = true;
+  self_cancel_pending_ = false;
   return true;
 }
 
@@ -95,19 +97,60 @@ WakeResult TaskHeader::wake() noexcept {
   }
 }
 
-void TaskHeader::request_cancel() noexcept {
+bool TaskHeader::request_cancel() noexcept {
+  // The running task cancelling itself: only its own thread can see itself as current, and
+  // the flag is read by that same run's completion (or cleared by a later delivery).
+  if (current_task() == this) self_cancel_pending_ = true;
   std::uint32_t w = wait_.load(std::memory_order_relaxed);
   for (;;) {
-    if ((w & kCancel) != 0) return;  // already requested, not yet delivered
+    // Closed: the completer's RMW came first in wait_'s modification order, so it did not
+    // see this request; refusing it is what keeps an accepted request from vanishing.
+    // (A running task is never closed, so a self request never lands here.)
+    if ((w & kClosed) != 0) return false;
+    // Already requested, not yet delivered: the pending request covers this one. The
+    // completer's RMW, if it comes later, still sees it.
+    if ((w & kCancel) != 0) return true;
     const bool claim = (w & kWaiting) != 0 && (w & kClaimed) == 0;
     const std::uint32_t next = w | kCancel | (claim ? kClaimed : 0);
     // acq_rel: acquire reads the registration the task published with its release.
     if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (claim) run_deregistration();
-      return;
+      return true;
     }
   }
+}
+
+// Guards TaskHeader::name_ (see task_header.hpp).
+class NameLock {
+ public:
+  explicit NameLock(const TaskHeader& task) noexcept : lock_(task.name_lock_) {
+    // Acquire pairs with the previous holder's release: its write of name_ is visible.
+    while (lock_.exchange(true, std::memory_order_acquire)) {
+      while (lock_.load(std::memory_order_relaxed)) {
+      }
+    }
+  }
+  NameLock(const NameLock&) = delete;
+  NameLock& operator=(const NameLock&) = delete;
+  // Release publishes this holder's write of name_ to the next holder.
+  ~NameLock() { lock_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool>& lock_;
+};
+
+std::string TaskHeader::name() const {
+  NameLock lock(*this);
+  return name_;
+}
+
+void TaskHeader::set_name(std::string name) {
+  {
+    NameLock lock(*this);
+    name_.swap(name);
+  }
+  // The old name is freed here, outside the lock.
 }
 
 void TaskHeader::run_deregistration() noexcept {
@@ -143,7 +186,7 @@ void TaskHeader::finish_cancel(bool removed) noexcept {
 }
 
 void TaskHeader::abandon() noexcept {
-  sched_.fetch_or(kComplete | kAbandoned, std::memory_order_acq_rel);
+  sched_.fetch_or(kComplete | kDiscarded | kEndedCancelled, std::memory_order_acq_rel);
   destroy_frame_(this);
 }
 
@@ -156,7 +199,7 @@ Scheduler* current_scheduler() noexcept {
 
 void submit_spawn(TaskHeader* task, std::string name) {
   Scheduler* scheduler = task->scheduler();
-  task->name_ = std::move(name);
+  task->init_name(std::move(name));
   Loop* loop = current_loop();
   if (loop != nullptr && &loop->scheduler() == scheduler) {
     loop->spawn_local(task);
@@ -237,7 +280,8 @@ void join_handle_dropped(TaskHeader& task) noexcept try {
   // Exactly one of {this, the completer} sees the other's bit and reports an exception
   // nobody retrieved (acq_rel: the completer's result is visible if kComplete was set).
   const std::uint32_t prev = task.sched_.fetch_or(TaskHeader::kDetached, std::memory_order_acq_rel);
-  if ((prev & TaskHeader::kComplete) == 0 || (prev & TaskHeader::kAbandoned) != 0) return;
+  // A discarded task's promise is gone, and its outcome is a cancellation anyway.
+  if ((prev & TaskHeader::kComplete) == 0 || (prev & TaskHeader::kDiscarded) != 0) return;
   const std::exception_ptr& e = task.root_promise()->exception();
   if (!e) return;
   std::string what = "unknown exception";
@@ -261,3 +305,20 @@ void join_handle_dropped(TaskHeader& task) noexcept try {
 }
 
 }  // namespace weft::detail
+
+namespace weft {
+
+TaskRef current_task() {
+  detail::TaskHeader* task = detail::current_task();
+  if (task == nullptr) detail::throw_no_current_task("weft::current_task");
+  return TaskRef(task);
+}
+
+std::string TaskRef::name() const { return task_ != nullptr ? task_->name() : std::string(); }
+
+void TaskRef::set_name(std::string name) {
+  if (task_ == nullptr) throw std::logic_error("weft::TaskRef: naming an empty TaskRef");
+  task_->set_name(std::move(name));
+}
+
+}  // namespace weft

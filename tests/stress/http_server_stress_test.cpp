@@ -237,9 +237,11 @@ struct Tally {
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
 
-// One connection: a request of kind `kind` and its response. Kind 4 sends half a body and
-// waits: only a timeout or a cancel ends it.
-Task<void> exchange(SocketAddress address, int kind, int param, Tally& tally) {
+// One connection: a request of kind `kind` and its response; true when the response was the
+// expected one. Kind 4 sends half a body and waits: only a timeout or a cancel ends it. The
+// caller counts the outcome, which only the join knows for sure: a cancel that lands before
+// the exchange's last suspension cuts it, one that lands later leaves its result.
+Task<bool> exchange(SocketAddress address, int kind, int param) {
   TcpStream stream = co_await TcpStream::connect(address);
   std::string request;
   std::string method = "GET";
@@ -277,12 +279,10 @@ Task<void> exchange(SocketAddress address, int kind, int param, Tally& tally) {
     const std::size_t n = co_await stream.read_some(buffer);
     st = n == 0 ? parser.finish() : parser.feed(buffer.data(), n);
   }
-  if (st == weft::http::ParseStatus::complete && parser.response().status == 200 &&
-      parser.response().body.size() == expected_body) {
-    tally.completed.fetch_add(1);
-  } else {
-    tally.wrong.fetch_add(1);
-  }
+  const bool expected = st == weft::http::ParseStatus::complete &&
+                        parser.response().status == 200 &&
+                        parser.response().body.size() == expected_body;
+  co_return expected;
 }
 
 // One client: the exchange, cut (or not) the way `how` says.
@@ -294,29 +294,31 @@ Task<void> client(SocketAddress address, std::uint64_t seed, Tally& tally) {
   const int param = static_cast<int>(rng() % 5);
   tally.attempted.fetch_add(1);
   try {
+    bool ok = false;
     switch (how) {
       case 0:  // a deadline somewhere between connect and the end of the response
-        co_await weft::wait_for(exchange(address, kind, param, tally),
-                                std::chrono::microseconds(rng() % 4000));
+        ok = co_await weft::wait_for(exchange(address, kind, param),
+                                     std::chrono::microseconds(rng() % 4000));
         break;
       case 1: {  // cancelled after a random number of yields
-        JoinHandle<void> h = weft::spawn(exchange(address, kind, param, tally));
+        JoinHandle<bool> h = weft::spawn(exchange(address, kind, param));
         for (int i = static_cast<int>(rng() % 40); i > 0; --i) co_await weft::yield();
         h.cancel();
-        co_await h;
+        ok = co_await h;
         break;
       }
       case 2: {  // cancelled after a random short sleep
-        JoinHandle<void> h = weft::spawn(exchange(address, kind, param, tally));
+        JoinHandle<bool> h = weft::spawn(exchange(address, kind, param));
         co_await weft::sleep(std::chrono::microseconds(rng() % 3000));
         h.cancel();
-        co_await h;
+        ok = co_await h;
         break;
       }
       default:  // left to finish (bounded, so a hang fails instead of blocking the batch)
-        co_await weft::wait_for(exchange(address, kind, param, tally), 5s);
+        ok = co_await weft::wait_for(exchange(address, kind, param), 5s);
         break;
     }
+    (ok ? tally.completed : tally.wrong).fetch_add(1);
   } catch (const weft::TimeoutError&) {
     tally.cut.fetch_add(1);
   } catch (const weft::CancelledError&) {

@@ -623,7 +623,11 @@ Task<void> accept_loop(std::shared_ptr<State> state, std::size_t index) {
     // Under the registry's lock: the connection cannot finish (and remove its entry) before
     // its JoinHandle is stored.
     auto lock = shard.registry.lock();
-    entry->task = weft::spawn(serve_connection(state, &shard, entry, std::move(*stream)));
+    // It must run, even if a shutdown cancels it before its first run: its end takes the
+    // entry out of the registry and the connection off the live count.
+    Task<void> connection = serve_connection(state, &shard, entry, std::move(*stream));
+    connection.handle().promise().set_reports_own_end();
+    entry->task = weft::spawn(std::move(connection));
     shard.registry.add_locked(entry);
   }
 }

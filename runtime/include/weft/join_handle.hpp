@@ -3,6 +3,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "weft/detail/spawned_task.hpp"
@@ -28,6 +29,27 @@ void join_handle_dropped(TaskHeader& task) noexcept;
 // The handle to a spawned task (asyncio's Task object). `co_await handle` gives the task's
 // value or rethrows its exception; cancel() asks it to stop; detach() lets it run on its own
 // (its exception, if any, is then reported). Dropping the handle detaches too.
+//
+// Cancellation, precisely. cancel() is accepted (returns true) until the task completes,
+// and an accepted request never vanishes unaccounted. It ends in one of four ways:
+//   - delivered: the task's current or next suspension (sleep, join, a lock, an fd wait ...)
+//     throws weft::CancelledError. What the task does then is its own business: if it
+//     catches the error and returns a value, that value is its outcome. A request that
+//     arrives after a wake-up has ended the task's wait (a Queue's item or a Semaphore's
+//     permit is already handed to it) is delivered at its *next* suspension: what the
+//     wake-up gave the task is its own, never lost;
+//   - before the task first ran: the task never runs. Its frame is destroyed unstarted
+//     (only its parameters' destructors run) and its outcome is CancelledError (asyncio);
+//   - the task cancelled itself (its own handle, or current_task().cancel()) and then
+//     returned a value without suspending again: the value is discarded and the outcome is
+//     CancelledError (asyncio's rule). If it throws instead, the exception is its outcome;
+//   - another task or thread asked after the task's last wake-up, and the task completed
+//     without suspending again: there was no suspension left for the request to land at,
+//     so the task's value or exception stands (as with a Tokio task aborted during its last
+//     poll) and cancelled() is false. The request is counted in the loop's metrics
+//     (LoopMetrics::cancels_unseen). asyncio cannot meet this case: there, another task
+//     only runs while this one is suspended, and the request lands at that suspension.
+// Several requests before one delivery are one request: one CancelledError.
 template <class T>
 class [[nodiscard(
     "keep the JoinHandle, or call .detach() to run the task in the background")]] JoinHandle {
@@ -51,15 +73,28 @@ class [[nodiscard(
   [[nodiscard]] bool valid() const noexcept { return task_ != nullptr; }
   // True once the task has finished (value, exception or cancellation).
   [[nodiscard]] bool done() const noexcept { return task_ != nullptr && task_->is_complete(); }
-  // Asks the task to stop: its current or next suspension throws weft::CancelledError.
-  // A task cancelled while it awaits a JoinHandle cancels that task too, and resumes (with
-  // CancelledError) only once it has finished.
-  void cancel() noexcept {
-    if (task_ != nullptr) task_->request_cancel();
+  // True once the task has finished by cancellation (asyncio's Task.cancelled()): it ended
+  // in CancelledError, or never ran, or its value was discarded (see the top comment).
+  [[nodiscard]] bool cancelled() const noexcept {
+    return task_ != nullptr && task_->ended_cancelled();
   }
+  // Asks the task to stop (see the top comment for how the request ends). A task cancelled
+  // while it awaits a JoinHandle cancels that task too, and resumes (with CancelledError)
+  // only once it has finished. True if the request was accepted; false if the task has
+  // completed (or is completing on another loop right now) or the handle is empty.
+  bool cancel() noexcept { return task_ != nullptr && task_->request_cancel(); }
   // Lets the task run on without a handle. Its exception, if it throws, is reported.
   void detach()&& noexcept { reset(); }
   [[nodiscard]] std::uint64_t id() const noexcept { return task_ != nullptr ? task_->id_ : 0; }
+  // The name shown in reports (SpawnOptions::name); empty for an empty handle. Any thread
+  // may rename the task at any time (asyncio's get_name / set_name).
+  [[nodiscard]] std::string name() const {
+    return task_ != nullptr ? task_->name() : std::string();
+  }
+  void set_name(std::string name) {
+    if (task_ == nullptr) throw std::logic_error("weft::JoinHandle: naming an empty handle");
+    task_->set_name(std::move(name));
+  }
 
   // `Shielded`: the await of shielded(), whose cancellation does not reach the joinee.
   template <bool Shielded>
@@ -88,10 +123,13 @@ class [[nodiscard(
       detail::TaskHeader* self = detail::current_task();
       // Shielded: the joinee has finished, its result stays in the handle for a later await.
       if (self != nullptr && self->take_cancel()) throw CancelledError();
-      if (handle_.task_->is_abandoned()) throw CancelledError();
       if constexpr (Shielded) {
         return;
       } else {
+        if (handle_.task_->is_discarded()) {  // the frame (and any value) is gone
+          handle_.retrieved_ = true;
+          throw CancelledError();
+        }
         handle_.retrieved_ = true;
         return handle_.task_->take_result();
       }
@@ -125,6 +163,9 @@ class [[nodiscard(
   void check_awaitable() const {
     if (task_ == nullptr) throw std::logic_error("weft::JoinHandle: awaiting an empty handle");
     if (retrieved_) throw std::logic_error("weft::JoinHandle: result already taken");
+    // It would wait for its own end forever (asyncio raises RuntimeError for this too).
+    if (task_ == detail::current_task())
+      throw std::logic_error("weft::JoinHandle: a task cannot await its own handle");
   }
   void reset() noexcept {
     if (task_ == nullptr) return;

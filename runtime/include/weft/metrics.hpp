@@ -22,6 +22,10 @@ struct LoopMetrics {
   // with a value or another exception: they caught the cancel and carried on. Allowed, but
   // not a clean cancellation (asyncio's uncancel() bookkeeping, as a counter).
   std::uint64_t cancels_swallowed = 0;
+  // Cancel requests from another task or thread that arrived after a task's last wake-up
+  // (while it ran its last step): it completed without reaching a suspension where the
+  // request could land, so its value or exception stood (see JoinHandle).
+  std::uint64_t cancels_unseen = 0;
 
   LoopMetrics& operator+=(const LoopMetrics& o) noexcept;
 };

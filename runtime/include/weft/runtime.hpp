@@ -129,7 +129,10 @@ class Runtime {
   T block_on(Task<T> task) {
     detail::check_block_on_allowed(*scheduler_);
     auto state = std::make_shared<detail::BlockOnState<T>>();
-    spawn(detail::run_to_outcome(std::move(task), state), {.name = "block_on"}).detach();
+    // It must run to release the blocked thread, whatever cancels it (a shutdown).
+    Task<void> root = detail::run_to_outcome(std::move(task), state);
+    root.handle().promise().set_reports_own_end();
+    spawn(std::move(root), {.name = "block_on"}).detach();
     state->done.wait();
     return state->outcome.get();
   }

@@ -77,6 +77,12 @@ class TaskPromiseBase {
   }
   void mark_started() noexcept { started_ = true; }
   [[nodiscard]] bool started() const noexcept { return started_; }
+  // For a wrapper task that reports its work's end itself (the combinators' child tasks):
+  // spawned, it runs even if cancelled before its first run, and a cancel still pending
+  // when it returns leaves its outcome alone — its report, not its outcome, is what its
+  // owner reads, and the owner must get that report. Set before the task is spawned.
+  void set_reports_own_end() noexcept { reports_own_end_ = true; }
+  [[nodiscard]] bool reports_own_end() const noexcept { return reports_own_end_; }
   [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
   [[nodiscard]] const FrameOrigin& origin() const noexcept { return origin_; }
 
@@ -90,6 +96,7 @@ class TaskPromiseBase {
   std::exception_ptr exception_;
   FrameOrigin origin_;
   bool started_ = false;
+  bool reports_own_end_ = false;
 };
 
 template <class T>

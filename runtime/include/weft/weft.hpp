@@ -2,6 +2,7 @@
 
 // Everything of weft's runtime layer. See README.md for the asyncio -> weft table.
 #include "weft/async_fd.hpp"
+#include "weft/current_task.hpp"
 #include "weft/errors.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/loop_info.hpp"

@@ -27,6 +27,14 @@
 //    CANCEL is the request itself: set by request_cancel(), consumed by take_cancel() when
 //    the task resumes; a request that arrives while the task is not waiting is delivered at
 //    its next cancellable suspension (commit_wait sees it and cancels itself).
+//    CLOSED ends the protocol: the loop completing the task sets it in one RMW that also
+//    reads CANCEL, and request_cancel() refuses a closed task. So every accepted request is
+//    either delivered (take_cancel) or seen by the completer, which decides what it meant
+//    (JoinHandle's top comment states the rule): a task cancelled before it first runs
+//    never runs; one that cancelled itself and then returned a value ends cancelled
+//    (asyncio's rule); one that another task or thread cancelled after its last wake-up
+//    keeps its outcome, and the completer counts the request as unseen. A task that *saw*
+//    the CancelledError and caught it keeps whatever it returned.
 //
 // Every atomic below is touched only through these member functions; each names the
 // operation it pairs with.
@@ -36,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace weft::detail {
 
@@ -66,13 +75,18 @@ class TaskHeader {
   static constexpr std::uint32_t kComplete = 1u << 2;
   static constexpr std::uint32_t kJoinWaiter = 1u << 3;
   static constexpr std::uint32_t kDetached = 1u << 4;
-  static constexpr std::uint32_t kAbandoned = 1u << 5;  // frame destroyed at forced shutdown
+  // The runtime destroyed the frame without running it to the end, and the outcome is
+  // CancelledError: at a forced shutdown, or for a cancel request the task never saw.
+  static constexpr std::uint32_t kDiscarded = 1u << 5;
+  // The task ended by cancellation (set together with kComplete).
+  static constexpr std::uint32_t kEndedCancelled = 1u << 6;
   // wait_ bits
   static constexpr std::uint32_t kWaiting = 1u << 0;
   static constexpr std::uint32_t kCancel = 1u << 1;
   static constexpr std::uint32_t kClaimed = 1u << 2;
   static constexpr std::uint32_t kWoken = 1u << 3;
   static constexpr std::uint32_t kDeregFailed = 1u << 4;
+  static constexpr std::uint32_t kClosed = 1u << 5;  // completed: no cancel request accepted
 
   using DestroyFn = void (*)(TaskHeader*) noexcept;
 
@@ -103,11 +117,24 @@ class TaskHeader {
   void schedule() noexcept;
 
   // Shutdown only, with every loop stopped: destroys the suspended frame and marks the task
-  // complete-and-abandoned, so a JoinHandle still held gets CancelledError.
+  // complete-and-discarded, so a JoinHandle still held gets CancelledError.
   void abandon() noexcept;
 
-  [[nodiscard]] bool is_abandoned() const noexcept {
-    return (sched_.load(std::memory_order_acquire) & kAbandoned) != 0;
+  // For the completing loop: destroys the frame (parameters, promise, a value returned)
+  // before the task is marked complete with kDiscarded.
+  void discard_frame() noexcept { destroy_frame_(this); }
+
+  // True once complete with a frame the runtime destroyed (see kDiscarded): the promise is
+  // gone, the outcome is CancelledError.
+  [[nodiscard]] bool is_discarded() const noexcept {
+    // Acquire, like is_complete(): the bit is set in the completing RMW.
+    return (sched_.load(std::memory_order_acquire) & kDiscarded) != 0;
+  }
+  // True once the task has completed by cancellation.
+  [[nodiscard]] bool ended_cancelled() const noexcept {
+    // Acquire pairs with the completing acq_rel RMW that set both bits.
+    constexpr std::uint32_t both = kComplete | kEndedCancelled;
+    return (sched_.load(std::memory_order_acquire) & both) == both;
   }
 
   [[nodiscard]] bool is_complete() const noexcept {
@@ -133,7 +160,9 @@ class TaskHeader {
 
   // --- waking and cancelling (any thread) -------------------------------------------------
   WakeResult wake() noexcept;
-  void request_cancel() noexcept;
+  // False if the task has completed (CLOSED), true if the request was accepted (or one was
+  // already pending): it will be delivered, or seen by the completer.
+  bool request_cancel() noexcept;
   // Second half of a cancel whose deregistration returned `deferred`.
   void finish_cancel(bool removed) noexcept;
 
@@ -168,14 +197,32 @@ class TaskHeader {
   // spawn path; tasks spawned from outside take the scheduler's counter (top bits 0).
   static constexpr unsigned kIdLoopShift = 48;
   std::uint64_t id_ = 0;
-  std::string name_;
+  // The name shown in reports. Any thread may rename a task (JoinHandle, TaskRef) while its
+  // loop formats a report: name_ is read and written only under name_lock_, by copy.
+  [[nodiscard]] std::string name() const;
+  void set_name(std::string name);
+  // Before the task is shared (spawn): no lock needed.
+  void init_name(std::string&& name) noexcept { name_ = std::move(name); }
+  // Set by the loop on the task's first run (ordered like cancel_delivered_ below): a task
+  // whose cancel was requested before that never enters its body.
+  bool body_started_ = false;
   // Set by the task itself when a cancel is delivered to it (take_cancel); read by the loop
   // that completes it, after its last run (ordered by the sched_ transitions). A task that
   // then ends other than by CancelledError swallowed the cancel: counted in the metrics.
   bool cancel_delivered_ = false;
+  // Set by request_cancel() when the running task asks to cancel itself (its own handle,
+  // current_task()), cleared with the delivery (take_cancel). Written and read only by the
+  // task's own runs and the loop completing it after its last run (ordered like
+  // cancel_delivered_): the completer ends such a task cancelled even if it returned.
+  bool self_cancel_pending_ = false;
 
  private:
   void run_deregistration() noexcept;
+
+  std::string name_;
+  // A spin lock: renames are rare and the critical sections copy one short string.
+  mutable std::atomic<bool> name_lock_{false};
+  friend class NameLock;
 
   Scheduler* const scheduler_;
   const std::coroutine_handle<> root_;
