@@ -6,11 +6,11 @@
 // Look at: "inside" never passes 2; workers 3, 4 and 5 wait for a permit; the five 1 s jobs
 // take about 3 s (three rounds of at most two), not 1 s (unbounded) and not 5 s (one by one).
 //
-// Prints (the workers get in in no particular order: gather starts them all at once, and a
-// weft loop runs the task spawned last first):
-//   worker 5 enter (inside: 1) at 0.00 s
-//   worker 1 enter (inside: 2) at 0.00 s
-//   worker 5 leave (inside: 1) at 1.00 s
+// Prints (on one loop the workers start in the order gather spawned them; on several, loops
+// steal them, so the order varies):
+//   worker 1 enter (inside: 1) at 0.00 s
+//   worker 2 enter (inside: 2) at 0.00 s
+//   worker 1 leave (inside: 1) at 1.00 s
 //   ...
 //   5 workers, at most 2 inside at once, total: 3.00 s
 

@@ -12,6 +12,7 @@
 #include <vector>
 #include <weft/event.hpp>
 
+#include "expect_soon.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -22,13 +23,7 @@ using weft::Event;
 using weft::JoinHandle;
 using weft::Task;
 
-template <class Pred>
-Task<void> expect_soon(Pred pred, const char* what) {
-  if (!co_await weft::test::co_wait_until(pred, weft::test::kDeadline, 0ms)) {
-    ADD_FAILURE() << "timed out waiting for: " << what;
-    throw std::runtime_error(std::string("timed out: ") + what);
-  }
-}
+using weft::test::expect_soon;
 
 TEST(Event, SetWakesEveryWaiterOnEveryLoop) {
   const std::size_t n = weft::test::scaled(1'000, 100);

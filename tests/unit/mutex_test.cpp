@@ -16,6 +16,7 @@
 #include <weft/condition.hpp>
 #include <weft/mutex.hpp>
 
+#include "expect_soon.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -28,13 +29,7 @@ using weft::Mutex;
 using weft::MutexGuard;
 using weft::Task;
 
-template <class Pred>
-Task<void> expect_soon(Pred pred, const char* what) {
-  if (!co_await weft::test::co_wait_until(pred, weft::test::kDeadline, 0ms)) {
-    ADD_FAILURE() << "timed out waiting for: " << what;
-    throw std::runtime_error(std::string("timed out: ") + what);
-  }
-}
+using weft::test::expect_soon;
 
 template <class T>
 Task<void> join_all(std::vector<JoinHandle<T>>& handles) {

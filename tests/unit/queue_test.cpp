@@ -15,6 +15,7 @@
 #include <vector>
 #include <weft/queue.hpp>
 
+#include "expect_soon.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -27,13 +28,7 @@ using weft::QueueClosed;
 using weft::Task;
 using weft::test::Counted;
 
-template <class Pred>
-Task<void> expect_soon(Pred pred, const char* what) {
-  if (!co_await weft::test::co_wait_until(pred, weft::test::kDeadline, 0ms)) {
-    ADD_FAILURE() << "timed out waiting for: " << what;
-    throw std::runtime_error(std::string("timed out: ") + what);
-  }
-}
+using weft::test::expect_soon;
 
 template <class T>
 Task<T> pop_one(Queue<T>* q) {

@@ -18,6 +18,7 @@
 #include <vector>
 #include <weft/semaphore.hpp>
 
+#include "expect_soon.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -33,14 +34,7 @@ using weft::Task;
 // could reuse a value read before it suspended.
 [[gnu::noinline]] long thread_id() { return ::syscall(SYS_gettid); }
 
-// Fails the test (instead of hanging it) if `pred` does not hold within the deadline.
-template <class Pred>
-Task<void> expect_soon(Pred pred, const char* what) {
-  if (!co_await weft::test::co_wait_until(pred, weft::test::kDeadline, 0ms)) {
-    ADD_FAILURE() << "timed out waiting for: " << what;
-    throw std::runtime_error(std::string("timed out: ") + what);
-  }
-}
+using weft::test::expect_soon;
 
 // --- the count is never exceeded ------------------------------------------------------------
 

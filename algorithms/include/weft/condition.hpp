@@ -7,18 +7,26 @@
 //
 // wait(guard) unlocks the mutex, waits for a notify, and locks it again before returning —
 // also when it throws (CancelledError), so the caller's guard always owns the lock
-// afterwards, as with std::condition_variable. notify_one()/notify_all() wake the oldest
-// waiter / every waiter (FIFO). Call them with the mutex held (asyncio requires it): a task
-// between checking its predicate and waiting then cannot miss the notification.
+// afterwards, as with std::condition_variable. notify(n) wakes the n oldest waiters (FIFO),
+// notify_one() is notify(1), notify_all() wakes every waiter. Call them with the mutex held
+// (asyncio requires it): a task between checking its predicate and waiting then cannot miss
+// the notification.
 //
 // No lost wake-up: the waiter is linked in the condition's list, under the condition's own
 // std::mutex, before the weft Mutex is unlocked, so any notify that follows the unlock
-// finds it. A waiter that notify_one() chose and that is cancelled before it resumes passes
-// the notification on to the next waiter (RELIABILITY.md, Cancellation); one woken by
-// notify_all() has nothing to pass on. A wake with no predicate change is possible in that
-// case, as with every condition variable: wait in a loop, or use the predicate overload.
+// finds it.
+//
+// No lost notification: a waiter that notify(n) chose *owes* that notification to somebody
+// until its wait() returns normally. If its wait() ends by an exception instead — cancelled
+// before it resumed, or cancelled while it queued to re-lock the mutex — it passes the
+// notification on with notify(1) once it holds the lock again, just before it throws (as
+// asyncio's Condition.wait does since CPython gh-112202, where a notification died with a
+// waiter cancelled during the re-lock). One woken by notify_all() owes nothing: every other
+// waiter was woken too. Passing on may wake a waiter whose predicate is still false, as with
+// every condition variable: wait in a loop, or use the predicate overload.
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -49,10 +57,24 @@ class Condition {
     while (!predicate()) co_await wait(guard);
   }
 
-  void notify_one() noexcept {
-    std::unique_lock lock(mutex_of_waiters_);
-    notify_one_locked(lock);
+  // Wakes the `n` oldest waiters (all of them if fewer wait); a no-op if none waits — a
+  // notification is not kept for a later waiter.
+  void notify(std::size_t n = 1) noexcept {
+    detail::WakeChain wakes;
+    {
+      std::lock_guard lock(mutex_of_waiters_);
+      for (; n > 0; --n) {
+        detail::ListWaiter* w = waiters_.pop_front();
+        if (w == nullptr) break;
+        w->granted = true;
+        static_cast<Waiter*>(w)->owes_notification = true;
+        wakes.add(*w);
+      }
+    }
+    wakes.wake_all();
   }
+
+  void notify_one() noexcept { notify(1); }
 
   void notify_all() noexcept {
     detail::WakeChain wakes;
@@ -66,15 +88,25 @@ class Condition {
     wakes.wake_all();
   }
 
+  // Tasks waiting for a notification now (a snapshot; not those re-locking the mutex).
+  [[nodiscard]] std::size_t waiting() const noexcept {
+    std::lock_guard lock(mutex_of_waiters_);
+    return waiters_.size();
+  }
+
  private:
   struct Waiter : detail::ListWaiter {
-    bool chosen_alone = false;  // by notify_one: pass it on if cancelled; under the mutex
+    // Chosen by notify(n) (not notify_all): written under mutex_of_waiters_ before the wake,
+    // read by the task after it resumed (ordered by the wake).
+    bool owes_notification = false;
   };
 
   class NotifyAwaiter {
    public:
-    NotifyAwaiter(Condition& condition, MutexGuard& guard) noexcept
-        : condition_(condition), guard_(guard) {}
+    // `owes_notification` is set when the wait consumed a notification of notify(n), also
+    // when the wait then throws: wait() passes it on if it ends by an exception.
+    NotifyAwaiter(Condition& condition, MutexGuard& guard, bool& owes_notification) noexcept
+        : condition_(condition), guard_(guard), owes_notification_(owes_notification) {}
     NotifyAwaiter(const NotifyAwaiter&) = delete;
     NotifyAwaiter& operator=(const NotifyAwaiter&) = delete;
 
@@ -91,29 +123,21 @@ class Condition {
                                 "co_await weft::Condition::wait()");
     }
     void await_resume() {
-      if (detail::resumed_cancelled()) {
-        if (waiter_.granted && waiter_.chosen_alone) condition_.notify_one();
-        throw CancelledError();
-      }
+      // `granted` and `owes_notification` were written under the mutex before the wake that
+      // resumed us; a waiter a canceller took out of the list was granted nothing.
+      owes_notification_ = waiter_.granted && waiter_.owes_notification;
+      if (detail::resumed_cancelled()) throw CancelledError();
     }
 
    private:
     Condition& condition_;
     MutexGuard& guard_;
+    bool& owes_notification_;
     Waiter waiter_;
   };
 
-  void notify_one_locked(std::unique_lock<std::mutex>& lock) noexcept {
-    detail::ListWaiter* w = waiters_.pop_front();
-    if (w == nullptr) return;
-    w->granted = true;
-    static_cast<Waiter*>(w)->chosen_alone = true;
-    lock.unlock();
-    detail::wake_list_waiter(*w);
-  }
-
   Mutex& mutex_;
-  std::mutex mutex_of_waiters_;
+  mutable std::mutex mutex_of_waiters_;
   detail::WaitList waiters_;  // of Waiter; guarded by mutex_of_waiters_
 };
 
@@ -122,8 +146,9 @@ inline Task<void> Condition::wait(MutexGuard& guard) {
     throw std::logic_error("weft::Condition::wait: the guard does not own the condition's mutex");
   }
   std::exception_ptr error;
+  bool owes_notification = false;
   try {
-    co_await NotifyAwaiter(*this, guard);
+    co_await NotifyAwaiter(*this, guard, owes_notification);
   } catch (...) {
     error = std::current_exception();
   }
@@ -145,7 +170,12 @@ inline Task<void> Condition::wait(MutexGuard& guard) {
       error = std::make_exception_ptr(CancelledError());
     }
   }
-  if (error) std::rethrow_exception(error);
+  if (error) {
+    // We consumed a notification meant for one waiter and will not act on it: hand it to
+    // the next waiter, with the lock held as a notifier would.
+    if (owes_notification) notify(1);
+    std::rethrow_exception(error);
+  }
 }
 
 }  // namespace weft

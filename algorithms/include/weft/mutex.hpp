@@ -11,6 +11,7 @@
 // Holding a weft::Mutex across co_await is what it is for; holding a std::mutex there would
 // block the loop (and deadlock it if the holder resumes on the same loop).
 
+#include <cstddef>
 #include <optional>
 #include <utility>
 
@@ -77,6 +78,9 @@ class Mutex {
 
   // A snapshot: another loop may lock or unlock it at once.
   [[nodiscard]] bool locked() const noexcept { return permit_.available() == 0; }
+
+  // Tasks waiting for the lock now (a snapshot).
+  [[nodiscard]] std::size_t waiting() const noexcept { return permit_.waiting(); }
 
  private:
   BoundedSemaphore permit_{1};

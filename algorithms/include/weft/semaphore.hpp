@@ -83,6 +83,13 @@ class Semaphore {
     return waiters_.size();
   }
 
+  // True if an acquire() now would wait (asyncio's Semaphore.locked()): no permit is free,
+  // or tasks are queued — a newcomer waits behind them whatever the count. A snapshot.
+  [[nodiscard]] bool locked() const noexcept {
+    std::lock_guard lock(mutex_);
+    return permits_ == 0 || !waiters_.empty();
+  }
+
  protected:
   Semaphore(std::size_t permits, std::size_t max_permits)
       : permits_(permits), max_permits_(max_permits) {}

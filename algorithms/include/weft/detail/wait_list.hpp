@@ -19,7 +19,7 @@
 //   resuming (await_resume):
 //     if the task takes a cancel but was granted something, it hands that on (to the next
 //     waiter, or back to the primitive) before throwing CancelledError: a cancelled waiter
-//     never swallows a permit, a lock or an item (RELIABILITY.md, Cancellation).
+//     never swallows a permit, a lock, an item or a notification.
 //
 // Invariant: a ListWaiter is linked only while its task is suspended or about to suspend in
 // that wait, and is unlinked under the primitive's mutex before its task can resume; the
