@@ -351,4 +351,93 @@ TEST(GatherSettled, OutsideCancelCancelsAndJoinsChildren) {
   EXPECT_EQ(Counted::live(), base);
 }
 
+// --- JoinHandles ---------------------------------------------------------------------------
+
+// The README's first program spawns handles; gather takes them, mixed with Tasks, and gives
+// the results in argument order.
+TEST(Gather, TakesJoinHandlesAlongsideTasks) {
+  auto body = []() -> Task<bool> {
+    weft::JoinHandle<int> a = weft::spawn(value_after(1, 5ms));
+    weft::JoinHandle<int> b = weft::spawn(value_after(2, 1ms));
+    auto [x, y, z] = co_await weft::gather(std::move(a), std::move(b), value_after(3, 2ms));
+    EXPECT_EQ(x, 1);
+    EXPECT_EQ(y, 2);
+    EXPECT_EQ(z, 3);
+    weft::JoinHandle<void> v = weft::spawn(nothing(1ms));
+    auto [unit] = co_await weft::gather(std::move(v));
+    (void)unit;
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
+// A vector of handles: every result, in order, none lost or duplicated — 1 and 2 loops.
+void vector_of_handles(unsigned loops) {
+  auto body = []() -> Task<long> {
+    std::vector<weft::JoinHandle<int>> handles;
+    for (int i = 0; i < 200; ++i) handles.push_back(weft::spawn(value_after(i, (i % 3) * 1ms)));
+    std::vector<int> results = co_await weft::gather(std::move(handles));
+    long mismatches = 0;
+    for (int i = 0; i < 200; ++i) mismatches += results[static_cast<std::size_t>(i)] != i;
+    co_return mismatches + static_cast<long>(results.size()) - 200;
+  };
+  EXPECT_EQ(weft::run(body(), weft::test::options(loops)), 0);
+}
+TEST(Gather, VectorOfJoinHandlesOneLoop) { vector_of_handles(1); }
+TEST(Gather, VectorOfJoinHandlesTwoLoops) { vector_of_handles(2); }
+
+// A sibling fails: the handle's task is cancelled and joined (its clean-up has run) before
+// the failure reaches the caller — gather owns a handle it was given.
+TEST(Gather, FailureCancelsAndJoinsAGivenHandlesTask) {
+  const long base = Counted::live();
+  Probe probe;
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> running = weft::spawn(sleeper(&probe, 10s, 20ms));
+    EXPECT_THROW((void)co_await weft::gather(std::move(running), fail_after(5ms)),
+                 std::runtime_error);
+    EXPECT_EQ(probe.cancelled.load(), 1);
+    EXPECT_EQ(probe.ended.load(), 1);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+  EXPECT_EQ(Counted::live(), base);
+}
+
+// The gathering task is cancelled: every handle's task is cancelled and joined first.
+TEST(Gather, OutsideCancelCancelsAndJoinsGivenHandles) {
+  Probe probe;
+  auto gathering = [&]() -> Task<int> {
+    std::vector<weft::JoinHandle<int>> handles;
+    for (int i = 0; i < 3; ++i) handles.push_back(weft::spawn(sleeper(&probe, 10s, 10ms)));
+    std::vector<int> r = co_await weft::gather(std::move(handles));
+    co_return static_cast<int>(r.size());
+  };
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> handle = weft::spawn(gathering());
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 3; }));
+    handle.cancel();
+    EXPECT_THROW((void)co_await handle, CancelledError);
+    EXPECT_EQ(probe.cancelled.load(), 3);
+    EXPECT_EQ(probe.ended.load(), 3);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
+TEST(GatherSettled, TakesJoinHandles) {
+  auto body = []() -> Task<bool> {
+    weft::JoinHandle<int> good = weft::spawn(value_after(4, 1ms));
+    weft::JoinHandle<int> bad = weft::spawn(fail_after(1ms));
+    auto [g, b] = co_await weft::gather_settled(std::move(good), std::move(bad));
+    EXPECT_EQ(g.value(), 4);
+    EXPECT_TRUE(b.has_error());
+    std::vector<weft::JoinHandle<int>> handles;
+    handles.push_back(weft::spawn(value_after(5, 1ms)));
+    std::vector<weft::Settled<int>> all = co_await weft::gather_settled(std::move(handles));
+    EXPECT_EQ(all.at(0).value(), 5);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
 }  // namespace

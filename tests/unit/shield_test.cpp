@@ -106,4 +106,66 @@ TEST(Shield, UnderWaitForTimesOutOnlyAfterTheWork) {
   EXPECT_EQ(probe.cancelled.load(), 0);
 }
 
+// The awaiter of shield(t) is cancelled, then t fails: nobody awaits t's exception any more,
+// so the runtime reports it — once (asyncio would lose it with the orphaned inner task).
+// Before this, the failure vanished without a trace.
+TEST(Shield, FailureAfterTheAwaiterWasCancelledIsReportedOnce) {
+  weft::test::ReportLog log;
+  auto late_failure = []() -> Task<int> {
+    co_await weft::sleep(30ms);
+    throw std::runtime_error("shielded work failed");
+  };
+  std::atomic<bool> started{false};
+  auto shielded = [&]() -> Task<int> {
+    started = true;
+    co_return co_await weft::shield(late_failure());
+  };
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> handle = weft::spawn(shielded());
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return started.load(); }));
+    handle.cancel();
+    EXPECT_THROW((void)co_await handle, CancelledError);  // after the work failed
+    co_return true;
+  };
+  weft::RuntimeOptions o = weft::test::options(2);
+  o.on_report = log.sink();
+  EXPECT_TRUE(weft::run(body(), o));
+  EXPECT_EQ(log.count(weft::ReportKind::unretrieved_exception) +
+                log.count(weft::ReportKind::detached_exception),
+            1u);
+}
+
+// Uncancelled, a failure reaches the awaiter and nothing is reported.
+TEST(Shield, FailureSeenByTheAwaiterIsNotReported) {
+  weft::test::ReportLog log;
+  auto body = []() -> Task<bool> {
+    EXPECT_THROW((void)co_await weft::shield(failing()), std::runtime_error);
+    co_return true;
+  };
+  weft::RuntimeOptions o = weft::test::options(2);
+  o.on_report = log.sink();
+  EXPECT_TRUE(weft::run(body(), o));
+  EXPECT_EQ(log.reports().size(), 0u);
+}
+
+// shield takes a JoinHandle: the task keeps running when the awaiter is cancelled, and the
+// awaiter waits for it (weft's difference from asyncio, whose shield returns at once).
+TEST(Shield, TakesAJoinHandleAndWaitsForItsTaskWhenCancelled) {
+  Probe probe;
+  auto shielded = [&]() -> Task<int> {
+    co_return co_await weft::shield(weft::spawn(work(&probe, 50ms)));
+  };
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> handle = weft::spawn(shielded());
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 1; }));
+    handle.cancel();
+    EXPECT_THROW((void)co_await handle, CancelledError);
+    EXPECT_EQ(probe.completed.load(), 1);  // it finished before the awaiter's cancel came out
+    EXPECT_EQ(co_await weft::shield(weft::spawn(work(&probe, 1ms))), 7);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+  EXPECT_EQ(probe.cancelled.load(), 0);
+}
+
 }  // namespace

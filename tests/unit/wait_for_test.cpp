@@ -105,14 +105,17 @@ TEST(WaitFor, TimesOutAfterCancellingAndJoiningTheWork) {
   EXPECT_LT(took, 5s);
 }
 
+// A deadline already passed never starts a Task (asyncio's test_waitfor: a coroutine given a
+// timeout <= 0 is never started): TimeoutError, and the body has not run, not even up to its
+// first suspension.
 TEST(WaitFor, ZeroTimeout) {
   Probe probe;
   auto body = [&]() -> Task<bool> {
     EXPECT_THROW((void)co_await weft::wait_for(work(&probe, 10s), 0ms), TimeoutError);
-    EXPECT_EQ(probe.ended.load(), 1);
-    // Work that ends without suspending has its value before any cancel can land.
-    EXPECT_EQ(co_await weft::wait_for(at_once(5), 0ms), 5);
+    EXPECT_THROW((void)co_await weft::wait_for(at_once(5), 0ms), TimeoutError);
     EXPECT_THROW((void)co_await weft::wait_for(work(&probe, 10s), -5s), TimeoutError);
+    EXPECT_EQ(probe.started.load(), 0);
+    EXPECT_EQ(probe.ended.load(), 0);
     co_return true;
   };
   EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
@@ -263,12 +266,14 @@ TEST(TimeoutAt, PastAndFutureDeadlines) {
   auto body = [&]() -> Task<int> {
     EXPECT_THROW((void)co_await weft::timeout_at(work(&probe, 10s), Clock::now() - 1s),
                  TimeoutError);
+    EXPECT_EQ(probe.started.load(), 0);  // a past deadline: never started
     EXPECT_THROW((void)co_await weft::timeout_at(work(&probe, 10s), Clock::now() + 20ms),
                  TimeoutError);
     co_return co_await weft::timeout_at(work(&probe, 1ms), Clock::now() + 10s);
   };
   EXPECT_EQ(weft::run(body(), weft::test::options(2)), 1);
-  EXPECT_EQ(probe.ended.load(), 3);
+  EXPECT_EQ(probe.started.load(), 2);
+  EXPECT_EQ(probe.ended.load(), 2);
 }
 
 // A cancel that lands anywhere around wait_for's completion — while it waits, while it joins,
@@ -327,6 +332,145 @@ TEST(WaitFor, TimeoutStartsWhenAwaited) {
     co_await weft::sleep(250ms);
     co_return co_await std::move(limited);
   };
+  EXPECT_EQ(weft::run(body(), weft::test::options(2)), 1);
+}
+
+// --- JoinHandles ---------------------------------------------------------------------------
+
+Task<int> fail_at_once() {
+  throw std::runtime_error("failed");
+  co_return 0;
+}
+
+// asyncio's test_waitfor: a future already done, given a timeout <= 0, gives its result.
+TEST(WaitFor, ZeroTimeoutOnAFinishedHandleGivesItsOutcome) {
+  auto body = []() -> Task<bool> {
+    weft::JoinHandle<int> done = weft::spawn(at_once(7));
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return done.done(); }));
+    EXPECT_EQ(co_await weft::wait_for(std::move(done), 0ms), 7);
+    weft::JoinHandle<int> failed = weft::spawn(fail_at_once());
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return failed.done(); }));
+    EXPECT_THROW((void)co_await weft::timeout_at(std::move(failed), Clock::now() - 1s),
+                 std::runtime_error);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
+// asyncio's test_waitfor: a task already running, given a timeout <= 0, is cancelled and
+// joined, then TimeoutError.
+TEST(WaitFor, ZeroTimeoutOnARunningHandleCancelsAndJoinsIt) {
+  Probe probe;
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> running = weft::spawn(work(&probe, 10s, 30ms));
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 1; }));
+    EXPECT_THROW((void)co_await weft::wait_for(std::move(running), -1s), TimeoutError);
+    EXPECT_EQ(probe.cancelled.load(), 1);
+    EXPECT_EQ(probe.ended.load(), 1);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
+// A spawned task under wait_for: its value in time; past the deadline its own task is
+// cancelled and joined (wait_for owns the handle), then TimeoutError.
+TEST(WaitFor, TakesAJoinHandleAndOwnsItsTask) {
+  Probe probe;
+  auto body = [&]() -> Task<bool> {
+    EXPECT_EQ(co_await weft::wait_for(weft::spawn(work(&probe, 1ms)), 10s), 1);
+    EXPECT_THROW((void)co_await weft::wait_for(weft::spawn(work(&probe, 10s, 20ms)), 20ms),
+                 TimeoutError);
+    EXPECT_EQ(probe.cancelled.load(), 1);
+    EXPECT_EQ(probe.ended.load(), 2);
+    co_await weft::wait_for(weft::spawn(pause(1ms)), 10s);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
+// Cancelling the task awaiting wait_for(handle) cancels the handle's task and joins it.
+TEST(WaitFor, CancelOfTheWaiterReachesTheHandlesTask) {
+  Probe probe;
+  auto waiting = [&]() -> Task<int> {
+    co_return co_await weft::wait_for(weft::spawn(work(&probe, 10s, 20ms)), 10s);
+  };
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> handle = weft::spawn(waiting());
+    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 1; }));
+    handle.cancel();
+    EXPECT_THROW((void)co_await handle, CancelledError);
+    EXPECT_EQ(probe.cancelled.load(), 1);
+    EXPECT_EQ(probe.ended.load(), 1);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
+// --- scopes expiring together ----------------------------------------------------------------
+
+// Two scopes with the same deadline, one inside the other: only the outermost turns the
+// cancel into TimeoutError; the inner one lets it pass as CancelledError (asyncio's
+// test_timeouts, nested timeouts with the same deadline). Every round, on any number of
+// loops: which loop's timer runs first must not matter.
+int nested_same_deadline_mismatches(unsigned loops, int rounds) {
+  auto body = [rounds]() -> Task<int> {
+    int mismatches = 0;
+    for (int round = 0; round < rounds; ++round) {
+      const Clock::time_point deadline = Clock::now() + 1ms;
+      int inner = 0;  // 1 TimeoutError, 2 CancelledError (written by the work, read after it)
+      auto inside = [&]() -> Task<void> {
+        try {
+          co_await weft::timeout_at(pause(10s), deadline);
+        } catch (const TimeoutError&) {
+          inner = 1;
+          throw;
+        } catch (const CancelledError&) {
+          inner = 2;
+          throw;
+        }
+      };
+      int outer = 0;
+      try {
+        co_await weft::timeout_at(inside(), deadline);
+      } catch (const TimeoutError&) {
+        outer = 1;
+      } catch (const CancelledError&) {
+        outer = 2;
+      }
+      if (inner != 2 || outer != 1) {
+        ++mismatches;
+        ADD_FAILURE() << "round " << round << ": inner " << inner << ", outer " << outer;
+      }
+    }
+    co_return mismatches;
+  };
+  return weft::run(body(), weft::test::options(loops));
+}
+
+TEST(WaitFor, SameDeadlineOnlyTheOutermostTimesOutOneLoop) {
+  EXPECT_EQ(nested_same_deadline_mismatches(1, 2000), 0);
+}
+
+TEST(WaitFor, SameDeadlineOnlyTheOutermostTimesOutTwoLoops) {
+  EXPECT_EQ(nested_same_deadline_mismatches(2, 2000), 0);
+}
+
+// An inner deadline no later than the outer's, where the outer cancel was already consumed
+// by the work (which swallowed it and went on): the inner expiry is the inner scope's own.
+TEST(WaitFor, InnerScopeAfterASwallowedOuterCancelTimesOutItself) {
+  auto inside = []() -> Task<int> {
+    try {
+      co_await weft::sleep(10s);
+    } catch (const CancelledError&) {
+    }
+    try {
+      co_await weft::wait_for(pause(10s), 5ms);
+    } catch (const TimeoutError&) {
+      co_return 1;
+    }
+    co_return 0;
+  };
+  auto body = [&]() -> Task<int> { co_return co_await weft::wait_for(inside(), 10ms); };
   EXPECT_EQ(weft::run(body(), weft::test::options(2)), 1);
 }
 

@@ -185,4 +185,28 @@ TEST(WhenAny, OutsideCancelCancelsAndJoinsAll) {
   EXPECT_EQ(Counted::live(), base);
 }
 
+// when_any takes JoinHandles: the first to end wins, the other handles' tasks are cancelled
+// and joined (when_any owns them) before the result comes back.
+TEST(WhenAny, TakesJoinHandlesAndJoinsTheLosers) {
+  Probe probe;
+  auto body = [&]() -> Task<bool> {
+    weft::JoinHandle<int> slow = weft::spawn(contender(&probe, 1, 10s, 10ms));
+    weft::JoinHandle<int> fast = weft::spawn(contender(&probe, 2, 1ms));
+    std::variant<int, int> r = co_await weft::when_any(std::move(slow), std::move(fast));
+    EXPECT_EQ(r.index(), 1u);
+    EXPECT_EQ(std::get<1>(r), 2);
+    EXPECT_EQ(probe.cancelled.load(), 1);
+    EXPECT_EQ(probe.ended.load(), 2);
+    std::vector<weft::JoinHandle<int>> handles;
+    handles.push_back(weft::spawn(contender(&probe, 3, 10s)));
+    handles.push_back(weft::spawn(contender(&probe, 4, 1ms)));
+    weft::WhenAny<int> first = co_await weft::when_any(std::move(handles));
+    EXPECT_EQ(first.index, 1u);
+    EXPECT_EQ(first.value, 4);
+    EXPECT_EQ(probe.ended.load(), 4);
+    co_return true;
+  };
+  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+}
+
 }  // namespace

@@ -14,9 +14,18 @@
 //
 // The close runs as its own task, awaited shielded: a cancel of the caller that arrives
 // while (or before) it closes does not interrupt the close; it is delivered once the close
-// has finished (CancelledError). What the body threw wins over what the close threw; if only
-// the close threw, that is rethrown. Keep the body a coroutine that takes the resource by
+// has finished (CancelledError). Keep the body a coroutine that takes the resource by
 // reference: the resource lives in with_resource's frame until the close has ended.
+//
+// Errors: with_resource throws what the body threw (or CancelledError if the caller was
+// cancelled, in the body or during the close), unchanged, so a `catch` written for the
+// body's errors, or for cancellation, still catches it. If only the close threw, that is
+// thrown. A close error is never dropped: when something else is thrown, the close's task
+// (named "aclose (with_resource)") ends unretrieved and the runtime reports its exception
+// (ReportKind::unretrieved_exception, on RuntimeOptions::on_report). Python's `async with`
+// raises the __aexit__ error with the body's as its context instead; C++ cannot attach one
+// exception of unknown type to another, and throwing the close error (with the body's
+// nested) would take the body's error away from the handlers written for it.
 
 #include <exception>
 #include <functional>
@@ -65,7 +74,8 @@ template <class R, class Body>
     error = std::current_exception();
   }
 
-  JoinHandle<void> closing = weft::spawn(detail::close_resource(resource), {.name = "aclose"});
+  JoinHandle<void> closing =
+      weft::spawn(detail::close_resource(resource), {.name = "aclose (with_resource)"});
   bool cancelled = false;
   for (;;) {
     try {
@@ -75,13 +85,14 @@ template <class R, class Body>
       cancelled = true;  // keep waiting: the close always finishes; the cancel comes after
     }
   }
-  try {
-    co_await closing;
-  } catch (...) {
-    if (!error) error = std::current_exception();
+  if (error || cancelled) {
+    // Something else is thrown: drop the handle unretrieved, so the runtime reports the
+    // close's exception, if it threw one, instead of it vanishing here.
+    closing = JoinHandle<void>{};
+    if (error) std::rethrow_exception(error);
+    throw CancelledError();
   }
-  if (error) std::rethrow_exception(error);
-  if (cancelled) throw CancelledError();
+  co_await closing;  // the close's exception, if any, is the outcome
   if constexpr (std::is_void_v<Value>) {
     co_return;
   } else {

@@ -10,41 +10,71 @@
 // A child's failure cancels nothing: every child runs to its end. Settled<T> (settled.hpp)
 // holds a value or an exception_ptr; value() rethrows. The only exception gather_settled
 // itself throws is CancelledError: if the gathering task is cancelled, every child is
-// cancelled and joined first.
+// cancelled and joined first. Like gather, it takes Tasks or JoinHandles (whose tasks it
+// then owns: cancelled and joined with the rest; see detail/work_arg.hpp).
 
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "weft/detail/child_tasks.hpp"
+#include "weft/detail/work_arg.hpp"
+#include "weft/join_handle.hpp"
 #include "weft/settled.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
 
 namespace detail {
-template <class... Ts>
-Task<std::tuple<Settled<Ts>...>> gather_settled_pack(std::tuple<Task<Ts>...> tasks) {
-  ChildTuple<Ts...> children;
+template <class... As>
+Task<std::tuple<Settled<work_value_t<As>>...>> gather_settled_pack(
+    std::tuple<WorkArg<As>...> works) {
+  std::tuple<Task<work_value_t<As>>...> tasks = take_tasks(works);
+  ChildTuple<work_value_t<As>...> children;
   std::exception_ptr spawn_error = children.spawn(tasks);
-  (void)co_await supervise(children.queue, children.handles, spawn_error, StopAt::never);
+  if constexpr (any_handle<As...>) {
+    (void)co_await supervise_works(works, children.queue, children.handles, spawn_error,
+                                   StopAt::never);
+  } else {
+    (void)co_await supervise(children.queue, children.handles, spawn_error, StopAt::never);
+  }
+  co_return std::move(children.slots);
+}
+
+// Either `tasks` or `handles` (whose children are made here, where the handles stay put).
+template <class T>
+Task<std::vector<Settled<T>>> gather_settled_vector(std::vector<Task<T>> tasks,
+                                                    std::vector<JoinHandle<T>> handles) {
+  if (!handles.empty()) tasks = take_tasks(handles);
+  if (tasks.empty()) co_return std::vector<Settled<T>>{};
+  ChildVector<T> children(tasks.size());
+  std::exception_ptr spawn_error = children.spawn(tasks);
+  if (handles.empty()) {
+    (void)co_await supervise(children.queue, children.handles, spawn_error, StopAt::never);
+  } else {
+    (void)co_await supervise_works(handles, children.queue, children.handles, spawn_error,
+                                   StopAt::never);
+  }
   co_return std::move(children.slots);
 }
 }  // namespace detail
 
-template <class... Ts>
-[[nodiscard]] Task<std::tuple<Settled<Ts>...>> gather_settled(Task<Ts>... tasks) {
-  return detail::gather_settled_pack<Ts...>(std::tuple<Task<Ts>...>{std::move(tasks)...});
+template <class... As>
+requires(detail::work_arg<As>&&...)
+    [[nodiscard]] Task<std::tuple<Settled<detail::work_value_t<As>>...>> gather_settled(
+        As... works) {
+  return detail::gather_settled_pack<As...>(
+      std::tuple<detail::WorkArg<As>...>{detail::WorkArg<As>{std::move(works)}...});
 }
 
 template <class T>
 [[nodiscard]] Task<std::vector<Settled<T>>> gather_settled(std::vector<Task<T>> tasks) {
-  if (tasks.empty()) co_return std::vector<Settled<T>>{};
-  detail::ChildVector<T> children(tasks.size());
-  std::exception_ptr spawn_error = children.spawn(tasks);
-  (void)co_await detail::supervise(children.queue, children.handles, spawn_error,
-                                   detail::StopAt::never);
-  co_return std::move(children.slots);
+  return detail::gather_settled_vector<T>(std::move(tasks), {});
+}
+
+template <class T>
+[[nodiscard]] Task<std::vector<Settled<T>>> gather_settled(std::vector<JoinHandle<T>> handles) {
+  return detail::gather_settled_vector<T>({}, std::move(handles));
 }
 
 }  // namespace weft

@@ -4,21 +4,32 @@
 // (asyncio.shield).
 //
 //   co_await weft::shield(commit_transaction(tx));  // runs to its end even if we are cancelled
+//   co_await weft::shield(std::move(handle));       // a task already spawned
 //
-// The work runs as its own child task, which a cancel of the awaiting task does not reach.
-// Where weft differs from asyncio: asyncio's shield returns CancelledError at once and
-// leaves the inner work running unobserved; weft never leaves work unseen, so a cancelled
-// shield keeps waiting until the work has finished, and only then throws CancelledError
-// (the work's value or exception is dropped: the caller asked to stop). Uncancelled, it
-// returns the work's value or rethrows its exception, like awaiting the work directly.
+// The work runs as its own task (a Task is spawned when the shield starts; a JoinHandle's
+// task already runs, and the shield takes the handle over), which a cancel of the awaiting
+// task does not reach. Uncancelled, the shield returns the work's value or rethrows its
+// exception, like awaiting the work directly.
+//
+// Where weft differs from asyncio: asyncio's shield returns CancelledError at once and leaves
+// the inner work running, owned by nobody. weft never leaves work unseen, so a cancelled
+// shield keeps waiting until the work has finished, and only then throws CancelledError.
+// The work's value is then dropped (the caller asked to stop) — but not a failure: an
+// exception of the work that nobody will see is reported once, exactly as for a detached
+// task or a dropped JoinHandle (ReportKind::unretrieved_exception, to the runtime's report
+// sink), never lost. weft has no "return at once" variant: for that, spawn the work and
+// keep (or detach) its handle, which says plainly who owns it.
 //
 // The cancel is consumed while waiting and delivered afterwards, so a shield that was
 // cancelled always ends in CancelledError, never silently. A shielded task can still be
-// stopped deliberately: give it its own way to be told (or spawn it and keep the handle).
+// stopped deliberately: give it its own way to be told, or keep its handle and cancel that.
 
+#include <exception>
+#include <stdexcept>
+#include <type_traits>
 #include <utility>
 
-#include "weft/detail/child_tasks.hpp"
+#include "weft/detail/handle_joins.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/settled.hpp"
 #include "weft/spawn.hpp"
@@ -26,24 +37,50 @@
 
 namespace weft {
 
+namespace detail {
+// The spawned task of shield(Task): the work's frame is a local here, so it is destroyed
+// (locals and parameters) before this task completes — when the shield returns, the work's
+// destructors have run, whichever loop still holds the task's last reference.
+template <class T>
+Task<T> frame_ends_first(Task<T> task) {
+  Task<T> work = std::move(task);
+  co_return co_await std::move(work);
+}
+
+template <class T>
+Task<T> shield_handle(JoinHandle<T> handle) {
+  if (!handle.valid()) throw std::logic_error("weft::shield: an empty JoinHandle");
+  // A cancel of ours: the handle is dropped unawaited below, and the runtime reports the
+  // work's exception if it had one.
+  if (co_await join_shielded(handle)) throw CancelledError();
+  Settled<T> outcome;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await handle;
+      outcome.emplace_value();
+    } else {
+      outcome.emplace_value(co_await handle);
+    }
+  } catch (...) {  // the work's exception, or a cancel of ours that came just now
+    outcome.set_error(std::current_exception());
+  }
+  { JoinHandle<T> finished = std::move(handle); }  // the work's frame goes before we return
+  if constexpr (std::is_void_v<T>) {
+    outcome.value();
+  } else {
+    co_return std::move(outcome).value();
+  }
+}
+}  // namespace detail
+
 template <class T>
 [[nodiscard]] Task<T> shield(Task<T> task) {
-  Settled<T> slot;
-  detail::CompletionQueue queue;
-  detail::ChildNode node;
-  JoinHandle<void> handle = spawn(detail::run_child(std::move(task), &slot, &queue, &node));
-  bool owner_cancelled = false;
-  for (;;) {
-    try {
-      (void)co_await queue.next();
-      break;
-    } catch (const CancelledError&) {
-      owner_cancelled = true;  // noted; the work goes on
-    }
-  }
-  if (co_await detail::join_child(handle)) owner_cancelled = true;
-  if (owner_cancelled) throw CancelledError();
-  co_return std::move(slot).value();
+  co_return co_await detail::shield_handle(spawn(detail::frame_ends_first(std::move(task))));
+}
+
+template <class T>
+[[nodiscard]] Task<T> shield(JoinHandle<T> handle) {
+  return detail::shield_handle(std::move(handle));
 }
 
 }  // namespace weft

@@ -15,6 +15,10 @@
 // are cancelled and joined, then CancelledError propagates (also when a winner was already
 // known). when_any of an empty vector throws std::invalid_argument (nothing could win).
 //
+// Tasks or JoinHandles: a JoinHandle's task is owned by when_any from then on, and a loser
+// is cancelled and joined like any other (see detail/work_arg.hpp). To keep the losers
+// running, see weft::wait (wait.hpp).
+//
 // Results: a pack gives std::variant<value_t<Ts>...> (the winner's alternative is chosen by
 // position, so equal types are fine; void gives std::monostate); a vector gives WhenAny<T>.
 
@@ -27,6 +31,8 @@
 #include <vector>
 
 #include "weft/detail/child_tasks.hpp"
+#include "weft/detail/work_arg.hpp"
+#include "weft/join_handle.hpp"
 #include "weft/settled.hpp"
 #include "weft/task.hpp"
 
@@ -39,40 +45,65 @@ struct WhenAny {
 };
 
 namespace detail {
-template <class... Ts>
-Task<std::variant<value_t<Ts>...>> when_any_pack(std::tuple<Task<Ts>...> tasks) {
-  ChildTuple<Ts...> children;
+template <class... As>
+Task<std::variant<value_t<work_value_t<As>>...>> when_any_pack(std::tuple<WorkArg<As>...> works) {
+  std::tuple<Task<work_value_t<As>>...> tasks = take_tasks(works);
+  ChildTuple<work_value_t<As>...> children;
   std::exception_ptr spawn_error = children.spawn(tasks);
-  ChildNode* winner =
-      co_await supervise(children.queue, children.handles, spawn_error, StopAt::first_end);
-  std::optional<std::variant<value_t<Ts>...>> result;
+  ChildNode* winner = nullptr;
+  if constexpr (any_handle<As...>) {
+    winner = co_await supervise_works(works, children.queue, children.handles, spawn_error,
+                                      StopAt::first_end);
+  } else {
+    winner = co_await supervise(children.queue, children.handles, spawn_error, StopAt::first_end);
+  }
+  std::optional<std::variant<value_t<work_value_t<As>>...>> result;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     ((I == winner->index
           ? (void)result.emplace(std::in_place_index<I>, take_value(std::get<I>(children.slots)))
           : void()),
      ...);
   }
-  (std::index_sequence_for<Ts...>{});
+  (std::index_sequence_for<As...>{});
   co_return std::move(*result);
+}
+
+// Either `tasks` or `handles` (whose children are made here, where the handles stay put).
+template <class T>
+Task<WhenAny<T>> when_any_vector(std::vector<Task<T>> tasks, std::vector<JoinHandle<T>> handles) {
+  if (!handles.empty()) tasks = take_tasks(handles);
+  if (tasks.empty()) throw std::invalid_argument("weft::when_any: no tasks");
+  ChildVector<T> children(tasks.size());
+  std::exception_ptr spawn_error = children.spawn(tasks);
+  ChildNode* winner = nullptr;
+  if (handles.empty()) {
+    winner = co_await supervise(children.queue, children.handles, spawn_error, StopAt::first_end);
+  } else {
+    winner = co_await supervise_works(handles, children.queue, children.handles, spawn_error,
+                                      StopAt::first_end);
+  }
+  const std::size_t index = winner->index;
+  co_return WhenAny<T>{index, take_value(children.slots[index])};
 }
 }  // namespace detail
 
-template <class T0, class... Ts>
-[[nodiscard]] Task<std::variant<value_t<T0>, value_t<Ts>...>> when_any(Task<T0> first,
-                                                                       Task<Ts>... rest) {
-  return detail::when_any_pack<T0, Ts...>(
-      std::tuple<Task<T0>, Task<Ts>...>{std::move(first), std::move(rest)...});
+template <class A0, class... As>
+requires(detail::work_arg<A0> && (detail::work_arg<As> && ...))
+    [[nodiscard]] Task<std::variant<value_t<detail::work_value_t<A0>>,
+                                    value_t<detail::work_value_t<As>>...>> when_any(A0 first,
+                                                                                    As... rest) {
+  return detail::when_any_pack<A0, As...>(std::tuple<detail::WorkArg<A0>, detail::WorkArg<As>...>{
+      detail::WorkArg<A0>{std::move(first)}, detail::WorkArg<As>{std::move(rest)}...});
 }
 
 template <class T>
 [[nodiscard]] Task<WhenAny<T>> when_any(std::vector<Task<T>> tasks) {
-  if (tasks.empty()) throw std::invalid_argument("weft::when_any: no tasks");
-  detail::ChildVector<T> children(tasks.size());
-  std::exception_ptr spawn_error = children.spawn(tasks);
-  detail::ChildNode* winner = co_await detail::supervise(children.queue, children.handles,
-                                                         spawn_error, detail::StopAt::first_end);
-  const std::size_t index = winner->index;
-  co_return WhenAny<T>{index, detail::take_value(children.slots[index])};
+  return detail::when_any_vector<T>(std::move(tasks), {});
+}
+
+template <class T>
+[[nodiscard]] Task<WhenAny<T>> when_any(std::vector<JoinHandle<T>> handles) {
+  return detail::when_any_vector<T>({}, std::move(handles));
 }
 
 }  // namespace weft

@@ -138,7 +138,7 @@ class CompletionQueue {
 // and parameters) before the node is posted: once the owner hears of the end, the work's
 // destructors have run.
 template <class T>
-Task<void> run_child(Task<T> task, Settled<T>* slot, CompletionQueue* queue, ChildNode* node) {
+Task<void> run_child_body(Task<T> task, Settled<T>* slot, CompletionQueue* queue, ChildNode* node) {
   ChildEnding ending = ChildEnding::value;
   {
     Task<T> work = std::move(task);
@@ -160,6 +160,16 @@ Task<void> run_child(Task<T> task, Settled<T>* slot, CompletionQueue* queue, Chi
   node->ending = ending;
   queue->post(*node);
   if (ending == ChildEnding::cancelled) throw ChildCancelled();
+}
+
+// The child task: run_child_body, marked so that the runtime always runs it (even when it
+// is cancelled before its first run) and never turns a late cancel into its outcome — the
+// owner waits for its node and reads its ending from the slot.
+template <class T>
+Task<void> run_child(Task<T> task, Settled<T>* slot, CompletionQueue* queue, ChildNode* node) {
+  Task<void> child = run_child_body(std::move(task), slot, queue, node);
+  child.handle().promise().set_reports_own_end();
+  return child;
 }
 
 // Awaits one child's JoinHandle until it is really joined. True if the awaiting task was
