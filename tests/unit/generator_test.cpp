@@ -54,6 +54,53 @@ TEST(Generator, EmptyBodyEndsAtOnce) {
   EXPECT_TRUE(weft::run(collect_empty(), weft::test::options(1)).empty());
 }
 
+Generator<long> naturals(long n) {
+  for (long i = 0; i < n; ++i) co_yield i;
+}
+
+// A million values pulled without a suspension in between: each next() runs the body and
+// gets control back with a plain return, so the stack stays flat on every compiler and
+// optimisation level (g++ -O0 makes every symmetric transfer a real call; CI runs this in
+// its gcc-debug build).
+TEST(Generator, MillionValuesWithoutSuspendingDoNotGrowTheStack) {
+  auto body = []() -> Task<long> {
+    Generator<long> g = naturals(1'000'000);
+    long sum = 0;
+    while (std::optional<long> v = co_await g.next()) sum += *v;
+    co_return sum;
+  };
+  weft::RuntimeOptions o = weft::test::options(1);
+  o.stall_threshold = std::chrono::milliseconds(0);  // a long synchronous run is the point
+  EXPECT_EQ(weft::run(body(), o), 499'999'500'000L);
+}
+
+// The two paths meet: values that come after a runtime suspension (the body resumed by its
+// loop transfers back to the consumer) between values that come at once.
+Generator<int> mixed(int n) {
+  for (int i = 0; i < n; ++i) {
+    if (i % 1000 == 999) co_await weft::yield();
+    co_yield i;
+  }
+}
+
+TEST(Generator, ValuesAfterASuspensionAndAtOnceInterleave) {
+  auto body = []() -> Task<long> {
+    Generator<int> g = mixed(100'000);
+    long sum = 0;
+    int expected = 0;
+    while (std::optional<int> v = co_await g.next()) {
+      EXPECT_EQ(*v, expected++);
+      sum += *v;
+    }
+    co_return sum;
+  };
+  for (unsigned loops : {1u, 2u}) {
+    weft::RuntimeOptions o = weft::test::options(loops);
+    o.stall_threshold = std::chrono::milliseconds(0);
+    EXPECT_EQ(weft::run(body(), o), 4'999'950'000L);
+  }
+}
+
 Generator<std::unique_ptr<std::string>> words() {
   co_yield std::make_unique<std::string>("move");
   auto only = std::make_unique<std::string>("only");

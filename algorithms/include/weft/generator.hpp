@@ -14,8 +14,10 @@
 //   auto gen = ticks(5);
 //   while (std::optional<int> v = co_await gen.next()) use(*v);
 //
-// The generator runs inside the consumer's task: next() transfers control to the body and
-// co_yield transfers it back (symmetric transfer, no scheduler round trip, constant stack).
+// The generator runs inside the consumer's task: next() runs the body with a plain call and
+// co_yield returns to it (detail::InlineRun: no scheduler round trip, constant stack on every
+// compiler); a body that suspended on the runtime transfers back to the consumer when it
+// yields.
 // So cancelling the consumer cancels the body's current await; the CancelledError unwinds
 // the body (its destructors run) and next() rethrows it. Destroying the Generator — after
 // the last value, or abandoned mid-way — destroys a body suspended at a co_yield, running
@@ -29,6 +31,7 @@
 #include <utility>
 
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/inline_run.hpp"
 
 namespace weft {
 
@@ -53,7 +56,8 @@ class [[nodiscard]] Generator {
     struct ToConsumer {
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
-        return h.promise().consumer_;
+        promise_type& p = h.promise();
+        return p.consumer_run_.hand_back(p.consumer_);
       }
       void await_resume() const noexcept {}
     };
@@ -79,6 +83,7 @@ class [[nodiscard]] Generator {
     T* current_ = nullptr;
     std::exception_ptr error_;
     std::coroutine_handle<> consumer_;
+    detail::InlineRun consumer_run_;
   };
 
   Generator(Generator&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
@@ -97,9 +102,10 @@ class [[nodiscard]] Generator {
    public:
     explicit NextAwaiter(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
     bool await_ready() const noexcept { return !handle_ || handle_.done(); }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) noexcept {
+    // False (the consumer goes on at once) when the body yielded or ended during the call.
+    bool await_suspend(std::coroutine_handle<> consumer) noexcept {
       handle_.promise().consumer_ = consumer;
-      return handle_;
+      return !handle_.promise().consumer_run_.run(handle_);
     }
     // The next value; std::nullopt once the body has returned. Rethrows what the body threw
     // (once; afterwards the generator is simply exhausted).

@@ -428,7 +428,7 @@ class ChildHandle<T>::Awaiter {
  public:
   explicit Awaiter(Task<T> wait) noexcept : wait_(std::move(wait)) {}
   bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+  bool await_suspend(std::coroutine_handle<> caller) noexcept {
     return typename Task<T>::Awaiter{wait_.handle()}.await_suspend(caller);
   }
   decltype(auto) await_resume() { return typename Task<T>::Awaiter{wait_.handle()}.await_resume(); }

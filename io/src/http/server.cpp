@@ -290,7 +290,7 @@ class HandlerCall {
 
   // Nothing to run: no route, or the handler threw before it returned its task.
   bool await_ready() const noexcept { return !task_.valid(); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+  bool await_suspend(std::coroutine_handle<> caller) noexcept {
     return awaiter_.await_suspend(caller);
   }
   ServerResponse await_resume() {

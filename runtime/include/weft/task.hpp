@@ -4,11 +4,11 @@
 // handed to weft::spawn / weft::run; a Task destroyed before either is reported as a bug
 // (asyncio's "coroutine was never awaited").
 //
-// Awaiting a task transfers control to it symmetrically (await_suspend returns the callee's
-// handle, final_suspend returns the caller's), so a loop of a million sequential co_awaits
-// of tasks that finish synchronously runs in constant stack — given a compiler that turns
-// those returns into tail calls (clang 14 at every level; GCC 12 only at -O2 without
-// sanitizers; see BUILD_NOTES.md).
+// Awaiting a task runs it with a plain call (detail::InlineRun): a callee that finishes
+// without suspending returns to its awaiter, which goes on without suspending, so a loop of
+// a million sequential co_awaits of tasks that finish at once runs in constant stack on
+// every compiler and optimisation level. A callee that suspends on the runtime transfers
+// back to its awaiter symmetrically when it ends.
 
 #include <coroutine>
 #include <exception>
@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "weft/detail/frame_pool.hpp"
+#include "weft/detail/inline_run.hpp"
 
 namespace weft {
 
@@ -62,8 +63,8 @@ class TaskPromiseBase {
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
       // A root task (spawned) has no continuation: control returns to the loop, which sees
       // the handle done() and completes the task.
-      std::coroutine_handle<> next = h.promise().continuation_;
-      return next ? next : std::noop_coroutine();
+      TaskPromiseBase& p = h.promise();
+      return p.continuation_ ? p.awaiter_run_.hand_back(p.continuation_) : std::noop_coroutine();
     }
     void await_resume() const noexcept {}
   };
@@ -74,6 +75,10 @@ class TaskPromiseBase {
   void set_continuation(std::coroutine_handle<> c) noexcept {
     continuation_ = c;
     started_ = true;
+  }
+  // Awaiter side: runs this (awaited) task; true if it ended during the call (InlineRun).
+  [[nodiscard]] bool run_for_awaiter(std::coroutine_handle<> self) noexcept {
+    return awaiter_run_.run(self);
   }
   void mark_started() noexcept { started_ = true; }
   [[nodiscard]] bool started() const noexcept { return started_; }
@@ -93,6 +98,7 @@ class TaskPromiseBase {
 
  private:
   std::coroutine_handle<> continuation_;
+  InlineRun awaiter_run_;
   std::exception_ptr exception_;
   FrameOrigin origin_;
   bool started_ = false;
@@ -189,9 +195,10 @@ class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")
   struct Awaiter {
     handle_type callee;
     bool await_ready() const noexcept { return false; }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    // False (the caller goes on at once) when the callee ended without suspending.
+    bool await_suspend(std::coroutine_handle<> caller) noexcept {
       callee.promise().set_continuation(caller);
-      return callee;
+      return !callee.promise().run_for_awaiter(callee);
     }
     decltype(auto) await_resume() { return callee.promise().take_result(); }
   };
