@@ -73,9 +73,13 @@ weft::Task<void> blocking_call() {
   std::puts("(b) a blocking call inside a task");
   // Spawned with names because a report names the spawned task (and its coroutine), not
   // whatever coroutine that task was awaiting when it stalled.
-  co_await weft::spawn(blocking_fetch(), {.name = "blocking fetch"});
+  // (Each handle is named before its co_await: g++ 12 mishandles a braced SpawnOptions
+  // inside a co_await expression.)
+  weft::JoinHandle<void> blocking = weft::spawn(blocking_fetch(), {.name = "blocking fetch"});
+  co_await blocking;
   std::puts("  the same call through weft::to_thread (no report: the loop stays free)");
-  co_await weft::spawn(offloaded_fetch(), {.name = "offloaded fetch"});
+  weft::JoinHandle<void> offloaded = weft::spawn(offloaded_fetch(), {.name = "offloaded fetch"});
+  co_await offloaded;
 }
 
 // Counts the tasks in their critical part now and at most. One loop runs them all, so plain

@@ -108,7 +108,9 @@ bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> caller) {
   for (;;) {
     const std::uint32_t unclaimed = w & ~IoDirection::kRegistering;
     if ((w & IoDirection::kReady) != 0) {  // an edge arrived: release the claim, no wait
-      if (dir.word.compare_exchange_weak(w, unclaimed, std::memory_order_relaxed,
+      // Acquire on success as on failure (the edge's data is read next); GCC still rejects
+      // a failure order stronger than the success order (a C++14 rule).
+      if (dir.word.compare_exchange_weak(w, unclaimed, std::memory_order_acquire,
                                          std::memory_order_acquire))
         return false;
       continue;

@@ -218,7 +218,9 @@ void run_rounds(std::int64_t capacity) {
   EXPECT_GT(paths.single_steals.load(), 0u);
   EXPECT_GT(paths.half_steals.load(), 0u);
   EXPECT_GT(paths.from_thieves.load(), 0u);
-  if (capacity <= 4) EXPECT_GT(paths.owner_growths.load(), 0u);
+  if (capacity <= 4) {
+    EXPECT_GT(paths.owner_growths.load(), 0u);
+  }
   std::printf(
       "capacity %lld, %zu rounds of %zu: owner pops %llu, steals %llu, half steals %llu, "
       "from thieves %llu, retries %llu, owner grew in %llu rounds\n",

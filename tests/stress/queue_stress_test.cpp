@@ -69,7 +69,7 @@ template <class T>
 Task<bool> join_all(std::vector<JoinHandle<T>>& handles) {
   bool all = true;
   for (auto& h : handles) {
-    if (!co_await weft::test::finished_within(h, kStressDeadline)) {
+    if (const bool ok = co_await weft::test::finished_within(h, kStressDeadline); !ok) {
       ADD_FAILURE() << "a task did not finish in time";
       all = false;
       continue;

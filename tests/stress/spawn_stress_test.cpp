@@ -119,8 +119,10 @@ Task<std::size_t> producer(RunLedger* ledger, std::uint32_t begin, std::uint32_t
       for (auto& h : handles) std::move(h).detach();
       continue;
     }
-    for (std::uint32_t i = first; i < last; ++i)
-      if (co_await handles[i - first] != i) ++wrong_values;
+    for (std::uint32_t i = first; i < last; ++i) {
+      const std::uint32_t value = co_await handles[i - first];
+      if (value != i) ++wrong_values;
+    }
   }
   co_return wrong_values;
 }

@@ -97,7 +97,7 @@ TEST(TcpStress, ConnectionsWithRandomCancellationsLeakNoFds) {
           batch[i].cancel();
         }
         for (auto& h : batch) {
-          if (!co_await weft::test::finished_within(h)) {
+          if (const bool ok = co_await weft::test::finished_within(h); !ok) {
             ADD_FAILURE() << "a client did not finish";
             continue;
           }

@@ -61,8 +61,9 @@ using Failure = std::string;
 Task<bool> join_all(std::vector<JoinHandle<void>>& handles) {
   bool all = true;
   for (auto& h : handles) {
-    if (!co_await weft::test::co_wait_until([&h] { return h.done(); }, weft::test::kDeadline,
-                                            0ms)) {
+    if (const bool ok = co_await weft::test::co_wait_until([&h] { return h.done(); },
+                                                           weft::test::kDeadline, 0ms);
+        !ok) {
       all = false;
       break;
     }
@@ -153,8 +154,9 @@ Task<Failure> semaphore_round(std::mt19937_64& rng) {
   for (std::size_t i = 0; i < waiters; ++i) {
     handles.push_back(weft::spawn(permit_waiter(&sem, &holding, &outcomes[i], rng() % 2 == 0)));
   }
-  if (!co_await weft::test::co_wait_until([&] { return sem.waiting() == waiters; },
-                                          weft::test::kDeadline, 0ms)) {
+  if (const bool ok = co_await weft::test::co_wait_until([&] { return sem.waiting() == waiters; },
+                                                         weft::test::kDeadline, 0ms);
+      !ok) {
     co_return "the waiters never queued";
   }
   std::vector<bool> cancelled(waiters, false);
@@ -167,7 +169,8 @@ Task<Failure> semaphore_round(std::mt19937_64& rng) {
     }
     if (rng() % 3 == 0) co_await weft::yield();  // let woken waiters run at random points
   }
-  if (!co_await join_all(handles)) co_return "a waiter starved (never got a permit)";
+  if (const bool ok = co_await join_all(handles); !ok)
+    co_return "a waiter starved (never got a permit)";
   for (std::size_t i = 0; i < waiters; ++i) {
     if (!cancelled[i] && !outcomes[i].got.load()) {
       co_return "waiter " + std::to_string(i) + " was not cancelled and got no permit";
@@ -219,8 +222,9 @@ Task<Failure> condition_round(std::mt19937_64& rng) {
   for (std::size_t i = 0; i < waiters; ++i) {
     handles.push_back(weft::spawn(ticket_waiter(&t, &outcomes[i])));
   }
-  if (!co_await weft::test::co_wait_until([&] { return t.cond.waiting() == waiters; },
-                                          weft::test::kDeadline, 0ms)) {
+  if (const bool ok = co_await weft::test::co_wait_until(
+          [&] { return t.cond.waiting() == waiters; }, weft::test::kDeadline, 0ms);
+      !ok) {
     co_return "the waiters never waited";
   }
   std::vector<bool> cancelled(waiters, false);
@@ -252,7 +256,8 @@ Task<Failure> condition_round(std::mt19937_64& rng) {
     t.left += topped_up;
     t.cond.notify_all();
   }
-  if (!co_await join_all(handles)) co_return "a waiter never ended after notify_all";
+  if (const bool ok = co_await join_all(handles); !ok)
+    co_return "a waiter never ended after notify_all";
   if (!settled) co_return "a notification was lost: a ticket was left while a waiter waited";
   std::size_t taken = 0;
   for (std::size_t i = 0; i < waiters; ++i) {

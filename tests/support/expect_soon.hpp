@@ -16,7 +16,9 @@ namespace weft::test {
 // Adds a failure naming `what` and throws (ending the awaiting task) on timeout.
 template <class Pred>
 Task<void> expect_soon(Pred pred, const char* what) {
-  if (!co_await co_wait_until(pred, kDeadline, std::chrono::steady_clock::duration::zero())) {
+  const bool held =
+      co_await co_wait_until(pred, kDeadline, std::chrono::steady_clock::duration::zero());
+  if (!held) {
     ADD_FAILURE() << "timed out waiting for: " << what;
     throw std::runtime_error(std::string("timed out: ") + what);
   }

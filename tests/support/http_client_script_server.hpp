@@ -95,7 +95,9 @@ class ServerConnection {
   static Task<void> drain(io::TcpStream& stream) {
     std::vector<std::byte> buffer(4096);
     try {
-      while (co_await stream.read_some(buffer) != 0) {
+      for (;;) {
+        const std::size_t n = co_await stream.read_some(buffer);
+        if (n == 0) break;
       }
     } catch (const std::system_error&) {  // ECONNRESET is a close too
     }
@@ -244,7 +246,8 @@ class ScriptServer {
         std::lock_guard lock(mutex_);
         requests_.push_back(request);
       }
-      if (!co_await handler_(connection, request) || !connection.stream().is_open()) co_return;
+      const bool keep_open = co_await handler_(connection, request);
+      if (!keep_open || !connection.stream().is_open()) co_return;
       (void)parser.next();
     }
   }

@@ -93,7 +93,7 @@ class TestServer {
     runtime_.block_on(
         [](weft::http::Server& s, JoinHandle<void>& serving, Ms g, Ms b) -> Task<void> {
           co_await weft::wait_for(s.shutdown(g), b);
-          if (!co_await weft::test::finished_within(serving, b))
+          if (const bool ok = co_await weft::test::finished_within(serving, b); !ok)
             throw std::runtime_error("serve() did not return after shutdown()");
           co_await serving;
         }(server_, serving_, grace, bound));
@@ -113,9 +113,11 @@ class TestServer {
   bool wait_stopped(Ms bound) {
     return runtime_.block_on(
         [](JoinHandle<void>& shutdown, JoinHandle<void>& serving, Ms b) -> Task<bool> {
-          if (!co_await weft::test::finished_within(shutdown, b)) co_return false;
+          if (const bool ok = co_await weft::test::finished_within(shutdown, b); !ok)
+            co_return false;
           co_await shutdown;
-          if (!co_await weft::test::finished_within(serving, b)) co_return false;
+          if (const bool ok = co_await weft::test::finished_within(serving, b); !ok)
+            co_return false;
           co_await serving;
           co_return true;
         }(shutdown_, serving_, bound));

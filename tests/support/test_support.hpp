@@ -130,7 +130,8 @@ Task<bool> co_wait_until(Pred done, std::chrono::steady_clock::duration timeout 
 template <class T>
 Task<bool> finished_within(JoinHandle<T>& handle,
                            std::chrono::steady_clock::duration timeout = kDeadline) {
-  if (co_await co_wait_until([&handle] { return handle.done(); }, timeout)) co_return true;
+  if (const bool ok = co_await co_wait_until([&handle] { return handle.done(); }, timeout); ok)
+    co_return true;
   handle.cancel();
   (void)co_await co_wait_until([&handle] { return handle.done(); }, timeout);
   co_return false;

@@ -162,12 +162,13 @@ Task<Scenario> cancel_victim(Suspension where, When when, Probe* probe, Probe* j
   JoinHandle<int> joinee;
   if (where == Suspension::join) {
     joinee = weft::spawn(sleep_an_hour(joinee_probe, Counted{}));
-    if (!co_await weft::test::co_wait_until(
+    if (const bool ok = co_await weft::test::co_wait_until(
             [joinee_probe] { return joinee_probe->about_to_suspend.load(); }, weft::test::kDeadline,
-            0ms)) {
+            0ms);
+        !ok) {
       out.timed_out = true;
       joinee.cancel();
-      if (co_await weft::test::finished_within(joinee))
+      if (const bool ended = co_await weft::test::finished_within(joinee); ended)
         out.joinee_ending = co_await join_ending(joinee);
       co_return out;
     }
@@ -183,7 +184,7 @@ Task<Scenario> cancel_victim(Suspension where, When when, Probe* probe, Probe* j
   out.started_before_cancel = probe->started.load();
   handle.cancel();
   // The cancelled wait must end; if it does not within the deadline, give up on it.
-  if (co_await weft::test::finished_within(handle)) {
+  if (const bool ok = co_await weft::test::finished_within(handle); ok) {
     out.ending = co_await join_ending(handle);
     out.done_after_join = handle.done();
   } else {
@@ -192,7 +193,7 @@ Task<Scenario> cancel_victim(Suspension where, When when, Probe* probe, Probe* j
   out.live_after_join = Counted::live();
   if (joinee.valid()) {
     joinee.cancel();
-    if (co_await weft::test::finished_within(joinee)) {
+    if (const bool ok = co_await weft::test::finished_within(joinee); ok) {
       out.joinee_ending = co_await join_ending(joinee);
     } else {
       out.timed_out = true;
@@ -245,7 +246,9 @@ void expect_cancel_at(Suspension where, When when, unsigned loops) {
   // was cancelled with the victim, which resumed only after it ended: its local is gone
   // too, its frame token stays while its handle does.
   EXPECT_EQ(s.live_after_join, base + 1 + (where == Suspension::join ? 1 : 0));
-  if (where == Suspension::join) EXPECT_EQ(s.joinee_ending, Ending::cancelled);
+  if (where == Suspension::join) {
+    EXPECT_EQ(s.joinee_ending, Ending::cancelled);
+  }
   EXPECT_EQ(Counted::live(), base) << "a frame was never freed";
 }
 
@@ -281,8 +284,9 @@ Task<int> seven() { co_return 7; }
 
 Task<int> cancel_after_finish() {
   JoinHandle<int> handle = weft::spawn(seven());
-  if (!co_await weft::test::co_wait_until([&handle] { return handle.done(); },
-                                          weft::test::kDeadline, 0ms)) {
+  if (const bool ok = co_await weft::test::co_wait_until([&handle] { return handle.done(); },
+                                                         weft::test::kDeadline, 0ms);
+      !ok) {
     ADD_FAILURE() << "a task that returns at once did not finish within 10 s";
     co_return -1;  // `handle` is dropped: the runtime's shutdown cancels it
   }
@@ -361,12 +365,13 @@ Task<int> survives_one_cancel(Probe* probe, Clock::duration* second_sleep,
 
 Task<int> cancel_once(Probe* probe, Clock::duration* second_sleep) {
   JoinHandle<int> handle = weft::spawn(survives_one_cancel(probe, second_sleep, Counted{}));
-  if (!co_await weft::test::co_wait_until([probe] { return probe->about_to_suspend.load(); },
-                                          weft::test::kDeadline, 0ms)) {
+  if (const bool ok = co_await weft::test::co_wait_until(
+          [probe] { return probe->about_to_suspend.load(); }, weft::test::kDeadline, 0ms);
+      !ok) {
     ADD_FAILURE() << "the task did not reach its sleep within 10 s";
   }
   handle.cancel();
-  if (!co_await weft::test::finished_within(handle)) {
+  if (const bool ok = co_await weft::test::finished_within(handle); !ok) {
     ADD_FAILURE() << "the task did not end within 10 s of one cancel";
     co_return -1;
   }
@@ -579,8 +584,9 @@ Task<int> sleeper_on_this_loop(Clock::duration d, std::atomic<long>* thread, Pro
 
 Task<void> cancel_from_another_loop(JoinHandle<int>* target, std::atomic<long>* sleeper_thread,
                                     long* my_thread) {
-  if (!co_await weft::test::co_wait_until([sleeper_thread] { return sleeper_thread->load() != 0; },
-                                          weft::test::kDeadline, 0ms)) {
+  if (const bool ok = co_await weft::test::co_wait_until(
+          [sleeper_thread] { return sleeper_thread->load() != 0; }, weft::test::kDeadline, 0ms);
+      !ok) {
     ADD_FAILURE() << "the sleeper did not start within 10 s";
   }
   const long avoid = sleeper_thread->load();

@@ -42,7 +42,7 @@ TEST(Event, SetWakesEveryWaiterOnEveryLoop) {
     EXPECT_EQ(woken.load(), 0u) << "a wait returned before set()";
     event.set();
     for (auto& handle : handles) {
-      if (!co_await weft::test::finished_within(handle)) {
+      if (const bool ok = co_await weft::test::finished_within(handle); !ok) {
         ADD_FAILURE() << "a waiter missed set()";
         co_return;
       }
@@ -130,7 +130,7 @@ TEST(Event, SetRacingCancelEndsEachWaiterOnce) {
       }(&event));
       waiter.cancel();
       co_await setter;
-      if (!co_await weft::test::finished_within(waiter)) {
+      if (const bool ok = co_await weft::test::finished_within(waiter); !ok) {
         ADD_FAILURE() << "waiter never ended in round " << r;
         co_return;
       }

@@ -311,7 +311,7 @@ Task<ReadinessResult> readiness_protocol(WaitProbe* probe) {
   JoinHandle<void> writer =
       weft::spawn(write_when_blocked(fds[1], probe, &written, &r.reader_blocked));
   r.timed_out = !co_await finished_within(reader);
-  if (co_await finished_within(writer)) co_await writer;
+  if (const bool ok = co_await finished_within(writer); ok) co_await writer;
   if (reader.done() && !r.timed_out) co_await reader;
   ::close(fds[1]);
   co_return r;
@@ -371,7 +371,7 @@ Task<ElsewhereResult> fd_used_off_its_home_loop(WaitProbe* probe) {
   ElsewhereResult r;
   r.home_thread = thread_id();
   JoinHandle<void> user = weft::spawn(use_from_elsewhere(&fd, fds[1], &r, probe));
-  if (co_await finished_within(user)) {
+  if (const bool ok = co_await finished_within(user); ok) {
     co_await user;
   } else {
     r.timed_out = true;  // cancelled: the peer's write never woke the wait
@@ -437,7 +437,8 @@ Task<EchoResult> echo_client(int fd, int round_trips, std::atomic<std::uint64_t>
     const std::string msg = "round trip " + std::to_string(i);
     const auto t0 = Clock::now();
     co_await sock.write_all(bytes(msg));
-    if (co_await read_exactly(sock, msg.size()) != msg) break;
+    const auto echoed = co_await read_exactly(sock, msg.size());
+    if (echoed != msg) break;
     r.worst = std::max(r.worst, Clock::now() - t0);
     ++r.answered;
   }
@@ -473,7 +474,7 @@ Task<EchoResult> echo_under_load(int round_trips, CpuLoad* cpu) {
       client.cancel();
       (void)co_await finished_within(client);
     }
-    if (!co_await finished_within(server)) r.cut_off = true;
+    if (const bool ok = co_await finished_within(server); !ok) r.cut_off = true;
   }
   cpu->stop.store(true);
   for (auto& h : load) (void)co_await finished_within(h);
@@ -577,7 +578,7 @@ Task<ReuseRound> reuse_round(int variant) {
   r.blocked = probe.blocked();
   written.store(true);
   (void)!::write(new_fds[1], "fresh", 5);
-  if (!co_await finished_within(reader, 5s)) r.missed = true;  // cancelled
+  if (const bool ok = co_await finished_within(reader, 5s); !ok) r.missed = true;  // cancelled
   try {
     if (reader.done()) co_await reader;
   } catch (const CancelledError&) {

@@ -34,7 +34,7 @@ using weft::test::expect_soon;
 template <class T>
 Task<void> join_all(std::vector<JoinHandle<T>>& handles) {
   for (auto& handle : handles) {
-    if (!co_await weft::test::finished_within(handle)) {
+    if (const bool ok = co_await weft::test::finished_within(handle); !ok) {
       ADD_FAILURE() << "a task did not finish within 10 s";
       throw std::runtime_error("timed out");
     }

@@ -37,7 +37,7 @@ using weft::test::expect_soon;
 enum class End { value, shut_down, cancelled };
 template <class T>
 Task<End> ending(JoinHandle<T>& h) {
-  if (!co_await weft::test::finished_within(h)) {
+  if (const bool ok = co_await weft::test::finished_within(h); !ok) {
     ADD_FAILURE() << "a task did not finish within 10 s";
     h.cancel();
     (void)co_await weft::test::finished_within(h);

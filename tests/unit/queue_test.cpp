@@ -328,7 +328,7 @@ TEST(Queue, PushRacingCancelAcrossLoopsLosesNoItem) {
         EXPECT_EQ(co_await ending(b), End::cancelled);
       } else {
         EXPECT_EQ(a_end, End::cancelled);
-        if (!co_await weft::test::finished_within(b)) {
+        if (const bool ok = co_await weft::test::finished_within(b); !ok) {
           ADD_FAILURE() << "round " << r << ": the item was lost";
           co_return;
         }

@@ -64,8 +64,8 @@ TEST(Scheduler, IdleLoopStealsTheQueueOfABusyOne) {
   o.stall_threshold = 0ms;  // the hold is the scenario, not a bug to report
   weft::Runtime rt(o);
   std::vector<RanOn> ran(64);
-  const long holder = rt.block_on([](std::vector<RanOn>* ran) -> Task<long> {
-    co_return co_await weft::spawn(spawn_then_hold(ran));
+  const long holder = rt.block_on([](std::vector<RanOn>* records) -> Task<long> {
+    co_return co_await weft::spawn(spawn_then_hold(records));
   }(&ran));
   int early = 0;
   for (const RanOn& r : ran) {

@@ -67,7 +67,7 @@ TEST(Semaphore, NeverExceedsItsCountUnderManyAcquirers) {
     handles.reserve(n);
     for (std::size_t i = 0; i < n; ++i) handles.push_back(weft::spawn(hold_a_permit(&sem, &h)));
     for (auto& handle : handles) {
-      if (!co_await weft::test::finished_within(handle)) {
+      if (const bool ok = co_await weft::test::finished_within(handle); !ok) {
         ADD_FAILURE() << "an acquirer did not finish within 10 s";
         co_return;
       }

@@ -347,7 +347,8 @@ Task<int> await_self(JoinHandle<int>* self) { co_return co_await *self; }
 Task<Ending> spawn_self_awaiter() {
   JoinHandle<int> handle;
   handle = weft::spawn(await_self(&handle));
-  if (!co_await weft::test::finished_within(handle)) co_return Ending::value;  // it hung
+  if (const bool ok = co_await weft::test::finished_within(handle); !ok)
+    co_return Ending::value;  // it hung
   co_return co_await ending_of(handle);
 }
 

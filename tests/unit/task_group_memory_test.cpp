@@ -112,8 +112,9 @@ Task<bool> spawn_in_batches(TaskGroup& group, std::atomic<std::uint64_t>& finish
   for (std::uint64_t b = 0; b < batches; ++b) {
     const std::uint64_t target = finished.load() + batch;
     for (std::uint64_t i = 0; i < batch; ++i) group.spawn(short_child(&finished));
-    if (!co_await weft::test::co_wait_until([&] { return finished.load() >= target; },
-                                            weft::test::kDeadline, {}))
+    if (const bool ok = co_await weft::test::co_wait_until(
+            [&] { return finished.load() >= target; }, weft::test::kDeadline, {});
+        !ok)
       co_return false;
   }
   co_return true;

@@ -188,7 +188,8 @@ TEST(Tcp, ManyConcurrentConnectionsAcrossTwoLoops) {
         TcpStream stream = co_await TcpStream::connect(a);
         for (int r = 0; r < kRoundTrips; ++r) {
           const std::string message = "client " + std::to_string(id) + " trip " + std::to_string(r);
-          if (co_await exchange(stream, message) != message) co_return;
+          const std::string echoed = co_await exchange(stream, message);
+          if (echoed != message) co_return;
           co_await weft::yield();  // give the other loop a chance to steal us
         }
         ok.fetch_add(1, std::memory_order_relaxed);

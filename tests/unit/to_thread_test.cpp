@@ -47,7 +47,7 @@ void spin_for(std::chrono::steady_clock::duration d) {
 }
 
 struct JobError : std::runtime_error {
-  explicit JobError(int code) : std::runtime_error("job failed"), code(code) {}
+  explicit JobError(int error_code) : std::runtime_error("job failed"), code(error_code) {}
   int code;
 };
 

@@ -117,7 +117,9 @@ TEST(WhenAny, TiesGoToTheFirstToEnd) {
     weft::WhenAny<int> first = co_await weft::when_any(std::move(tasks));
     EXPECT_LT(first.index, stamps.size());
     EXPECT_GE(stamps[first.index], first_stamp) << "the winner never ran";
-    if (one_loop) EXPECT_EQ(stamps[first.index], first_stamp) << "not the first to end";
+    if (one_loop) {
+      EXPECT_EQ(stamps[first.index], first_stamp) << "not the first to end";
+    }
     co_return true;
   };
   for (int round = 0; round < 20; ++round) {

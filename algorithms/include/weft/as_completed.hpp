@@ -101,7 +101,7 @@ Task<as_completed_body_value_t<T, F>> as_completed_run(std::vector<Task<T>> task
   // The body is done with the stream: stop what still runs, and join everything.
   cancel_all(children.handles);
   bool cancelled = co_await join_all(children.handles);
-  if (co_await settle_handles(handles)) cancelled = true;
+  cancelled |= co_await settle_handles(handles);
   if (failure) std::rethrow_exception(failure);
   if (cancelled) throw CancelledError();
   if constexpr (std::is_void_v<R>) {

@@ -52,7 +52,8 @@ Task<T> shield_handle(JoinHandle<T> handle) {
   if (!handle.valid()) throw std::logic_error("weft::shield: an empty JoinHandle");
   // A cancel of ours: the handle is dropped unawaited below, and the runtime reports the
   // work's exception if it had one.
-  if (co_await join_shielded(handle)) throw CancelledError();
+  const bool cancelled = co_await join_shielded(handle);
+  if (cancelled) throw CancelledError();
   Settled<T> outcome;
   try {
     if constexpr (std::is_void_v<T>) {

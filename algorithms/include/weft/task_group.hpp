@@ -170,14 +170,21 @@ class TaskGroup {
   // Starts `task` as a child of the group. From inside a weft task (the body, a child, or
   // any task that has the group while it runs). Dropping the handle is fine: the group still
   // owns the child.
-  ChildHandle<void> spawn(Task<void> task, SpawnOptions options = {}) {
+  // (No defaulted SpawnOptions, as weft::spawn: g++ 12 would relocate it bitwise inside a
+  // co_await expression.)
+  ChildHandle<void> spawn(Task<void> task, SpawnOptions options) {
     return spawn_child(std::move(task), std::move(options));
   }
+  ChildHandle<void> spawn(Task<void> task) { return spawn_child(std::move(task), SpawnOptions()); }
   // A child with a value: keep the handle to get it.
   template <class T>
   [[nodiscard]] ChildHandle<T> spawn(Task<T> task,
-                                     SpawnOptions options = {}) requires(!std::is_void_v<T>) {
+                                     SpawnOptions options) requires(!std::is_void_v<T>) {
     return spawn_child(std::move(task), std::move(options));
+  }
+  template <class T>
+  [[nodiscard]] ChildHandle<T> spawn(Task<T> task) requires(!std::is_void_v<T>) {
+    return spawn_child(std::move(task), SpawnOptions());
   }
 
   // Cancels the body and every child; with_task_group then ends in CancelledError (or
@@ -564,7 +571,8 @@ auto with_task_group(Body body)
     group.unlink(*ended);
     // The child posted as its last act; join its task so none is still completing when we
     // return (the join is short: there is nothing left for it to run).
-    if (co_await detail::join_child(ended->task)) {
+    const bool cancelled_while_joining = co_await detail::join_child(ended->task);
+    if (cancelled_while_joining) {
       owner_cancelled = true;
       group.cancel_all(false);
     }

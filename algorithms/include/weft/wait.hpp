@@ -135,7 +135,7 @@ template <class T>
   }
   if (timer.valid()) {
     timer.cancel();
-    if (co_await detail::join_shielded(timer)) cancelled = true;
+    cancelled |= co_await detail::join_shielded(timer);
   }
   if (cancelled) {  // ours to stop: cancel every task, join each (its watcher waits for it)
     for (JoinHandle<T>& w : watched) w.cancel();
@@ -146,7 +146,7 @@ template <class T>
   for (std::size_t i = 0; i < n; ++i) {
     if (ended[i]) {
       // Its watcher posted just before ending: join it, so done() is true on return.
-      if (co_await detail::join_shielded(watched[i])) cancelled = true;
+      cancelled |= co_await detail::join_shielded(watched[i]);
       result.done.push_back(std::move(watched[i]));
     } else {
       result.pending.push_back(std::move(watched[i]));

@@ -120,7 +120,7 @@ class Lease {
 
 class ClientState : public std::enable_shared_from_this<ClientState> {
  public:
-  explicit ClientState(ClientOptions options) : options(std::move(options)) {}
+  explicit ClientState(ClientOptions client_options) : options(std::move(client_options)) {}
 
   const ClientOptions options;
 

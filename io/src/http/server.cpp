@@ -449,8 +449,8 @@ Task<Ending> refuse(Connection& c) {
   c.out.clear();
   detail::append_refusal(c.out, c.parser.error().status, c.parser.error().reason,
                          c.options.server_name);
-  if (co_await send_all(c.stream, c.entry, c.options, c.out.view()))
-    co_await lingering_close(c.stream, c.entry, c.options);
+  const bool sent = co_await send_all(c.stream, c.entry, c.options, c.out.view());
+  if (sent) co_await lingering_close(c.stream, c.entry, c.options);
   co_return Ending::refused;
 }
 
@@ -459,8 +459,8 @@ Task<Ending> refuse(Connection& c) {
 Task<std::optional<Ending>> send_streamed_body(Connection& c) {
   ServerResponse& response = *c.streamed;
   if (response.is_file()) {
-    if (!co_await send_file_body(c.stream, c.entry, c.options, response.file_body()))
-      co_return Ending::timed_out;
+    const bool sent = co_await send_file_body(c.stream, c.entry, c.options, response.file_body());
+    if (!sent) co_return Ending::timed_out;
     co_return std::nullopt;
   }
   for (;;) {
@@ -522,8 +522,9 @@ Task<Ending> converse(Connection& c) {
       if (!c.parser.idle() && c.parser.head_parsed() && c.parser.expects_continue() &&
           !c.sent_continue) {
         c.sent_continue = true;
-        if (!co_await send_all(c.stream, c.entry, c.options, "HTTP/1.1 100 Continue\r\n\r\n"))
-          co_return Ending::timed_out;
+        const bool sent =
+            co_await send_all(c.stream, c.entry, c.options, "HTTP/1.1 100 Continue\r\n\r\n");
+        if (!sent) co_return Ending::timed_out;
       }
       if (!c.arm_read_deadline()) co_return Ending::keep_alive_over;
       co_await c.stream.wait_readable();

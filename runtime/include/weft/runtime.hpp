@@ -139,10 +139,17 @@ class Runtime {
 
   // Spawns from any thread: from outside the loops the task goes to the injection queue and
   // wakes a parked loop.
+  // (Two overloads, as weft::spawn: no defaulted SpawnOptions for g++ 12 to relocate.)
   template <class T>
-  JoinHandle<T> spawn(Task<T> task, SpawnOptions options = {}) {
+  JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
     auto* spawned = detail::SpawnedTask<T>::create(scheduler_.get(), std::move(task));
     detail::submit_spawn(spawned, std::move(options.name));
+    return JoinHandle<T>{spawned};
+  }
+  template <class T>
+  JoinHandle<T> spawn(Task<T> task) {
+    auto* spawned = detail::SpawnedTask<T>::create(scheduler_.get(), std::move(task));
+    detail::submit_spawn(spawned, std::string());
     return JoinHandle<T>{spawned};
   }
 

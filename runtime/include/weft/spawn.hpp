@@ -17,13 +17,25 @@ struct SpawnOptions {
 // Starts `task` concurrently on the current runtime (asyncio.create_task). Call it from
 // inside a task; from any other thread use Runtime::spawn. From a loop the task goes to that
 // loop's local queue, where idle loops can steal it.
+//
+// Two overloads rather than a defaulted SpawnOptions: g++ 12 relocates a defaulted class
+// argument of a call inside a co_await expression (`co_await weft::spawn(t)`) bitwise, which
+// breaks the std::string in it (see BUILD_NOTES.md, "g++ 12 specifics").
 template <class T>
-JoinHandle<T> spawn(Task<T> task, SpawnOptions options = {}) {
+JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
   detail::Scheduler* scheduler = detail::current_scheduler();
   if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
   auto* spawned = detail::SpawnedTask<T>::create(scheduler, std::move(task));
   // create() made the reference the JoinHandle holds; the registry adds its own.
   detail::submit_spawn(spawned, std::move(options.name));
+  return JoinHandle<T>{spawned};
+}
+template <class T>
+JoinHandle<T> spawn(Task<T> task) {
+  detail::Scheduler* scheduler = detail::current_scheduler();
+  if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
+  auto* spawned = detail::SpawnedTask<T>::create(scheduler, std::move(task));
+  detail::submit_spawn(spawned, std::string());
   return JoinHandle<T>{spawned};
 }
 

@@ -248,7 +248,7 @@ inline Task<ChildNode*> supervise(CompletionQueue& queue, std::span<JoinHandle<v
     }
   }
   if (owner_cancelled || stopped_at != nullptr || spawn_error) cancel_all(handles);
-  if (co_await join_all(handles)) owner_cancelled = true;
+  owner_cancelled |= co_await join_all(handles);
   if (owner_cancelled) throw CancelledError();
   if (spawn_error) std::rethrow_exception(spawn_error);
   co_return stopped_at;

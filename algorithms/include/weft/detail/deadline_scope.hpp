@@ -307,10 +307,10 @@ Task<T> finish_scope(DeadlineScope& scope, CompletionQueue& queue, JoinHandle<vo
     owner_cancelled = true;
     scope.cancel_for_owner();
   }
-  if (co_await join_shielded(work)) owner_cancelled = true;
+  owner_cancelled |= co_await join_shielded(work);
   std::vector<JoinHandle<void>> timers = scope.close();
   for (JoinHandle<void>& timer : timers) {
-    if (co_await join_shielded(timer)) owner_cancelled = true;
+    owner_cancelled |= co_await join_shielded(timer);
   }
   if (owner_cancelled) throw CancelledError();
   // A child that never ran (cancelled before its first run) left the slot empty.

@@ -92,7 +92,7 @@ Task<bool> settle_handles(std::tuple<WorkArg<As>...>& works) {
   std::apply([&](WorkArg<As>&... arg) { (add_settle(settles, arg), ...); }, works);
   bool cancelled = false;
   for (Task<bool>& settle : settles) {
-    if (co_await std::move(settle)) cancelled = true;
+    cancelled |= co_await std::move(settle);
   }
   co_return cancelled;
 }
@@ -101,7 +101,7 @@ template <class T>
 Task<bool> settle_handles(std::vector<JoinHandle<T>>& handles) {
   bool cancelled = false;
   for (JoinHandle<T>& handle : handles) {
-    if (co_await settle_handle(handle)) cancelled = true;
+    cancelled |= co_await settle_handle(handle);
   }
   co_return cancelled;
 }
@@ -137,7 +137,8 @@ Task<ChildNode*> supervise_works(Works& works, CompletionQueue& queue,
   } catch (...) {
     stopped = std::current_exception();
   }
-  if (co_await settle_handles(works) && !stopped) {
+  const bool cancelled_while_settling = co_await settle_handles(works);
+  if (cancelled_while_settling && !stopped) {
     stopped = std::make_exception_ptr(CancelledError());
   }
   if (stopped) std::rethrow_exception(stopped);
