@@ -1,4 +1,4 @@
-// WorkStealingDeque under contention (RELIABILITY.md, Scheduler: "the deque never loses or
+// WorkStealingDeque under contention (docs/reliability.md, Scheduler: "the deque never loses or
 // duplicates a task"): one owner pushing and popping, 8 thieves stealing one item or half
 // a deque into their own deques (which the other thieves rob in turn), 50k items a round.
 // Every item must be taken exactly once. At an initial capacity of 4 every deque grows many

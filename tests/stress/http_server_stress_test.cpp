@@ -1,4 +1,4 @@
-// weft::http::Server under load it must survive (RELIABILITY.md, Network and HTTP):
+// weft::http::Server under load it must survive (docs/reliability.md, Network and HTTP):
 //
 // - EMFILE: the test process runs with RLIMIT_NOFILE 256 and a Python child opens 300
 //   connections. The server serves what it could accept, does not spin while out of fds (its

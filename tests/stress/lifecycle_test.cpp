@@ -1,4 +1,4 @@
-// Runtimes come and go cleanly (RELIABILITY.md, Scheduler): a thousand create / spawn /
+// Runtimes come and go cleanly (docs/reliability.md, Scheduler): a thousand create / spawn /
 // destroy cycles, each leaving tasks suspended in every way a task can be (sleeping, waiting
 // on an fd, joining, yielding, queued and never started, spawned from outside), end with
 // every frame freed — a Counted in each frame proves it, and LSan checks the rest under

@@ -2,7 +2,7 @@
 // consumer sees each producer's items in the order they were pushed — with a queue bounded
 // at 1, and with producers and consumers being cancelled at random all along.
 //
-// Sizes: RELIABILITY.md's full size is 8 producers x 100k items; WEFT_STRESS_SCALE shrinks
+// Sizes: docs/reliability.md's full size is 8 producers x 100k items; WEFT_STRESS_SCALE shrinks
 // them for sanitizer runs.
 
 #include <gtest/gtest.h>

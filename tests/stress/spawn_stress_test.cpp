@@ -1,4 +1,4 @@
-// Spawning at scale and wake-ups from outside (RELIABILITY.md, Scheduler: "spawn from
+// Spawning at scale and wake-ups from outside (docs/reliability.md, Scheduler: "spawn from
 // anywhere", "no lost wakeup"):
 //   - a million weft::spawn calls from tasks at 2 loops, half awaited, half detached: each
 //     task runs exactly once and every awaited value comes back;

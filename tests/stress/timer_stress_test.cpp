@@ -175,7 +175,7 @@ TEST(TimerStress, MillionTimersHalfCancelled) {
   const long base = Counted::live();
   State s;
   s.n = weft::test::scaled(1'000'000, 10'000);
-  // RELIABILITY.md: deadlines over 0-10 s. At full size a deadline (and a planned cancel)
+  // docs/reliability.md: deadlines over 0-10 s. At full size a deadline (and a planned cancel)
   // is 0-10 s after its task's spawn; smaller runs shrink the window with the count, down
   // to 0.5 s, so a scaled-down sanitizer run keeps the timer density and stays short.
   constexpr Clock::duration kFullSpread = 10s;

@@ -72,7 +72,7 @@ class ReportLog {
 };
 
 // Stress sizes are multiplied by WEFT_STRESS_SCALE (default 1: the full sizes of
-// RELIABILITY.md). Sanitizer runs in CI use a fraction; never below `minimum`.
+// docs/reliability.md). Sanitizer runs in CI use a fraction; never below `minimum`.
 inline std::size_t scaled(std::size_t full, std::size_t minimum = 1) {
   double scale = 1.0;
   if (const char* s = std::getenv("WEFT_STRESS_SCALE")) scale = std::atof(s);

@@ -1,4 +1,4 @@
-// The scheduler's promises that are about where and when tasks run (RELIABILITY.md,
+// The scheduler's promises that are about where and when tasks run (docs/reliability.md,
 // Scheduler): a busy loop's queued work is stolen by an idle one and the metrics say so; a
 // coroutine resumed on another loop reads that loop's thread_locals; the cooperative budget
 // makes a task that always finds its awaitable ready give way to timers; injected work runs

@@ -95,7 +95,7 @@ TEST(Stall, BlockedLoopIsReportedSoonAndOthersTakeItsQueue) {
   EXPECT_EQ(log.count(ReportKind::stall_ended), 1u);
 
   // Reported while it still blocked (the 200 ms block had not ended), soon after passing the
-  // 25 ms threshold. RELIABILITY.md's "within 25 ms of the threshold" holds in a quiet
+  // 25 ms threshold. docs/reliability.md's "within 25 ms of the threshold" holds in a quiet
   // release run (the monitor samples every 5 ms; the line below prints the delay); the
   // bound asserted is rougher, since a loaded 2-core machine under sanitizers can keep the
   // monitor thread off the CPU for tens of milliseconds.
