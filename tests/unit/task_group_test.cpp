@@ -60,11 +60,6 @@ Task<void> sleeper(Probe* p, Clock::duration d = 10s, Clock::duration cleanup = 
   }
 }
 
-Task<void> fail_now(std::string what, Counted = {}) {
-  throw std::runtime_error(what);
-  co_return;
-}
-
 Task<void> fail_after(Clock::duration d, std::string what) {
   co_await weft::sleep(d);
   throw std::runtime_error(what);
@@ -124,21 +119,35 @@ TEST(TaskGroup, ChildrenMaySpawnMoreChildren) {
   EXPECT_EQ(leaves.load(), 100);
 }
 
-// Three children fail at once (before any suspension, so no cancel can pre-empt them);
-// the others are cancelled; TaskGroupError holds all three failures, what() lists them.
+// One child fails once every other child has started; the cancel it causes makes two of
+// them fail in their clean-up. TaskGroupError holds all three failures (the first one
+// first: messages() sorts only the later two, whose order is a race), what() lists them,
+// and every other child was cancelled.
 TEST(TaskGroup, SeveralFailuresAreAllReported) {
   const long base = Counted::live();
   Probe probe;
+  auto fail_once_all_started = [](Probe* p, int children) -> Task<void> {
+    const bool all_started =
+        co_await weft::test::co_wait_until([&] { return p->started.load() == children; });
+    if (!all_started) throw std::runtime_error("the other children never started");
+    throw std::runtime_error("a");
+  };
   auto body = [&]() -> Task<bool> {
     try {
       co_await weft::with_task_group([&](TaskGroup& group) -> Task<void> {
         for (int i = 0; i < 5; ++i) group.spawn(sleeper(&probe));
-        group.spawn(fail_now("a"));
-        group.spawn(fail_now("b"));
-        group.spawn(fail_now("c"));
+        group.spawn(sleeper(&probe, 10s, 0ms, "b"));
+        group.spawn(sleeper(&probe, 10s, 0ms, "c"));
+        group.spawn(fail_once_all_started(&probe, 7));
         co_return;
       });
     } catch (const TaskGroupError& e) {
+      EXPECT_EQ(e.errors().size(), 3u);
+      try {
+        std::rethrow_exception(e.errors().front());
+      } catch (const std::runtime_error& first) {
+        EXPECT_STREQ(first.what(), "a");
+      }
       EXPECT_EQ(messages(e), (std::vector<std::string>{"a", "b", "c"}));
       const std::string what = e.what();
       EXPECT_NE(what.find("3 task group failures"), std::string::npos) << what;

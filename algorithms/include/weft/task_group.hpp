@@ -280,10 +280,14 @@ class GroupChildBase : public ChildNode {
     if ((prev & (kStarted | kCancel | kEnded)) == kStarted) task.cancel();
     return (prev & kEnded) == 0;
   }
-  // The wrapper's last acts before it posts the child: records the ending, wakes the handle.
-  void finish(ChildEnding how) noexcept {
+  // The wrapper's last acts before it posts the child: records the ending (from now on a
+  // cancel of this child does nothing)...
+  void mark_ended(ChildEnding how) noexcept {
     ending = how;
     state_.fetch_or(kEnded, std::memory_order_relaxed);  // only cancel()'s answer reads it
+  }
+  // ...then wakes the handle (for a failure, the owner does, after cancelling the group).
+  void wake_handle() noexcept {
     ended.set();  // its mutex orders `ending` and the slot before done() and the awaiter
   }
 
@@ -330,6 +334,12 @@ class GroupChildRef {
 // The body of every group child's task: runs the work (unless cancelled before it started),
 // settles the slot, wakes the handle, then posts the child to the owner — its last touch of
 // the child, whose group reference the owner drops only after taking the post.
+//
+// A failed child's handle is woken by the owner instead, after the failure has cancelled
+// the group, as asyncio runs TaskGroup's done-callback before the awaiter's wake-up: a task
+// awaiting the failed child's handle inside the group (the body, or a sibling) is then
+// itself being cancelled, so it gets CancelledError, not the child's exception, whichever
+// loop each runs on. The failure reaches the owner through the group.
 template <class T>
 Task<void> run_group_child_body(Task<T> task, GroupChild<T>* child, CompletionQueue* queue) {
   ChildEnding ending = ChildEnding::value;
@@ -357,7 +367,8 @@ Task<void> run_group_child_body(Task<T> task, GroupChild<T>* child, CompletionQu
       }
     }
   }
-  child->finish(ending);
+  child->mark_ended(ending);
+  if (ending != ChildEnding::error) child->wake_handle();
   queue->post(*child);
   if (ending == ChildEnding::cancelled) throw ChildCancelled();
 }
@@ -581,6 +592,7 @@ auto with_task_group(Body body)
       // under them (they hold pointers into it), so it ends the process instead.
       [&]() noexcept { failures.push_back(ended->error()); }();
       group.cancel_all(false);
+      ended->wake_handle();  // after the cancel: see run_group_child_body
     }
     ended->release();  // the group's reference: freed now unless a handle is kept
   }
