@@ -68,6 +68,7 @@
 
 #include "reporting.hpp"
 #include "scheduler.hpp"
+#include "weft/detail/task_deadline.hpp"
 #include "weft/errors.hpp"
 #include "weft/loop_info.hpp"
 #include "weft/report.hpp"
@@ -310,6 +311,8 @@ void Loop::run_task(TaskHeader* task) {
     current_task_ = nullptr;
     return;
   }
+  // Still RUNNING, so no other loop runs the task while its deadline scopes are armed here.
+  if (task->deadline_unarmed_) TaskDeadline::arm_all(*task);
   current_task_ = nullptr;
   // acq_rel: release publishes what the task wrote (resume_point, its frame) to the next
   // loop that runs it; acquire sees a NOTIFIED set by a waker during the run.
@@ -434,6 +437,10 @@ void Loop::drain_remote_completions() noexcept {
 }
 
 void Loop::cancel_timer_here(TimerNode* node) noexcept {
+  if (node->is_deadline) {
+    timers_.drop_cancelled_deadline(node);
+    return;
+  }
   TaskHeader* task = node->task;
   const bool removed = timers_.cancel(node);
   task->finish_cancel(removed);

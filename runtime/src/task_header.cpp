@@ -88,7 +88,7 @@ WakeResult TaskHeader::wake() noexcept {
     }
     // A canceller claimed the wait. The last of us two to finish schedules the task.
     const bool canceller_done = (w & kDeregFailed) != 0;
-    const std::uint32_t next = canceller_done ? (w & kCancel) : (w | kWoken);
+    const std::uint32_t next = canceller_done ? (w & (kCancel | kRequestCountMask)) : (w | kWoken);
     if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (canceller_done) schedule();
@@ -107,17 +107,50 @@ bool TaskHeader::request_cancel() noexcept {
     // see this request; refusing it is what keeps an accepted request from vanishing.
     // (A running task is never closed, so a self request never lands here.)
     if ((w & kClosed) != 0) return false;
-    // Already requested, not yet delivered: the pending request covers this one. The
-    // completer's RMW, if it comes later, still sees it.
-    if ((w & kCancel) != 0) return true;
-    const bool claim = (w & kWaiting) != 0 && (w & kClaimed) == 0;
-    const std::uint32_t next = w | kCancel | (claim ? kClaimed : 0);
+    // Already requested, not yet delivered: the pending request covers this one (the
+    // completer's RMW, if it comes later, still sees it); only the count changes.
+    const bool claim = (w & (kCancel | kWaiting | kClaimed)) == kWaiting;
+    const std::uint32_t next = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
     // acq_rel: acquire reads the registration the task published with its release.
     if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (claim) run_deregistration();
       return true;
     }
+  }
+}
+
+void TaskHeader::request_deadline_cancel() noexcept {
+  std::uint32_t w = wait_.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((w & kClosed) != 0) return;  // cannot happen: the scope outlives none of its task
+    const bool claim = (w & (kCancel | kWaiting | kClaimed)) == kWaiting;
+    const std::uint32_t next = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
+    // acq_rel, as request_cancel.
+    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                    std::memory_order_relaxed)) {
+      if (claim) run_deregistration();
+      return;
+    }
+  }
+}
+
+void TaskHeader::count_deadline_request() noexcept {
+  // Relaxed: only the count changes; its readers are this task and RMWs on this word.
+  wait_.fetch_add(kRequestCountOne, std::memory_order_relaxed);
+}
+
+std::uint32_t TaskHeader::uncancel() noexcept {
+  std::uint32_t w = wait_.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::uint32_t left = (w >> kRequestCountShift) - 1;
+    // The task runs, so it is not waiting: with no request left, the pending delivery (if
+    // any) was a deadline's that its scope has answered. Relaxed: the CAS only decides
+    // against racing requests, whose RMWs on this word are ordered with it.
+    std::uint32_t next = w - kRequestCountOne;
+    if (left == 0) next &= ~kCancel;
+    if (wait_.compare_exchange_weak(w, next, std::memory_order_relaxed, std::memory_order_relaxed))
+      return left;
   }
 }
 
@@ -169,14 +202,15 @@ void TaskHeader::run_deregistration() noexcept {
 void TaskHeader::finish_cancel(bool removed) noexcept {
   if (removed) {
     // Nobody else will touch the wait: leave only the request for await_resume.
-    wait_.fetch_and(kCancel, std::memory_order_acq_rel);
+    wait_.fetch_and(kCancel | kRequestCountMask, std::memory_order_acq_rel);
     schedule();
     return;
   }
   std::uint32_t w = wait_.load(std::memory_order_relaxed);
   for (;;) {
     const bool waker_done = (w & kWoken) != 0;
-    const std::uint32_t next = waker_done ? (w & kCancel) : (w | kDeregFailed);
+    const std::uint32_t next =
+        waker_done ? (w & (kCancel | kRequestCountMask)) : (w | kDeregFailed);
     if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (waker_done) schedule();

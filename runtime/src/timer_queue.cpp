@@ -22,6 +22,38 @@ TimerNode* TimerQueue::insert(std::int64_t deadline_ns, TaskHeader* task, Loop* 
   return node;
 }
 
+TimerNode* TimerQueue::insert_deadline(std::int64_t deadline_ns, TaskHeader* task, Loop* home) {
+  TimerNode* node = insert(deadline_ns, task, home);
+  node->is_deadline = true;
+  return node;
+}
+
+bool TimerQueue::release_deadline(TimerNode* node) noexcept {
+  // Only this thread fires the node, so it is either still in the heap or fully fired.
+  const bool fired = node->index == TimerNode::kNotInHeap;
+  if (!fired) erase_at(node->index);
+  free_node(node);
+  return fired;
+}
+
+void TimerQueue::drop_cancelled_deadline(TimerNode* node) noexcept {
+  if (node->index != TimerNode::kNotInHeap) erase_at(node->index);
+  free_node(node);
+}
+
+void TimerQueue::fire_deadline(TimerNode* node) noexcept {
+  DeadlineState expected = DeadlineState::armed;
+  // Relaxed: the CAS only decides against the scope's armed -> cancelled; nothing is read
+  // through it. If the scope won, its posted node (through the mailbox) is freed there.
+  if (!node->deadline_state.compare_exchange_strong(expected, DeadlineState::firing,
+                                                    std::memory_order_relaxed))
+    return;
+  node->task->request_deadline_cancel();
+  // Release: the scope that sees `fired` (acquire) may free the node; the request above
+  // happened before.
+  node->deadline_state.store(DeadlineState::fired, std::memory_order_release);
+}
+
 bool TimerQueue::cancel(TimerNode* node) noexcept {
   const bool waiting = node->index != TimerNode::kNotInHeap;
   if (waiting) {
@@ -39,7 +71,9 @@ std::size_t TimerQueue::fire_expired(std::int64_t now_ns) {
     TimerNode* node = heap_.front();
     erase_at(0);
     ++fired;
-    if (node->task->wake() == WakeResult::claimed_by_canceller) {
+    if (node->is_deadline) {
+      fire_deadline(node);  // its scope frees it
+    } else if (node->task->wake() == WakeResult::claimed_by_canceller) {
       ++fired_pending_cancel_;  // the canceller's message frees it
     } else {
       free_node(node);
@@ -49,7 +83,20 @@ std::size_t TimerQueue::fire_expired(std::int64_t now_ns) {
 }
 
 void TimerQueue::clear() noexcept {
-  for (TimerNode* n : heap_) free_node(n);
+  for (TimerNode* n : heap_) {
+    if (n->is_deadline) {
+      // Its scope lives in a frame the runtime destroys later (perhaps on no loop at all):
+      // it frees the node then, finding it `fired` without any cancel having gone out.
+      // (A node whose scope already won, armed -> cancelled, is in a mailbox, which
+      // shutdown drained before this.)
+      n->index = TimerNode::kNotInHeap;
+      DeadlineState armed = DeadlineState::armed;
+      n->deadline_state.compare_exchange_strong(
+          armed, DeadlineState::fired, std::memory_order_release, std::memory_order_relaxed);
+    } else {
+      free_node(n);
+    }
+  }
   heap_.clear();
 }
 

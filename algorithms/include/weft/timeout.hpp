@@ -11,14 +11,16 @@
 //
 // asyncio's `async with timeout(d) as cm:` block becomes a callable that takes the scope and
 // returns the Task to run; a C++ destructor cannot await, so the scope is a combinator, like
-// weft::with_task_group. The body runs as a child task, exactly as wait_for runs its work:
-// when the deadline passes the body is cancelled and *joined*, and only if it then ends in
-// CancelledError does the caller get TimeoutError; a value it returns (or an exception it
-// throws) while cleaning up wins. A cancel of the awaiting task comes out as CancelledError,
-// never as TimeoutError. Nested scopes: only the outermost scope whose deadline fired turns
-// the cancel into TimeoutError (also with equal deadlines); inner ones pass CancelledError.
+// weft::with_task_group. The body runs in the awaiting task, exactly as wait_for runs its
+// work: when the deadline passes the task is cancelled, the body's clean-up runs to its
+// end, and only if the body then ends in CancelledError does the caller get TimeoutError;
+// a value it returns (or an exception it throws) while cleaning up wins. A cancel of the awaiting
+// task comes out as CancelledError, never as TimeoutError. Nested scopes: only the outermost scope
+// whose deadline fired turns the cancel into TimeoutError (also with equal deadlines); inner ones
+// pass CancelledError.
 //
-// The scope, from inside the body (or anything the body shares it with, on any loop):
+// The scope, from the task that runs the body (the body and the Tasks it awaits; another
+// task's reschedule is refused with std::logic_error, as the deadline is that task's):
 // - when(): the deadline, or std::nullopt for none;
 // - reschedule(deadline): moves it, earlier or later; std::nullopt removes it; a deadline
 //   already passed expires the scope at once. Throws std::logic_error once the scope has
@@ -47,17 +49,22 @@ namespace weft {
 
 class TimeoutScope {
  public:
-  explicit TimeoutScope(detail::DeadlineScope& state) noexcept : state_(&state) {}
+  explicit TimeoutScope(std::optional<Clock::time_point> deadline) : deadline_(deadline) {}
   TimeoutScope(const TimeoutScope&) = delete;
   TimeoutScope& operator=(const TimeoutScope&) = delete;
 
-  [[nodiscard]] std::optional<Clock::time_point> when() const { return state_->deadline(); }
-  void reschedule(std::optional<Clock::time_point> deadline) { state_->reschedule(deadline); }
-  [[nodiscard]] bool expired() const { return state_->expired(); }
+  [[nodiscard]] std::optional<Clock::time_point> when() const { return deadline_.deadline(); }
+  void reschedule(std::optional<Clock::time_point> deadline) { deadline_.reschedule(deadline); }
+  [[nodiscard]] bool expired() const { return deadline_.expired(); }
 
  private:
-  detail::DeadlineScope* state_;
+  friend detail::TaskDeadline& detail::deadline_of(TimeoutScope& scope) noexcept;
+  detail::TaskDeadline deadline_;
 };
+
+namespace detail {
+inline TaskDeadline& deadline_of(TimeoutScope& scope) noexcept { return scope.deadline_; }
+}  // namespace detail
 
 namespace detail {
 // What a timeout body returns: F(TimeoutScope&) must give a Task<T>.
@@ -69,17 +76,24 @@ using timeout_body_value_t = typename task_value_of<std::invoke_result_t<F&, Tim
 template <class F>
 [[nodiscard]] Task<detail::timeout_body_value_t<F>> timeout_at(
     std::optional<Clock::time_point> deadline, F body) {
-  detail::DeadlineScope state(deadline);
-  TimeoutScope scope(state);
-  co_return co_await detail::run_under(state, std::invoke(body, scope));
+  using T = detail::timeout_body_value_t<F>;
+  return detail::run_under_deadline<T, TimeoutScope>(
+      detail::DeadlineSpec::at(deadline),
+      [body = std::move(body)](TimeoutScope& scope) mutable -> Task<T> {
+        return std::invoke(body, scope);
+      });
 }
 
 // The body under a deadline `delay` from when the returned Task starts.
 template <class Rep, class Period, class F>
 [[nodiscard]] Task<detail::timeout_body_value_t<F>> timeout(
     std::chrono::duration<Rep, Period> delay, F body) {
-  co_return co_await timeout_at(Clock::now() + std::chrono::ceil<Clock::duration>(delay),
-                                std::move(body));
+  using T = detail::timeout_body_value_t<F>;
+  return detail::run_under_deadline<T, TimeoutScope>(
+      detail::DeadlineSpec::after(std::chrono::ceil<Clock::duration>(delay)),
+      [body = std::move(body)](TimeoutScope& scope) mutable -> Task<T> {
+        return std::invoke(body, scope);
+      });
 }
 
 // The body with no deadline until it sets one (asyncio.timeout(None)).

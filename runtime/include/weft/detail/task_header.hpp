@@ -52,6 +52,7 @@ class Loop;
 class Scheduler;
 class TaskHeader;
 class TaskPromiseBase;
+class TaskDeadline;
 
 // How a canceller removes a registration from its waker's structure.
 enum class Deregistration {
@@ -87,6 +88,15 @@ class TaskHeader {
   static constexpr std::uint32_t kWoken = 1u << 3;
   static constexpr std::uint32_t kDeregFailed = 1u << 4;
   static constexpr std::uint32_t kClosed = 1u << 5;  // completed: no cancel request accepted
+  // The high bits count the cancel requests not yet answered (asyncio's Task.cancelling()):
+  // every request_cancel() and every deadline's request adds one, also when a request is
+  // already pending (each is an RMW on wait_), and only a deadline scope that answers its own
+  // takes one away (uncancel). A scope compares the count with the one it started with to
+  // tell its own expiry from a cancel of the task (task_deadline.hpp). 24 bits: a task would
+  // need 16M unanswered requests to wrap it.
+  static constexpr unsigned kRequestCountShift = 8;
+  static constexpr std::uint32_t kRequestCountOne = 1u << kRequestCountShift;
+  static constexpr std::uint32_t kRequestCountMask = ~(kRequestCountOne - 1);
 
   using DestroyFn = void (*)(TaskHeader*) noexcept;
 
@@ -163,11 +173,24 @@ class TaskHeader {
   // False if the task has completed (CLOSED), true if the request was accepted (or one was
   // already pending): it will be delivered, or seen by the completer.
   bool request_cancel() noexcept;
+  // A deadline's request (task_deadline.hpp): delivered like any other, and counted. From
+  // any thread; never on a completed task (its scopes have ended).
+  void request_deadline_cancel() noexcept;
+  // A deadline that has passed but whose timer has not fired yet: counted as a request
+  // without a new delivery (the CancelledError already on its way answers it). By the task.
+  void count_deadline_request() noexcept;
+  // By the task, for a deadline scope that answers its own request: one request fewer; with
+  // none left, a pending delivery goes too. Returns the count left.
+  std::uint32_t uncancel() noexcept;
   // Second half of a cancel whose deregistration returned `deferred`.
   void finish_cancel(bool removed) noexcept;
 
   [[nodiscard]] bool cancel_requested() const noexcept {
     return (wait_.load(std::memory_order_relaxed) & kCancel) != 0;
+  }
+  // The count of unanswered cancel requests (see kRequestCountShift). By the task itself.
+  [[nodiscard]] std::uint32_t cancel_request_count() const noexcept {
+    return wait_.load(std::memory_order_relaxed) >> kRequestCountShift;
   }
 
   // --- for the loop -----------------------------------------------------------------------
@@ -215,6 +238,11 @@ class TaskHeader {
   // task's own runs and the loop completing it after its last run (ordered like
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
+  // The innermost deadline scope the task runs in (task_deadline.hpp), and whether some
+  // scope on that stack still needs its timer: the loop arms it when the task suspends.
+  // Only the task's own runs touch these, and the loop running it before it clears RUNNING.
+  TaskDeadline* deadline_top_ = nullptr;
+  bool deadline_unarmed_ = false;
 
  private:
   void run_deregistration() noexcept;
