@@ -8,6 +8,11 @@
 // - wait_for_overhead: 10,000 wait_for calls in sequence on work that is ready at once, with
 //   a deadline that never passes; items are wait_for calls. Each one spawns the work and a
 //   timer task and cancels and joins the timer, so this is about three spawns' worth.
+// - wait_for_yield: the same, but the work yields once before it returns, so it has not
+//   finished when wait_for first waits on it, as work that really waits has not. Tokio's
+//   `timeout` returns without arming its timer when the work is ready at the first poll, so
+//   this twin is the shape where both runtimes pay for the timer (bench/tokio_baseline has
+//   both shapes).
 //
 // The runtime is built once per benchmark, outside the timed loop, with default options;
 // reports (e.g. stalls) are counted, not printed.
@@ -101,20 +106,44 @@ BENCHMARK(BM_spawn_join_fanout)
 
 // --- wait_for_overhead --------------------------------------------------------------------
 
-Task<std::uint64_t> wait_for_driver() {
+using Work = Task<std::uint64_t> (*)(std::uint64_t);
+
+Task<std::uint64_t> wait_for_driver(Work work) {
   std::uint64_t sum = 0;
-  for (std::uint64_t i = 0; i < kWaitFors; ++i) sum += co_await weft::wait_for(small(i), 10s);
+  for (std::uint64_t i = 0; i < kWaitFors; ++i) sum += co_await weft::wait_for(work(i), 10s);
   co_return sum;
 }
 
 void BM_wait_for_overhead(benchmark::State& state) {
   std::atomic<std::uint64_t> reports{0};
   weft::Runtime rt(bench_options(state, &reports));
-  (void)rt.block_on(wait_for_driver());
-  for (auto _ : state) benchmark::DoNotOptimize(rt.block_on(wait_for_driver()));
+  (void)rt.block_on(wait_for_driver(small));
+  for (auto _ : state) benchmark::DoNotOptimize(rt.block_on(wait_for_driver(small)));
   report_common(state, kWaitFors, reports);
 }
 BENCHMARK(BM_wait_for_overhead)
+    ->ArgName("loops")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// --- wait_for_yield -----------------------------------------------------------------------
+
+// Suspends once, so wait_for sees work that has not finished yet.
+Task<std::uint64_t> small_after_yield(std::uint64_t i) {
+  co_await weft::yield();
+  co_return i;
+}
+
+void BM_wait_for_yield(benchmark::State& state) {
+  std::atomic<std::uint64_t> reports{0};
+  weft::Runtime rt(bench_options(state, &reports));
+  (void)rt.block_on(wait_for_driver(small_after_yield));
+  for (auto _ : state) benchmark::DoNotOptimize(rt.block_on(wait_for_driver(small_after_yield)));
+  report_common(state, kWaitFors, reports);
+}
+BENCHMARK(BM_wait_for_yield)
     ->ArgName("loops")
     ->Arg(1)
     ->Arg(2)
