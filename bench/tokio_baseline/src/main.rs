@@ -8,6 +8,7 @@
 //! | yield_many        | weft_bench_scheduler BM_yield_many/loops:N     |
 //! | chained_spawn     | weft_bench_scheduler BM_chained_spawn/loops:N  |
 //! | ping_pong         | weft_bench_sync BM_ping_pong/loops:N           |
+//! | queue_mpmc        | weft_bench_sync BM_queue_mpmc/loops:N          |
 //!
 //! Each shape runs on every runtime asked for: `current_thread` (what a Tokio user picks for
 //! one event loop; compare with weft's loops:1) and `multi_thread:N` (N worker threads;
@@ -40,6 +41,10 @@ const YIELD_TASKS: usize = 200;
 const YIELD_NUM: usize = 1_000;
 const CHAIN_DEPTH: usize = 1_000_000;
 const PING_PONG_ROUNDS: usize = 1_000_000;
+const MPMC_PRODUCERS: usize = 4;
+const MPMC_CONSUMERS: usize = 4;
+const MPMC_CAPACITY: usize = 1024;
+const MPMC_PER_PRODUCER: usize = 250_000;
 /// Spawns `driver` on `rt`, waits for it and returns the elapsed seconds.
 fn drive<F>(rt: &tokio::runtime::Runtime, driver: F) -> f64
 where
@@ -144,12 +149,60 @@ fn ping_pong(rt: &tokio::runtime::Runtime) -> f64 {
     })
 }
 
+/// MPMC_PRODUCERS producers and MPMC_CONSUMERS consumers over one bounded channel of
+/// MPMC_CAPACITY (weft's BM_queue_mpmc over one Queue(1024)). Tokio has no multi-consumer
+/// queue of its own (its mpsc has one receiver), so this is async-channel, the
+/// runtime-independent MPMC channel Tokio users reach for, on Tokio's scheduler. ops = messages.
+fn queue_mpmc(rt: &tokio::runtime::Runtime) -> f64 {
+    drive(rt, async {
+        let (tx, rx) = async_channel::bounded::<u64>(MPMC_CAPACITY);
+        let consumers: Vec<_> = (0..MPMC_CONSUMERS)
+            .map(|_| {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let mut sum = 0u64;
+                    // Err once every sender is gone and the channel is drained: the normal end.
+                    while let Ok(v) = rx.recv().await {
+                        sum += v;
+                    }
+                    sum
+                })
+            })
+            .collect();
+        drop(rx);
+        let producers: Vec<_> = (0..MPMC_PRODUCERS)
+            .map(|_| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    for i in 0..MPMC_PER_PRODUCER as u64 {
+                        tx.send(i).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        // The producers' clones are the only senders left: the channel closes when the last
+        // producer ends, as weft's driver closes its Queue after joining them.
+        drop(tx);
+        for p in producers {
+            p.await.unwrap();
+        }
+        let mut total = 0u64;
+        for c in consumers {
+            total += c.await.unwrap();
+        }
+        // Each producer sends 0..MPMC_PER_PRODUCER: a lost or duplicated message changes it.
+        let n = MPMC_PER_PRODUCER as u64;
+        assert_eq!(total, MPMC_PRODUCERS as u64 * (n * (n - 1) / 2), "queue_mpmc lost a message");
+    })
+}
+
 type Shape = (&'static str, fn(&tokio::runtime::Runtime) -> f64, f64);
-const SHAPES: [Shape; 4] = [
+const SHAPES: [Shape; 5] = [
     ("spawn_many", spawn_many, SPAWN_MANY_N as f64),
     ("yield_many", yield_many, (YIELD_TASKS * YIELD_NUM) as f64),
     ("chained_spawn", chained_spawn, CHAIN_DEPTH as f64),
     ("ping_pong", ping_pong, PING_PONG_ROUNDS as f64),
+    ("queue_mpmc", queue_mpmc, (MPMC_PRODUCERS * MPMC_PER_PRODUCER) as f64),
 ];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
