@@ -9,6 +9,8 @@
 //! | chained_spawn     | weft_bench_scheduler BM_chained_spawn/loops:N  |
 //! | ping_pong         | weft_bench_sync BM_ping_pong/loops:N           |
 //! | queue_mpmc        | weft_bench_sync BM_queue_mpmc/loops:N          |
+//! | wait_for_overhead | weft_bench_gather BM_wait_for_overhead/loops:N |
+//! | wait_for_yield    | weft_bench_gather BM_wait_for_yield/loops:N    |
 //!
 //! Each shape runs on every runtime asked for: `current_thread` (what a Tokio user picks for
 //! one event loop; compare with weft's loops:1) and `multi_thread:N` (N worker threads;
@@ -33,7 +35,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::AcqRel};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 const SPAWN_MANY_N: usize = 1_000_000;
@@ -45,6 +47,13 @@ const MPMC_PRODUCERS: usize = 4;
 const MPMC_CONSUMERS: usize = 4;
 const MPMC_CAPACITY: usize = 1024;
 const MPMC_PER_PRODUCER: usize = 250_000;
+const WAIT_FORS: usize = 10_000;
+/// Rounds of WAIT_FORS per repetition. One round takes well under a millisecond on Tokio, so
+/// a repetition of one round would be much of it the driver's spawn, the main thread's
+/// wake-up and noise; Google Benchmark likewise repeats weft's round (one block_on of the
+/// 10k-call driver) until the total is long enough to time.
+const WAIT_FOR_ROUNDS: usize = 50;
+
 /// Spawns `driver` on `rt`, waits for it and returns the elapsed seconds.
 fn drive<F>(rt: &tokio::runtime::Runtime, driver: F) -> f64
 where
@@ -196,13 +205,48 @@ fn queue_mpmc(rt: &tokio::runtime::Runtime) -> f64 {
     })
 }
 
+/// WAIT_FOR_ROUNDS rounds, each a driver task making WAIT_FORS timeout calls in a row with a
+/// 10 s deadline that never passes. `yield_once` makes the inner future yield once before it
+/// returns, so the timer is polled and registered (wait_for_yield); without it the inner
+/// future is ready at its first poll and Timeout returns before touching the timer
+/// (wait_for_overhead).
+fn wait_for_rounds(rt: &tokio::runtime::Runtime, yield_once: bool) -> f64 {
+    let mut seconds = 0.0;
+    for _ in 0..WAIT_FOR_ROUNDS {
+        seconds += drive(rt, async move {
+            let mut sum = 0usize;
+            for i in 0..WAIT_FORS {
+                let work = async move {
+                    if yield_once {
+                        tokio::task::yield_now().await;
+                    }
+                    i
+                };
+                sum += tokio::time::timeout(Duration::from_secs(10), work).await.unwrap();
+            }
+            assert_eq!(std::hint::black_box(sum), WAIT_FORS * (WAIT_FORS - 1) / 2);
+        });
+    }
+    seconds
+}
+
+fn wait_for_overhead(rt: &tokio::runtime::Runtime) -> f64 {
+    wait_for_rounds(rt, false)
+}
+
+fn wait_for_yield(rt: &tokio::runtime::Runtime) -> f64 {
+    wait_for_rounds(rt, true)
+}
+
 type Shape = (&'static str, fn(&tokio::runtime::Runtime) -> f64, f64);
-const SHAPES: [Shape; 5] = [
+const SHAPES: [Shape; 7] = [
     ("spawn_many", spawn_many, SPAWN_MANY_N as f64),
     ("yield_many", yield_many, (YIELD_TASKS * YIELD_NUM) as f64),
     ("chained_spawn", chained_spawn, CHAIN_DEPTH as f64),
     ("ping_pong", ping_pong, PING_PONG_ROUNDS as f64),
     ("queue_mpmc", queue_mpmc, (MPMC_PRODUCERS * MPMC_PER_PRODUCER) as f64),
+    ("wait_for_overhead", wait_for_overhead, (WAIT_FOR_ROUNDS * WAIT_FORS) as f64),
+    ("wait_for_yield", wait_for_yield, (WAIT_FOR_ROUNDS * WAIT_FORS) as f64),
 ];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -233,6 +277,7 @@ impl Flavor {
                 b
             }
         };
+        // enable_all: the timer driver the wait_for shapes need, as a Tokio user's runtime has.
         builder.enable_all().build().unwrap()
     }
 }
