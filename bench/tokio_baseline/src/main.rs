@@ -74,7 +74,10 @@ struct Countdown {
 
 impl Countdown {
     fn new(n: usize) -> Arc<Self> {
-        Arc::new(Countdown { remaining: AtomicUsize::new(n), done: Notify::new() })
+        Arc::new(Countdown {
+            remaining: AtomicUsize::new(n),
+            done: Notify::new(),
+        })
     }
     // AcqRel: the last decrement sees every other task's work.
     fn count_down(&self) {
@@ -201,7 +204,11 @@ fn queue_mpmc(rt: &tokio::runtime::Runtime) -> f64 {
         }
         // Each producer sends 0..MPMC_PER_PRODUCER: a lost or duplicated message changes it.
         let n = MPMC_PER_PRODUCER as u64;
-        assert_eq!(total, MPMC_PRODUCERS as u64 * (n * (n - 1) / 2), "queue_mpmc lost a message");
+        assert_eq!(
+            total,
+            MPMC_PRODUCERS as u64 * (n * (n - 1) / 2),
+            "queue_mpmc lost a message"
+        );
     })
 }
 
@@ -222,7 +229,9 @@ fn wait_for_rounds(rt: &tokio::runtime::Runtime, yield_once: bool) -> f64 {
                     }
                     i
                 };
-                sum += tokio::time::timeout(Duration::from_secs(10), work).await.unwrap();
+                sum += tokio::time::timeout(Duration::from_secs(10), work)
+                    .await
+                    .unwrap();
             }
             assert_eq!(std::hint::black_box(sum), WAIT_FORS * (WAIT_FORS - 1) / 2);
         });
@@ -244,9 +253,21 @@ const SHAPES: [Shape; 7] = [
     ("yield_many", yield_many, (YIELD_TASKS * YIELD_NUM) as f64),
     ("chained_spawn", chained_spawn, CHAIN_DEPTH as f64),
     ("ping_pong", ping_pong, PING_PONG_ROUNDS as f64),
-    ("queue_mpmc", queue_mpmc, (MPMC_PRODUCERS * MPMC_PER_PRODUCER) as f64),
-    ("wait_for_overhead", wait_for_overhead, (WAIT_FOR_ROUNDS * WAIT_FORS) as f64),
-    ("wait_for_yield", wait_for_yield, (WAIT_FOR_ROUNDS * WAIT_FORS) as f64),
+    (
+        "queue_mpmc",
+        queue_mpmc,
+        (MPMC_PRODUCERS * MPMC_PER_PRODUCER) as f64,
+    ),
+    (
+        "wait_for_overhead",
+        wait_for_overhead,
+        (WAIT_FOR_ROUNDS * WAIT_FORS) as f64,
+    ),
+    (
+        "wait_for_yield",
+        wait_for_yield,
+        (WAIT_FOR_ROUNDS * WAIT_FORS) as f64,
+    ),
 ];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -315,7 +336,9 @@ fn resolve_flavors(spec: &str, threads: &[usize]) -> Vec<Flavor> {
     for item in spec.split(',').map(str::trim) {
         match item.split_once(':') {
             None if item == "current_thread" => add(Flavor::CurrentThread),
-            None if item == "multi_thread" => threads.iter().for_each(|&n| add(Flavor::MultiThread(n))),
+            None if item == "multi_thread" => {
+                threads.iter().for_each(|&n| add(Flavor::MultiThread(n)))
+            }
             Some(("multi_thread", n)) => add(Flavor::MultiThread(parse_count(n, "multi_thread:N"))),
             _ => usage_error(format!(
                 "--flavor takes current_thread, multi_thread or multi_thread:N, not '{item}'"
@@ -344,9 +367,16 @@ fn parse_args() -> Options {
         match args[i].as_str() {
             "--reps" => reps = parse_count(&val, "--reps"),
             "--warmup" => {
-                warmup = val.parse().unwrap_or_else(|_| usage_error(format!("--warmup N, not '{val}'")))
+                warmup = val
+                    .parse()
+                    .unwrap_or_else(|_| usage_error(format!("--warmup N, not '{val}'")))
             }
-            "--threads" => threads = val.split(',').map(|s| parse_count(s, "--threads")).collect(),
+            "--threads" => {
+                threads = val
+                    .split(',')
+                    .map(|s| parse_count(s, "--threads"))
+                    .collect()
+            }
             "--flavor" | "--flavour" => flavor_spec = val,
             "--shapes" => {
                 shapes = val
@@ -365,11 +395,21 @@ fn parse_args() -> Options {
         i += 2;
     }
     let flavors = resolve_flavors(&flavor_spec, &threads);
-    Options { reps, warmup, flavors, shapes }
+    Options {
+        reps,
+        warmup,
+        flavors,
+        shapes,
+    }
 }
 
 fn main() {
-    let Options { reps, warmup, flavors, shapes } = parse_args();
+    let Options {
+        reps,
+        warmup,
+        flavors,
+        shapes,
+    } = parse_args();
     let runtimes: Vec<String> = flavors
         .iter()
         .map(|f| match f {
@@ -377,7 +417,10 @@ fn main() {
             Flavor::MultiThread(n) => format!("{}:{n}", f.name()),
         })
         .collect();
-    eprintln!("# tokio-baseline: reps={reps} warmup={warmup} runtimes={}", runtimes.join(","));
+    eprintln!(
+        "# tokio-baseline: reps={reps} warmup={warmup} runtimes={}",
+        runtimes.join(",")
+    );
     eprintln!("# weft's name for a row: BM_<shape>/loops:<threads>");
     println!(
         "{:<18} {:>7} {:>18} {:>14} {:>14} {:>14}",
