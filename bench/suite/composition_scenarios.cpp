@@ -5,8 +5,14 @@
 //   more than moving a task to another core costs (~1-2 µs on the 2-core VM), so the figure
 //   shows whether the loops share real work; spawn storm already measures bare spawns.
 // - Queue MPMC: 4 producers and 4 consumers over one bounded Queue: contention on the
-//   queue's lock and the wake-ups of waiting poppers and pushers.
+//   queue's lock and the wake-ups of waiting poppers and pushers (BM_queue_mpmc's shape).
+// - wait_for, work ready / work yields once: one task makes wait_for calls in a row with a
+//   deadline that never passes, on work that is ready at once or that yields once first
+//   (BM_wait_for_overhead and BM_wait_for_yield; bench/tokio_baseline has both on Tokio's
+//   timeout). What a time limit costs when it does not fire: a strictly serial chain of
+//   calls, so more loops can only add hand-offs.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -15,6 +21,7 @@
 #include <weft/gather.hpp>
 #include <weft/queue.hpp>
 #include <weft/task_group.hpp>
+#include <weft/wait_for.hpp>
 #include <weft/weft.hpp>
 
 #include "in_process.hpp"
@@ -22,6 +29,8 @@
 
 namespace weft::bench {
 namespace {
+
+using namespace std::chrono_literals;
 
 // ~10 µs on the 2-core VM this was sized on (4,096 dependent xorshift steps of ~2.3 ns); the
 // compiler cannot fold it because the seed comes from the caller.
@@ -106,6 +115,37 @@ Task<std::uint64_t> mpmc_driver(std::uint64_t producers, std::uint64_t consumers
   co_return total;
 }
 
+// --- wait_for ------------------------------------------------------------------------------
+
+Task<std::uint64_t> ready_work(std::uint64_t i) { co_return i; }
+
+// Suspends once, so wait_for sees work that has not finished yet.
+Task<std::uint64_t> yielding_work(std::uint64_t i) {
+  co_await yield();
+  co_return i;
+}
+
+using Work = Task<std::uint64_t> (*)(std::uint64_t);
+
+Task<std::uint64_t> wait_for_driver(Work work, std::uint64_t calls) {
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 0; i < calls; ++i) sum += co_await wait_for(work(i), 10s);
+  co_return sum;
+}
+
+// `full_calls` is sized so a round takes ~0.1 s on the 2-core VM at 1 loop.
+Scenario::Run wait_for_run(Work work, std::uint64_t full_calls) {
+  return [work, full_calls](const RunConfig& config) {
+    const std::uint64_t calls = config.quick ? 500 : full_calls;
+    return measure_rounds(config, [=](Runtime& rt) {
+      // Each call returns its index: a lost or repeated result changes the sum.
+      if (rt.block_on(wait_for_driver(work, calls)) != calls * (calls - 1) / 2)
+        throw std::runtime_error("wait_for returned a wrong value");
+      return calls;
+    });
+  };
+}
+
 template <class Driver>
 Scenario::Run fan_out_run(Driver driver) {
   return [driver](const RunConfig& config) {
@@ -159,6 +199,24 @@ void add_composition_scenarios(std::vector<Scenario>& out) {
               return n;
             });
           },
+  });
+  out.push_back({
+      .id = "composition/wait_for_overhead",
+      .group = "composition",
+      .title = "wait_for, work ready",
+      .unit = "calls/s",
+      .size = "100,000 wait_for(10 s) in a row, work ready at once",
+      .verbose_extras = runtime_extras(),
+      .run = wait_for_run(ready_work, 100'000),
+  });
+  out.push_back({
+      .id = "composition/wait_for_yield",
+      .group = "composition",
+      .title = "wait_for, work yields once",
+      .unit = "calls/s",
+      .size = "30,000 wait_for(10 s) in a row, work yields once",
+      .verbose_extras = runtime_extras(),
+      .run = wait_for_run(yielding_work, 30'000),
   });
 }
 

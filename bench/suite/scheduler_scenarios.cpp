@@ -4,7 +4,8 @@
 // ping-pong over Queues in many independent pairs, so more loops have something to share.
 //
 // What each shows about scaling:
-// - spawn storm: one driver spawns every task, so the others only get work by stealing it;
+// - spawn storm: one driver spawns every task, so the others only get work by stealing it
+//   (BM_spawn_many's shape, and Tokio's spawn_many in bench/tokio_baseline);
 // - yield storm: many tasks that each yield often: the local queues and the LIFO slot;
 // - chained spawn: each task spawns the next; a strictly serial chain, so N loops cannot
 //   beat one and the figure shows what hand-offs between loops cost;

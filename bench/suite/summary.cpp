@@ -82,6 +82,10 @@ void in_process_sentence(const SuiteResult& r, std::string& out) {
           ": its 8 tasks do nothing but push to and pop from one shared queue, so with "
           "more loops its lock and cache lines move between cores on every operation, a "
           "cost one loop never pays";
+    else if (entries.back().title.find("wait_for") != std::string::npos)
+      out +=
+          ": its calls run strictly one after another, so extra loops can only move each "
+          "call's short-lived work between cores";
   }
   out += ". ";
   if (find(r, "scheduler/chained_spawn") != nullptr)
