@@ -472,18 +472,18 @@ void Loop::retire_io(IoState* state) noexcept {
 // --- maintenance, stealing, parking -------------------------------------------------------
 
 void Loop::fire_timers() {
-  if (timers_.empty()) return;
+  // Also when empty: the wheel moves its clock on (see fire_expired).
   const std::size_t n = timers_.fire_expired(monotonic_ns());
   if (n > 0) timers_fired_.add(n);
 }
 
-bool Loop::maintenance(int timeout_ms) {
+bool Loop::maintenance(std::int64_t timeout_ns) {
   bool any = drain_mailboxes();
   fire_timers();
-  if (registered_fds_.load(std::memory_order_relaxed) > 0 || timeout_ms != 0) {
+  if (registered_fds_.load(std::memory_order_relaxed) > 0 || timeout_ns != 0) {
     std::uint64_t events = 0;
     dispatching_io_ = true;
-    const bool notified = reactor_.poll(timeout_ms, [&](ReadyEvent ev) {
+    const bool notified = reactor_.poll(timeout_ns, [&](ReadyEvent ev) {
       auto* state = static_cast<IoState*>(ev.cookie);
       constexpr std::uint32_t kErr = EPOLLERR | EPOLLHUP;
       if ((ev.events & (EPOLLRDHUP | kErr)) != 0) {
@@ -506,7 +506,7 @@ bool Loop::maintenance(int timeout_ms) {
       scheduler_.notify_one();
     if (events > 0) io_events_.add(events);
     any = any || events > 0 || notified;
-    if (timeout_ms != 0) {
+    if (timeout_ns != 0) {
       any = drain_mailboxes() || any;
       fire_timers();
     }
@@ -575,14 +575,12 @@ bool Loop::spin_for_work() {
   return false;
 }
 
-int Loop::park_timeout_ms() const {
-  if (timers_.empty()) return scheduler_.shutting_down() ? 10 : -1;
+std::int64_t Loop::park_timeout_ns() {
+  constexpr std::int64_t kShutdownPoll = 10'000'000;  // 10 ms: see the shutdown steps
+  if (timers_.empty()) return scheduler_.shutting_down() ? kShutdownPoll : -1;
   const std::int64_t delta = timers_.next_deadline_ns() - monotonic_ns();
   if (delta <= 0) return 0;
-  // Round up: waking early would only spin through another park.
-  std::int64_t ms = (delta + 999'999) / 1'000'000;
-  if (scheduler_.shutting_down()) ms = std::min<std::int64_t>(ms, 10);
-  return static_cast<int>(std::min<std::int64_t>(ms, 1 << 30));
+  return scheduler_.shutting_down() ? std::min(delta, kShutdownPoll) : delta;
 }
 
 void Loop::park() {
@@ -595,7 +593,7 @@ void Loop::park() {
   if (scheduler_.any_work_queued()) scheduler_.notify_one();
   for (;;) {
     if (scheduler_.stop_requested()) break;
-    const int timeout = park_timeout_ms();
+    const std::int64_t timeout = park_timeout_ns();
     if (parker_.begin_park()) {
       parks_.add();
       scheduler_.loop_parking();

@@ -113,14 +113,14 @@ class Loop {
   // body_ran is false when a task cancelled before its first run is ended unstarted.
   void complete(TaskHeader* task, bool body_ran = true);
   void push_back(TaskHeader* task);
-  bool maintenance(int timeout_ms);
+  bool maintenance(std::int64_t timeout_ns);
   bool drain_mailboxes();
   void drain_remote_completions() noexcept;
   void fire_timers();
   bool steal();
   bool spin_for_work();
   void park();
-  int park_timeout_ms() const;
+  std::int64_t park_timeout_ns();
   void begin_shutdown();
   void report_stall_end(TaskHeader* task);
 

@@ -1,7 +1,10 @@
 #include "reactor.hpp"
 
 #include <sys/eventfd.h>
+#include <time.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <system_error>
@@ -40,13 +43,32 @@ void Reactor::notify() noexcept {
   (void)!::write(wake_.get(), &one, sizeof one);
 }
 
-int Reactor::wait(int timeout_ms) noexcept {
+int Reactor::wait(std::int64_t timeout_ns) noexcept {
+  // epoll_pwait2 takes the timeout in nanoseconds: a 1 ms sleep on an idle loop wakes at its
+  // deadline, where epoll_wait's whole milliseconds, rounded up so as never to wake early,
+  // made it up to 1 ms late. Kernels before 5.11 lack it (ENOSYS): then milliseconds.
+  static std::atomic<bool> has_pwait2{true};
   for (;;) {
-    const int n =
-        ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
+    int n = -1;
+    if (has_pwait2.load(std::memory_order_relaxed)) {
+      timespec ts{};
+      ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
+      n = ::epoll_pwait2(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
+                         timeout_ns < 0 ? nullptr : &ts, nullptr);
+      if (n < 0 && errno == ENOSYS) {
+        has_pwait2.store(false, std::memory_order_relaxed);  // any thread may see it first
+        continue;
+      }
+    } else {
+      const std::int64_t ms =
+          timeout_ns < 0 ? -1 : std::min<std::int64_t>((timeout_ns + 999'999) / 1'000'000, 1 << 30);
+      n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
+                       static_cast<int>(ms));
+    }
     if (n >= 0) return n;
     if (errno != EINTR) return 0;
-    if (timeout_ms == 0) return 0;
+    if (timeout_ns == 0) return 0;
   }
 }
 

@@ -39,11 +39,11 @@ class Reactor {
   void remove(int fd) noexcept;
   void notify() noexcept;
 
-  // Waits up to timeout_ms (-1: forever) and calls on_event for each fd event. Returns true
-  // if the wake-up eventfd fired.
+  // Waits up to timeout_ns (negative: forever) and calls on_event for each fd event. Returns
+  // true if the wake-up eventfd fired.
   template <class OnEvent>
-  bool poll(int timeout_ms, OnEvent&& on_event) {
-    const int n = wait(timeout_ms);
+  bool poll(std::int64_t timeout_ns, OnEvent&& on_event) {
+    const int n = wait(timeout_ns);
     bool notified = false;
     for (int i = 0; i < n; ++i) {
       if (events_[i].data.ptr == nullptr) {
@@ -57,7 +57,7 @@ class Reactor {
   }
 
  private:
-  int wait(int timeout_ms) noexcept;
+  int wait(std::int64_t timeout_ns) noexcept;
   void drain_notify() noexcept;
 
   FileDescriptor epoll_;
