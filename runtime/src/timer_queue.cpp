@@ -75,6 +75,12 @@ void TimerQueue::unlink(TimerNode* n) noexcept {
 }
 
 bool TimerQueue::next_due(Due& due) const noexcept {
+  // The earliest slot start over all levels; on a tie the higher level, so that a slot's
+  // nodes join level 0 before that tick fires (and fire in order with the nodes already
+  // there). Taking the lowest occupied level instead would let `elapsed_` move into a
+  // higher level's slot (by the +1 after a level-0 slot, or the move to `now_tick`) without
+  // placing its nodes lower, and level 0 could then hide them for as long as it has timers.
+  bool found = false;
   for (unsigned level = 0; level < kLevels; ++level) {
     if (occupied_[level] == 0) continue;
     const unsigned shift = kSlotBits * level;
@@ -94,10 +100,11 @@ bool TimerQueue::next_due(Due& due) const noexcept {
     const unsigned slot = (from + first) & (kSlots - 1);
     std::uint64_t start = block + slot * width;
     if (slot < pos || (slot == pos && inside_pos)) start += range;
-    due = Due{level, slot, std::max(start, elapsed_)};
-    return true;
+    start = std::max(start, elapsed_);
+    if (!found || start <= due.start_tick) due = Due{level, slot, start};
+    found = true;
   }
-  return false;
+  return found;
 }
 
 std::int64_t TimerQueue::next_deadline_ns() noexcept {

@@ -132,6 +132,29 @@ TEST(TimerWheel, APastDeadlineIsDueAtTheNextPass) {
   EXPECT_TRUE(task.woken());
 }
 
+// A timer one level up is placed lower when the wheel reaches its slot, also while level 0
+// keeps getting timers of its own: here the wheel's clock enters that slot at its start (the
+// last level-0 timer before it fired) and then moves on past the upper timer's deadline
+// while a later level-0 timer waits. The upper timer fires at the first pass after it is due.
+TEST(TimerWheel, AnUpperLevelTimerIsNotHiddenByLevelZero) {
+  constexpr std::int64_t kTick = std::int64_t{1} << TimerQueue::kTickShift;
+  const std::int64_t block = (kBase / (64 * kTick) + 1) * 64 * kTick;  // a level-1 slot start
+  TimerQueue q;
+  q.fire_expired(block - 3 * kTick);
+  FakeTask upper;
+  FakeTask before;
+  FakeTask later;
+  q.insert(block + 5 * kTick, &upper.header, nullptr);  // level 1 from here
+  q.insert(block - kTick, &before.header, nullptr);     // level 0, the tick before
+  q.fire_expired(block - kTick);
+  ASSERT_TRUE(before.woken());
+  q.insert(block + 10 * kTick, &later.header, nullptr);  // level 0 from the new clock
+  EXPECT_LE(q.next_deadline_ns(), block + 5 * kTick);
+  q.fire_expired(block + 6 * kTick);
+  EXPECT_TRUE(upper.woken());
+  EXPECT_FALSE(later.woken());
+}
+
 // Random deadlines over six orders of magnitude, random cancels, a clock advancing in random
 // steps: each timer fires at the first pass at or after its deadline, exactly once.
 TEST(TimerWheel, RandomTimersFireAtTheFirstPassAfterTheirDeadline) {
@@ -164,7 +187,24 @@ TEST(TimerWheel, RandomTimersFireAtTheFirstPassAfterTheirDeadline) {
   std::size_t left = q.size();
   std::int64_t previous = now;
   std::uniform_int_distribution<int> step_magnitude(3, 11);
+  std::uniform_int_distribution<int> late_magnitude(0, 9);
   while (left > 0) {
+    // Timers set while the wheel runs, as a loop sets them between passes.
+    if (timers.size() < 8000) {
+      std::int64_t scale = 1'000;
+      for (int m = late_magnitude(rng); m > 0; --m) scale *= 10;
+      const std::int64_t deadline =
+          now + 1 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(scale));
+      auto task = std::make_unique<FakeTask>();
+      TimerNode* node = q.insert(deadline, &task->header, nullptr);
+      timers.push_back(Timer{std::move(task), node, deadline});
+      ++left;
+    }
+    // The wheel never asks to be looked at later than its earliest timer.
+    std::int64_t earliest = INT64_MAX;
+    for (const Timer& t : timers)
+      if (!t.cancelled && !t.fired) earliest = std::min(earliest, t.deadline);
+    ASSERT_LE(q.next_deadline_ns(), earliest);
     std::int64_t step = 1;
     for (int m = step_magnitude(rng); m > 0; --m) step *= 10;
     now += static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(step)) + 1;
