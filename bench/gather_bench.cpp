@@ -6,13 +6,14 @@
 // - spawn_join_fanout: the same fan-out by hand (spawn 10,000, then await each handle), the
 //   floor gather's bookkeeping (outcome slots, completion queue, cancel-safe joins) adds to.
 // - wait_for_overhead: 10,000 wait_for calls in sequence on work that is ready at once, with
-//   a deadline that never passes; items are wait_for calls. Each one spawns the work and a
-//   timer task and cancels and joins the timer, so this is about three spawns' worth.
+//   a deadline that never passes; items are wait_for calls. The work runs in the awaiting
+//   task and, being ready at once, never arms a timer (weft/detail/task_deadline.hpp).
 // - wait_for_yield: the same, but the work yields once before it returns, so it has not
-//   finished when wait_for first waits on it, as work that really waits has not. Tokio's
-//   `timeout` returns without arming its timer when the work is ready at the first poll, so
-//   this twin is the shape where both runtimes pay for the timer (bench/tokio_baseline has
-//   both shapes).
+//   finished when wait_for first waits on it, as work that really waits has not: the loop
+//   arms the deadline's timer when the task yields, and the scope unlinks it when the work
+//   returns. Tokio's `timeout` also arms its timer only when the work is not ready at the
+//   first poll, so this twin is the shape where both runtimes pay for the timer
+//   (bench/tokio_baseline has both shapes).
 //
 // The runtime is built once per benchmark, outside the timed loop, with default options;
 // reports (e.g. stalls) are counted, not printed.

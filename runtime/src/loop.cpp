@@ -59,6 +59,7 @@
 
 #include "loop.hpp"
 
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -626,6 +627,11 @@ void Loop::begin_shutdown() {
 
 void Loop::run() {
   tls_loop = this;
+  // The kernel may delay a thread's timed waits by its timer slack (50 us by default) to
+  // batch wake-ups. A loop parks until its earliest timer, so that slack is added to every
+  // timer of an idle loop (BUILD_NOTES.md, "Timers"). 1 us leaves the kernel's own wake-up
+  // latency; only this thread's waits are affected.
+  (void)::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
   for (;;) {
     if (!shutdown_seen_ && scheduler_.shutting_down()) begin_shutdown();
     if (TaskHeader* t = next_task()) {
