@@ -43,7 +43,6 @@
 
 #include <coroutine>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -51,6 +50,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/queue_orders.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/wait_list.hpp"
 #include "weft/detail/wake_chain.hpp"
@@ -61,13 +61,6 @@ namespace weft {
 namespace detail {
 // How a queue operation went in await_suspend: it waited, or completed or failed at once.
 enum class QueueAttempt : unsigned char { waited, done, shut_down };
-
-// The orders a Queue can keep its items in (defined below Queue): each only stores items,
-// under the queue's mutex.
-template <class T>
-class FifoOrder;
-template <class T>
-class LifoOrder;
 }  // namespace detail
 
 // Thrown by a push on a shut-down queue, and by a pop on a shut-down queue with no item left.
@@ -312,62 +305,6 @@ class Queue {
 // asyncio.LifoQueue: pop() takes the item pushed last.
 template <class T>
 using LifoQueue = Queue<T, detail::LifoOrder<T>>;
-
-namespace detail {
-
-// What an Order does: empty(), size(), push(T&&), take() (the next item; noexcept; the
-// order is not empty), put_back(T&&) (an item take() returned comes back because its popper
-// was cancelled: where the next take() finds it first) and move_all_to(out) (noexcept; `out`
-// has room for every item).
-
-// First in, first out (asyncio.Queue).
-template <class T>
-class FifoOrder {
- public:
-  [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
-  [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
-  void push(T&& item) { items_.push_back(std::move(item)); }
-  // The next item to hand out; the order is not empty.
-  T take() noexcept {
-    T item(std::move(items_.front()));
-    items_.pop_front();
-    return item;
-  }
-  // An item take() returned comes back (its popper was cancelled): where it was.
-  void put_back(T&& item) { items_.push_front(std::move(item)); }
-  // `out` has room for every item (reserved), so this does not throw.
-  void move_all_to(std::vector<T>& out) noexcept {
-    for (T& item : items_) out.push_back(std::move(item));
-    items_.clear();
-  }
-
- private:
-  std::deque<T> items_;
-};
-
-// Last in, first out (asyncio.LifoQueue).
-template <class T>
-class LifoOrder {
- public:
-  [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
-  [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
-  void push(T&& item) { items_.push_back(std::move(item)); }
-  T take() noexcept {
-    T item(std::move(items_.back()));
-    items_.pop_back();
-    return item;
-  }
-  void put_back(T&& item) { items_.push_back(std::move(item)); }
-  // `out` has room for every item (reserved), so this does not throw.
-  void move_all_to(std::vector<T>& out) noexcept {
-    for (T& item : items_) out.push_back(std::move(item));
-    items_.clear();
-  }
-
- private:
-  std::vector<T> items_;
-};
-}  // namespace detail
 
 template <class T, class Order>
 class Queue<T, Order>::PushAwaiter {
