@@ -10,10 +10,11 @@
 // The order is a policy (`Order`: FIFO, LIFO, smallest first) that only stores items; every
 // rule below is the queue's and holds for each order.
 //
-// One std::mutex guards the items, the counters and the three WaitLists (poppers, pushers,
-// joiners); every wake happens after it is released (WakeChain). Waiters are served FIFO.
+// One std::mutex guards the counters, the three WaitLists (poppers, pushers, joiners) and the
+// items — but for a FIFO bounded queue's ring, below; every wake happens after it is
+// released (WakeChain). Waiters are served FIFO.
 //
-// Invariants, under mutex_:
+// Invariants, under mutex_ (for the ring, as far as the section can see: below):
 //   - pop waiters exist only while the queue holds no item: a push hands its item straight
 //     to the oldest pop waiter (who resumes with it; the item never enters the queue);
 //   - push waiters exist only while the queue is full, where `full` counts the slots that
@@ -40,9 +41,74 @@
 //
 // close() is the name shutdown(false) had before Python gave queues a shutdown: the same
 // operation, and QueueClosed is QueueShutDown.
+//
+// --- The ring: pushes and pops without the mutex --------------------------------------------
+//
+// With one mutex, every push and pop moves its cache line between the cores whose loops use
+// the queue. A FIFO queue of capacity 1..kMaxRingCapacity keeps its items in a
+// detail::MpmcRing (mpmc_ring.hpp: Vyukov's bounded MPMC ring, whose two ends the queue can
+// gate) and pushes and pops take it without the mutex while nobody waits; the mutex path
+// above is their slow path. LIFO and priority queues, an unbounded queue and a larger
+// capacity (the ring allocates every slot up front) keep every item under the mutex.
+//   - Gates (flags in the ring's end words, see mpmc_ring.hpp): the tail is gated while a
+//     popper or a pusher waits, a slot is reserved, the stash holds an item, or the queue is
+//     shut down; the head while a popper waits, the stash holds an item, or the queue is
+//     shut down. A gated operation takes the mutex. So no newcomer passes a waiter: while
+//     poppers wait, pushes hand their items over under the mutex; while pushers wait or a
+//     slot is reserved, no push takes the room.
+//   - The head's note: set while a pusher waits. Pops go on without the mutex, and one that
+//     completes under the note then takes it to reserve the room it freed (settle()).
+//   - The stash (`order_`): items given back by cancelled poppers, in front of the ring (it
+//     has no front to push to); both ends are gated until it is empty.
+// The flags change only under the mutex, at the end of every section that changed what they
+// depend on (update_gates_locked). A flag set for nothing (a waiter that its canceller
+// unlinked: deregistration does not recompute them) only sends operations to the slow path,
+// whose section clears it.
+//
+// No lost wake-up. The danger: a popper parks because the ring looked empty while a push
+// that passed the gate before it closed stores its item without seeing the waiter; or a
+// pusher parks on a full ring while a pop frees a slot unseen. So a waiter parks in three
+// steps under the mutex: set the flags as if it were linked already (seq_cst RMWs), look at
+// the ring again with seq_cst loads (take the head item / check the room), and link itself
+// only if that fails. A fast operation stores its slot's seq with seq_cst, then loads its own
+// end's word with seq_cst (MpmcRing::publish). That is Dekker's handshake (mpmc_ring.hpp
+// proves it with the total order S): either the waiter's last look sees the operation's
+// item or room, or the operation sees the flag and takes the mutex (after the waiter
+// unlocked, so finding it linked) to hand over what it did (settle()). Every locked section
+// that looks at the ring does so with seq_cst loads, after the mutex (settle_locked): it
+// follows the flag's RMW in S and sees whatever the parking one would have. Hence at the end
+// of every section: a waiting popper means no item was ready at the head, a waiting pusher
+// means no room, as far as the section's loads show — and what they did not show belongs to
+// an operation that will see a flag and settle. Each operation reads its own end's word (a
+// push the tail, gated while poppers wait; a pop the head, noted while pushers wait): the
+// line it just CAS'ed, still in its core's cache; reading the other end's would take that
+// line from the other side on every call. Weaker orders fail (mpmc_ring.hpp): the waiter
+// would sleep by a ready item.
+//
+// Claimed, unfinished operations. A push claims its position (CAS on the tail) before it
+// stores the item, so a popper may find the head item not ready though the tail is past
+// it: that push's load comes after the popper's RMW in S (the popper did not see its seq),
+// so it sees the gate and settles, handing on the items behind it too. A pop claims before
+// it moves its item out, so a slot the head is past may not be free yet: room is judged by
+// the slot (MpmcRing::free_ahead), not by the counts alone. A slot is reserved only if it is
+// free, and stays free: while a pusher waits or holds a reservation the tail is gated, only
+// mutex holders push, and they fill the slots past the tail in turn (room_locked checks the
+// one past all the reserved ones).
+//
+// Shutdown gates both ends for good. A push that claimed before it and finishes after it
+// sees the gate and settles: after shutdown(immediate) its item is dropped then (done for
+// join()), as if the shutdown had found it; it is never handed out after the shutdown.
+//
+// join() in a ring queue: pushed = the ring's tail position (every claim) + the items handed
+// straight to a popper under the mutex; unfinished = pushed - done_. A fast push touches no
+// shared counter.
 
+#include <atomic>
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -50,6 +116,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/mpmc_ring.hpp"
 #include "weft/detail/queue_orders.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/wait_list.hpp"
@@ -79,9 +146,16 @@ class Queue {
   static_assert(std::is_nothrow_move_constructible_v<T>,
                 "weft::Queue<T> needs a nothrow move constructor");
 
+  using Ring = detail::MpmcRing<T>;
+  using RingMode = typename Ring::Mode;
+  using RingResult = typename Ring::Result;
+
  public:
+  // The largest capacity kept in a ring (see the top comment).
+  static constexpr std::size_t kMaxRingCapacity = std::size_t{1} << 16;
+
   // capacity 0: unbounded.
-  explicit Queue(std::size_t capacity = 0) : capacity_(capacity) {}
+  explicit Queue(std::size_t capacity = 0) : capacity_(capacity), ring_(make_ring(capacity)) {}
   Queue(const Queue&) = delete;
   Queue& operator=(const Queue&) = delete;
   // No task may be waiting on it any more. Items left are destroyed.
@@ -106,11 +180,12 @@ class Queue {
   // asyncio's put_nowait: pushes if there is room now (true), moves from `value` only then;
   // false if the queue is full (QueueFull); throws QueueShutDown if it is shut down.
   [[nodiscard]] bool try_push(T&& value) {
+    if (fast_push(value)) return true;
     detail::WakeChain wakes;
     std::unique_lock lock(mutex_);
     if (shut_down_) throw QueueShutDown();
-    if (full_locked()) return false;
-    accept_locked(std::move(value), wakes);
+    settle_locked(wakes);
+    if (!admit_locked(value, wakes)) return false;
     lock.unlock();
     wakes.wake_all();
     return true;
@@ -123,13 +198,16 @@ class Queue {
   // asyncio's get_nowait: the next item if there is one now; nullopt if the queue is empty
   // (QueueEmpty); throws QueueShutDown if it is shut down and empty.
   [[nodiscard]] std::optional<T> try_pop() {
+    std::optional<T> item;
+    if (fast_pop(item)) return item;
     detail::WakeChain wakes;
     std::unique_lock lock(mutex_);
-    if (order_.empty()) {
+    settle_locked(wakes);
+    // Poppers still waiting after settle_locked: no item is ready for a newcomer.
+    if (!pop_waiters_.empty() || !take_locked(item, wakes)) {
       if (shut_down_) throw QueueShutDown();
       return std::nullopt;
     }
-    std::optional<T> item(take_locked(wakes));
     lock.unlock();
     wakes.wake_all();
     return item;
@@ -140,7 +218,7 @@ class Queue {
   void task_done() {
     detail::WakeChain wakes;
     std::unique_lock lock(mutex_);
-    if (unfinished_ == 0) {
+    if (unfinished_locked() == 0) {
       throw std::logic_error("weft::Queue::task_done() called more times than items were pushed");
     }
     mark_done_locked(1, wakes);
@@ -160,13 +238,23 @@ class Queue {
     detail::WakeChain wakes;
     {
       std::lock_guard lock(mutex_);
+      // The one step that may throw: before any change. The ring holds at most its capacity.
+      if (immediate) dropped.reserve(order_.size() + (ring_ ? ring_->capacity() : 0));
+      shut_down_ = true;
+      update_gates_locked(Parking::none);  // both ends gated for good
       if (immediate) {
-        dropped.reserve(order_.size());  // the one step that may throw: before any change
         drop_items_ = true;
         order_.move_all_to(dropped);
+        if (ring_) {
+          // A push that claimed before the gate and that this misses sees the gate and drops
+          // its item itself (settle()).
+          for (std::optional<T> item; ring_->try_pop(item, RingMode::owner) == RingResult::done;
+               item.reset()) {
+            dropped.push_back(std::move(*item));
+          }
+        }
         mark_done_locked(dropped.size(), wakes);
       }
-      shut_down_ = true;
       while (detail::ListWaiter* w = pop_waiters_.pop_front()) {
         static_cast<PopWaiter*>(w)->shut_down = true;
         w->granted = true;
@@ -192,7 +280,7 @@ class Queue {
   [[nodiscard]] bool closed() const noexcept { return is_shut_down(); }
   [[nodiscard]] std::size_t size() const noexcept {
     std::lock_guard lock(mutex_);
-    return order_.size();
+    return order_.size() + (ring_ ? ring_->size() : 0);
   }
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
   // True if a push now would wait (asyncio's full()): every slot holds an item or is
@@ -205,12 +293,13 @@ class Queue {
   // Items pushed and not yet marked by task_done() (nor dropped by shutdown(immediate)).
   [[nodiscard]] std::size_t unfinished() const noexcept {
     std::lock_guard lock(mutex_);
-    return unfinished_;
+    return unfinished_locked();
   }
 
  protected:
   // For queues of another order whose Order carries state (PriorityQueue's comparator).
-  Queue(std::size_t capacity, Order order) : capacity_(capacity), order_(std::move(order)) {}
+  Queue(std::size_t capacity, Order order)
+      : capacity_(capacity), ring_(make_ring(capacity)), order_(std::move(order)) {}
 
  private:
   struct PopWaiter : detail::ListWaiter {
@@ -221,44 +310,160 @@ class Queue {
     // Woken by shutdown(); granted && !shut_down: a slot is reserved for it.
     bool shut_down = false;
   };
+  // Who is about to link itself, for the flags set before its last look at the ring.
+  enum class Parking : unsigned char { none, popper, pusher };
 
-  [[nodiscard]] bool full_locked() const noexcept {
-    return capacity_ != 0 && order_.size() + reserved_ >= capacity_;
+  static std::unique_ptr<Ring> make_ring(std::size_t capacity) {
+    if constexpr (std::is_same_v<Order, detail::FifoOrder<T>>) {
+      if (capacity != 0 && capacity <= kMaxRingCapacity) return std::make_unique<Ring>(capacity);
+    }
+    return nullptr;
+  }
+
+  // --- the ring's fast paths (no lock) ---
+
+  // True if `value` went into the ring (moved from only then).
+  bool fast_push(T& value) noexcept {
+    if (!ring_) return false;
+    const RingResult r = ring_->try_push(value, RingMode::fast);
+    if (r == RingResult::done_flagged) settle();
+    return r == RingResult::done || r == RingResult::done_flagged;
+  }
+  // True if `out` (empty) got the ring's head item.
+  bool fast_pop(std::optional<T>& out) noexcept {
+    if (!ring_) return false;
+    const RingResult r = ring_->try_pop(out, RingMode::fast);
+    if (r == RingResult::done_flagged) settle();
+    return r == RingResult::done || r == RingResult::done_flagged;
+  }
+
+  // A fast operation saw a flag: hand ring items to poppers, room to pushers (and after
+  // shutdown(immediate) drop what the ring holds, one item at a time, each destroyed after
+  // the mutex is released).
+  void settle() noexcept {
+    for (;;) {
+      std::optional<T> dropped;
+      {
+        detail::WakeChain wakes;
+        std::unique_lock lock(mutex_);
+        settle_locked(wakes);
+        if (drop_items_ && ring_->try_pop(dropped, RingMode::owner) == RingResult::done) {
+          mark_done_locked(1, wakes);
+        }
+        lock.unlock();
+        wakes.wake_all();
+      }
+      if (!dropped.has_value()) return;
+    }
+  }
+
+  // --- under mutex_ ---
+
+  // Starts every locked section that looks at the ring: what fast operations left to do —
+  // ring items to the oldest poppers, room to the oldest pushers — and the flags brought up
+  // to date.
+  void settle_locked(detail::WakeChain& wakes) noexcept {
+    if (!ring_) return;
+    while (!pop_waiters_.empty()) {
+      std::optional<T> item;
+      if (ring_->try_pop(item, RingMode::owner) != RingResult::done) break;
+      hand_locked(std::move(*item), wakes);
+    }
+    reserve_room_locked(wakes);
+    update_gates_locked(Parking::none);
+  }
+
+  // The ring's flags for the state now, plus a waiter about to link itself (whose last look
+  // at the ring must follow them).
+  void update_gates_locked(Parking parking) noexcept {
+    if (!ring_) return;
+    using End = typename Ring::End;
+    const bool poppers = !pop_waiters_.empty() || parking == Parking::popper;
+    const bool pushers = !push_waiters_.empty() || parking == Parking::pusher;
+    const bool stash = !order_.empty();
+    ring_->set_flags(End::tail,
+                     shut_down_ || poppers || pushers || reserved_ != 0 || stash ? Ring::kGate : 0);
+    ring_->set_flags(End::head, (shut_down_ || poppers || stash ? Ring::kGate : 0) |
+                                    (pushers ? Ring::kNote : 0));
+  }
+
+  // Room for one more item beyond the reserved ones (bounded queues).
+  [[nodiscard]] bool room_locked() const noexcept {
+    if (!ring_) return order_.size() + reserved_ < capacity_;
+    return order_.size() + reserved_ + ring_->size() < capacity_ && ring_->free_ahead(reserved_);
+  }
+  [[nodiscard]] bool full_locked() const noexcept { return capacity_ != 0 && !room_locked(); }
+
+  [[nodiscard]] std::size_t unfinished_locked() const noexcept {
+    return static_cast<std::size_t>(pushed_ + (ring_ ? ring_->pushed() : 0) - done_);
   }
 
   // `n` items are done (task_done, or dropped): the last one releases the joiners.
   void mark_done_locked(std::size_t n, detail::WakeChain& wakes) noexcept {
-    unfinished_ -= n < unfinished_ ? n : unfinished_;
-    if (unfinished_ != 0) return;
+    const std::size_t unfinished = unfinished_locked();
+    done_ += n < unfinished ? n : unfinished;
+    if (n < unfinished) return;
     while (detail::ListWaiter* w = join_waiters_.pop_front()) {
       w->granted = true;
       wakes.add(*w);
     }
   }
 
-  // A pushed item enters: to the oldest pop waiter (then the queue is empty), else into the
-  // order. Counted for join().
-  void accept_locked(T&& value, detail::WakeChain& wakes) {
-    if (detail::ListWaiter* w = pop_waiters_.pop_front()) {
-      auto& popper = static_cast<PopWaiter&>(*w);
-      popper.item.emplace(std::move(value));
-      popper.granted = true;
-      wakes.add(popper);
-    } else {
-      order_.push(std::move(value));
-    }
-    ++unfinished_;
+  // The oldest pop waiter (there is one) takes `item`.
+  void hand_locked(T&& item, detail::WakeChain& wakes) noexcept {
+    auto& popper = static_cast<PopWaiter&>(*pop_waiters_.pop_front());
+    popper.item.emplace(std::move(item));
+    popper.granted = true;
+    wakes.add(popper);
   }
 
-  T take_locked(detail::WakeChain& wakes) noexcept {
-    T item(order_.take());
+  // A newcomer's push, if it need not wait: to the oldest pop waiter, else into the queue.
+  // Moves from `value` only if it returns true (a ring end still open may fill meanwhile).
+  bool admit_locked(T& value, detail::WakeChain& wakes) {
+    if (!push_waiters_.empty() || full_locked()) return false;
+    if (!pop_waiters_.empty()) {
+      hand_locked(std::move(value), wakes);
+      ++pushed_;
+      return true;
+    }
+    if (ring_) return ring_->try_push(value, RingMode::owner) == RingResult::done;
+    order_.push(std::move(value));
+    ++pushed_;
+    return true;
+  }
+
+  // A reserved push: its room is there.
+  void accept_reserved_locked(T&& value, detail::WakeChain& wakes) {
+    if (!pop_waiters_.empty()) {
+      hand_locked(std::move(value), wakes);
+      ++pushed_;
+    } else if (ring_) {
+      // The reservation kept the slot free (top comment); were that broken, the item would
+      // rather jump the queue through the stash than be lost.
+      const bool in = ring_->try_push(value, RingMode::owner) == RingResult::done;
+      assert(in && "a reserved slot was taken");
+      if (!in) order_.push(std::move(value));
+    } else {
+      order_.push(std::move(value));
+      ++pushed_;
+    }
+  }
+
+  // The next item for a popper no waiter is ahead of: the stash (or the order), else the ring.
+  bool take_locked(std::optional<T>& out, detail::WakeChain& wakes) noexcept {
+    if (!order_.empty()) {
+      out.emplace(order_.take());
+    } else if (!ring_ || ring_->try_pop(out, RingMode::owner) != RingResult::done) {
+      return false;
+    }
     reserve_room_locked(wakes);
-    return item;
+    update_gates_locked(Parking::none);
+    return true;
   }
 
   // While there is room, reserve it for the oldest push waiters (FIFO).
   void reserve_room_locked(detail::WakeChain& wakes) noexcept {
-    while (!shut_down_ && !push_waiters_.empty() && !full_locked()) {
+    while (!shut_down_ && !push_waiters_.empty() && room_locked()) {
       detail::ListWaiter* w = push_waiters_.pop_front();
       ++reserved_;
       w->granted = true;
@@ -266,8 +471,8 @@ class Queue {
     }
   }
 
-  // A cancelled pop waiter's item goes to the next pop waiter or back into the order; after
-  // shutdown(immediate) it is dropped like the items that were left then.
+  // A cancelled pop waiter's item goes to the next pop waiter or back into the order (the
+  // stash, for a ring); after shutdown(immediate) it is dropped like the items left then.
   void give_back(T&& item) {
     detail::WakeChain wakes;
     std::unique_lock lock(mutex_);
@@ -278,23 +483,24 @@ class Queue {
       wakes.wake_all();
       return;
     }
-    if (detail::ListWaiter* w = pop_waiters_.pop_front()) {
-      auto& popper = static_cast<PopWaiter&>(*w);
-      popper.item.emplace(std::move(item));
-      popper.granted = true;
-      wakes.add(popper);
+    // Before settle_locked: this item is older than any the ring holds.
+    if (!pop_waiters_.empty()) {
+      hand_locked(std::move(item), wakes);
     } else {
       order_.put_back(std::move(item));
     }
+    settle_locked(wakes);  // also gates the ring while the stash holds the item
     lock.unlock();
     wakes.wake_all();
   }
 
   const std::size_t capacity_;
+  const std::unique_ptr<Ring> ring_;  // FIFO queues of capacity 1..kMaxRingCapacity only
   mutable std::mutex mutex_;
-  Order order_;                    // the items; guarded by mutex_
+  Order order_;                    // the items, or a ring's stash; guarded by mutex_
   std::size_t reserved_ = 0;       // slots promised to woken push waiters; guarded by mutex_
-  std::size_t unfinished_ = 0;     // pushed minus done; guarded by mutex_
+  std::uint64_t pushed_ = 0;       // items pushed, but those into the ring; guarded by mutex_
+  std::uint64_t done_ = 0;         // items done or dropped; guarded by mutex_
   bool shut_down_ = false;         // guarded by mutex_
   bool drop_items_ = false;        // shutdown(immediate) ran; guarded by mutex_
   detail::WaitList pop_waiters_;   // of PopWaiter; guarded by mutex_
@@ -306,6 +512,15 @@ class Queue {
 template <class T>
 using LifoQueue = Queue<T, detail::LifoOrder<T>>;
 
+namespace detail {
+// After an operation completed at once: the task goes on if its budget allows, else yields.
+inline bool queue_done_at_once(std::coroutine_handle<> caller) noexcept {
+  if (consume_budget()) return false;
+  current_task()->yield_from(caller);  // a budget exists only inside a task
+  return true;
+}
+}  // namespace detail
+
 template <class T, class Order>
 class Queue<T, Order>::PushAwaiter {
  public:
@@ -316,23 +531,32 @@ class Queue<T, Order>::PushAwaiter {
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
-    detail::WakeChain wakes;
-    std::unique_lock lock(queue_.mutex_);
-    if (queue_.shut_down_) {
-      attempt_ = detail::QueueAttempt::shut_down;
-      return false;
+    if (!queue_.fast_push(value_)) {
+      detail::WakeChain wakes;
+      std::unique_lock lock(queue_.mutex_);
+      if (queue_.shut_down_) {
+        attempt_ = detail::QueueAttempt::shut_down;
+        return false;
+      }
+      queue_.settle_locked(wakes);
+      if (!queue_.admit_locked(value_, wakes)) {
+        // A ring queue parks in three steps (top comment): flags, a last look, link.
+        bool admitted = false;
+        if (queue_.ring_ && queue_.push_waiters_.empty()) {
+          queue_.update_gates_locked(Parking::pusher);
+          admitted = queue_.admit_locked(value_, wakes);
+          if (admitted) queue_.update_gates_locked(Parking::none);
+        }
+        if (!admitted) {
+          return detail::suspend_on(queue_.push_waiters_, waiter_, lock, caller,
+                                    "co_await weft::Queue::push()");
+        }
+      }
+      lock.unlock();
+      wakes.wake_all();
     }
-    if (queue_.full_locked()) {
-      return detail::suspend_on(queue_.push_waiters_, waiter_, lock, caller,
-                                "co_await weft::Queue::push()");
-    }
-    queue_.accept_locked(std::move(value_), wakes);
-    lock.unlock();
-    wakes.wake_all();
     attempt_ = detail::QueueAttempt::done;
-    if (detail::consume_budget()) return false;
-    detail::current_task()->yield_from(caller);  // a budget exists only inside a task
-    return true;
+    return detail::queue_done_at_once(caller);
   }
 
   void await_resume() {
@@ -350,11 +574,15 @@ class Queue<T, Order>::PushAwaiter {
     {
       detail::WakeChain wakes;
       std::unique_lock lock(queue_.mutex_);
+      queue_.settle_locked(wakes);  // ring items ahead of ours go to waiting poppers first
       shut_down_meanwhile = queue_.shut_down_;
-      if (!cancelled && !shut_down_meanwhile) queue_.accept_locked(std::move(value_), wakes);
+      if (!cancelled && !shut_down_meanwhile) {
+        queue_.accept_reserved_locked(std::move(value_), wakes);
+      }
       --queue_.reserved_;
       // Our slot is free again if we passed it on, or if the item went straight to a popper.
       queue_.reserve_room_locked(wakes);
+      queue_.update_gates_locked(Parking::none);
       lock.unlock();
       wakes.wake_all();
     }
@@ -379,23 +607,33 @@ class Queue<T, Order>::PopAwaiter {
   bool await_ready() const noexcept { return false; }
 
   bool await_suspend(std::coroutine_handle<> caller) {
-    detail::WakeChain wakes;
-    std::unique_lock lock(queue_.mutex_);
-    if (queue_.order_.empty()) {
-      if (queue_.shut_down_) {
-        attempt_ = detail::QueueAttempt::shut_down;
-        return false;
+    if (!queue_.fast_pop(waiter_.item)) {
+      detail::WakeChain wakes;
+      std::unique_lock lock(queue_.mutex_);
+      queue_.settle_locked(wakes);
+      // Poppers still waiting after settle_locked: behind them, whatever the ring holds.
+      const bool first = queue_.pop_waiters_.empty();
+      if (!first || !queue_.take_locked(waiter_.item, wakes)) {
+        if (first && queue_.shut_down_) {
+          attempt_ = detail::QueueAttempt::shut_down;
+          return false;
+        }
+        // A ring queue parks in three steps (top comment): flags, a last look, link.
+        bool taken = false;
+        if (first && queue_.ring_) {
+          queue_.update_gates_locked(Parking::popper);
+          taken = queue_.take_locked(waiter_.item, wakes);  // updates the flags if it took
+        }
+        if (!taken) {
+          return detail::suspend_on(queue_.pop_waiters_, waiter_, lock, caller,
+                                    "co_await weft::Queue::pop()");
+        }
       }
-      return detail::suspend_on(queue_.pop_waiters_, waiter_, lock, caller,
-                                "co_await weft::Queue::pop()");
+      lock.unlock();
+      wakes.wake_all();
     }
-    waiter_.item.emplace(queue_.take_locked(wakes));
-    lock.unlock();
-    wakes.wake_all();
     attempt_ = detail::QueueAttempt::done;
-    if (detail::consume_budget()) return false;
-    detail::current_task()->yield_from(caller);  // a budget exists only inside a task
-    return true;
+    return detail::queue_done_at_once(caller);
   }
 
   T await_resume() {
@@ -424,7 +662,7 @@ class Queue<T, Order>::JoinAwaiter {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> caller) {
     std::unique_lock lock(queue_.mutex_);
-    if (queue_.unfinished_ == 0) {
+    if (queue_.unfinished_locked() == 0) {
       done_at_once_ = true;
       return false;
     }

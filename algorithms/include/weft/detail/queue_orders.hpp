@@ -2,7 +2,9 @@
 
 // The orders a weft::Queue keeps its items in (queue.hpp): FifoOrder (asyncio.Queue) and
 // LifoOrder (asyncio.LifoQueue); HeapOrder (priority_queue.hpp) is the third. Each only
-// stores items, under the queue's mutex; every rule about waiting is the queue's.
+// stores items, under the queue's mutex; every rule about waiting is the queue's. A FIFO
+// bounded queue keeps its items in a ring instead (queue.hpp), and its FifoOrder holds only
+// the items that cancelled poppers gave back (the stash).
 
 #include <cstddef>
 #include <deque>
