@@ -51,13 +51,17 @@
 // above is their slow path. LIFO and priority queues, an unbounded queue and a larger
 // capacity (the ring allocates every slot up front) keep every item under the mutex.
 //   - Gates (flags in the ring's end words, see mpmc_ring.hpp): the tail is gated while a
-//     popper or a pusher waits, a slot is reserved, the stash holds an item, or the queue is
-//     shut down; the head while a popper waits, the stash holds an item, or the queue is
-//     shut down. A gated operation takes the mutex. So no newcomer passes a waiter: while
-//     poppers wait, pushes hand their items over under the mutex; while pushers wait or a
-//     slot is reserved, no push takes the room.
+//     popper or a pusher waits, the stash holds an item, or the queue is shut down; the head
+//     while a popper waits, the stash holds an item, or the queue is shut down. A gated
+//     operation takes the mutex. So no newcomer passes a waiter: while poppers wait, pushes
+//     hand their items over under the mutex; while pushers wait, no push takes the room a
+//     pop frees before the mutex holder reserves it.
 //   - The head's note: set while a pusher waits. Pops go on without the mutex, and one that
 //     completes under the note then takes it to reserve the room it freed (settle()).
+//   - Reservations: the ring counts them in its tail word and every other push looks past
+//     the reserved room (mpmc_ring.hpp), so the tail needs no gate while a woken pusher is
+//     on its way. (It had one at first: at 2 loops a third of the pushes then took the mutex,
+//     in the window between a reservation and the woken pusher's resumption.)
 //   - The stash (`order_`): items given back by cancelled poppers, in front of the ring (it
 //     has no front to push to); both ends are gated until it is empty.
 // The flags change only under the mutex, at the end of every section that changed what they
@@ -90,10 +94,8 @@
 // it: that push's load comes after the popper's RMW in S (the popper did not see its seq),
 // so it sees the gate and settles, handing on the items behind it too. A pop claims before
 // it moves its item out, so a slot the head is past may not be free yet: room is judged by
-// the slot (MpmcRing::free_ahead), not by the counts alone. A slot is reserved only if it is
-// free, and stays free: while a pusher waits or holds a reservation the tail is gated, only
-// mutex holders push, and they fill the slots past the tail in turn (room_locked checks the
-// one past all the reserved ones).
+// the slot past the reserved room (MpmcRing::room), not by the counts alone, and a slot is
+// reserved only once it is free.
 //
 // Shutdown gates both ends for good. A push that claimed before it and finishes after it
 // sees the gate and settles: after shutdown(immediate) its item is dropped then (done for
@@ -381,8 +383,7 @@ class Queue {
     const bool poppers = !pop_waiters_.empty() || parking == Parking::popper;
     const bool pushers = !push_waiters_.empty() || parking == Parking::pusher;
     const bool stash = !order_.empty();
-    ring_->set_flags(End::tail,
-                     shut_down_ || poppers || pushers || reserved_ != 0 || stash ? Ring::kGate : 0);
+    ring_->set_flags(End::tail, shut_down_ || poppers || pushers || stash ? Ring::kGate : 0);
     ring_->set_flags(End::head, (shut_down_ || poppers || stash ? Ring::kGate : 0) |
                                     (pushers ? Ring::kNote : 0));
   }
@@ -390,7 +391,7 @@ class Queue {
   // Room for one more item beyond the reserved ones (bounded queues).
   [[nodiscard]] bool room_locked() const noexcept {
     if (!ring_) return order_.size() + reserved_ < capacity_;
-    return order_.size() + reserved_ + ring_->size() < capacity_ && ring_->free_ahead(reserved_);
+    return order_.size() + ring_->reserved() + ring_->size() < capacity_ && ring_->room();
   }
   [[nodiscard]] bool full_locked() const noexcept { return capacity_ != 0 && !room_locked(); }
 
@@ -432,21 +433,32 @@ class Queue {
     return true;
   }
 
-  // A reserved push: its room is there.
-  void accept_reserved_locked(T&& value, detail::WakeChain& wakes) {
-    if (!pop_waiters_.empty()) {
-      hand_locked(std::move(value), wakes);
+  // A reserved pusher resumed: `value` fills its room (or goes straight to the oldest popper,
+  // leaving the room free), or, if null, the room is passed on. Then the free room goes to
+  // the oldest push waiters.
+  void use_reservation_locked(T* value, detail::WakeChain& wakes) {
+    if (value != nullptr && !pop_waiters_.empty()) {
+      hand_locked(std::move(*value), wakes);
       ++pushed_;
-    } else if (ring_) {
-      // The reservation kept the slot free (top comment); were that broken, the item would
+      value = nullptr;
+    }
+    if (!ring_) {
+      --reserved_;
+      if (value != nullptr) {
+        order_.push(std::move(*value));
+        ++pushed_;
+      }
+    } else if (value == nullptr) {
+      ring_->unreserve();
+    } else if (!ring_->push_reserved(*value)) {
+      // The ring keeps reserved room free (mpmc_ring.hpp); were that broken, the item would
       // rather jump the queue through the stash than be lost.
-      const bool in = ring_->try_push(value, RingMode::owner) == RingResult::done;
-      assert(in && "a reserved slot was taken");
-      if (!in) order_.push(std::move(value));
-    } else {
-      order_.push(std::move(value));
+      assert(false && "a reserved slot was taken");
+      ring_->unreserve();
+      order_.push(std::move(*value));
       ++pushed_;
     }
+    reserve_room_locked(wakes);
   }
 
   // The next item for a popper no waiter is ahead of: the stash (or the order), else the ring.
@@ -461,11 +473,16 @@ class Queue {
     return true;
   }
 
-  // While there is room, reserve it for the oldest push waiters (FIFO).
+  // While there is room, reserve it for the oldest push waiters (FIFO). A ring counts its
+  // reservations itself (at most MpmcRing::kMaxReserved: more waiters wait for those).
   void reserve_room_locked(detail::WakeChain& wakes) noexcept {
     while (!shut_down_ && !push_waiters_.empty() && room_locked()) {
+      if (!ring_) {
+        ++reserved_;
+      } else if (!ring_->reserve()) {
+        break;
+      }
       detail::ListWaiter* w = push_waiters_.pop_front();
-      ++reserved_;
       w->granted = true;
       wakes.add(*w);
     }
@@ -498,7 +515,7 @@ class Queue {
   const std::unique_ptr<Ring> ring_;  // FIFO queues of capacity 1..kMaxRingCapacity only
   mutable std::mutex mutex_;
   Order order_;                    // the items, or a ring's stash; guarded by mutex_
-  std::size_t reserved_ = 0;       // slots promised to woken push waiters; guarded by mutex_
+  std::size_t reserved_ = 0;       // slots promised to woken pushers (not a ring's); mutex_
   std::uint64_t pushed_ = 0;       // items pushed, but those into the ring; guarded by mutex_
   std::uint64_t done_ = 0;         // items done or dropped; guarded by mutex_
   bool shut_down_ = false;         // guarded by mutex_
@@ -576,12 +593,7 @@ class Queue<T, Order>::PushAwaiter {
       std::unique_lock lock(queue_.mutex_);
       queue_.settle_locked(wakes);  // ring items ahead of ours go to waiting poppers first
       shut_down_meanwhile = queue_.shut_down_;
-      if (!cancelled && !shut_down_meanwhile) {
-        queue_.accept_reserved_locked(std::move(value_), wakes);
-      }
-      --queue_.reserved_;
-      // Our slot is free again if we passed it on, or if the item went straight to a popper.
-      queue_.reserve_room_locked(wakes);
+      queue_.use_reservation_locked(cancelled || shut_down_meanwhile ? nullptr : &value_, wakes);
       queue_.update_gates_locked(Parking::none);
       lock.unlock();
       wakes.wake_all();
