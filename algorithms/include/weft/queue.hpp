@@ -393,7 +393,10 @@ class Queue {
     if (!ring_) return order_.size() + reserved_ < capacity_;
     return order_.size() + ring_->reserved() + ring_->size() < capacity_ && ring_->room();
   }
-  [[nodiscard]] bool full_locked() const noexcept { return capacity_ != 0 && !room_locked(); }
+  // Pushers still waiting (past a ring's kMaxReserved) mean full, though there is room.
+  [[nodiscard]] bool full_locked() const noexcept {
+    return capacity_ != 0 && (!push_waiters_.empty() || !room_locked());
+  }
 
   [[nodiscard]] std::size_t unfinished_locked() const noexcept {
     return static_cast<std::size_t>(pushed_ + (ring_ ? ring_->pushed() : 0) - done_);
@@ -421,7 +424,7 @@ class Queue {
   // A newcomer's push, if it need not wait: to the oldest pop waiter, else into the queue.
   // Moves from `value` only if it returns true (a ring end still open may fill meanwhile).
   bool admit_locked(T& value, detail::WakeChain& wakes) {
-    if (!push_waiters_.empty() || full_locked()) return false;
+    if (full_locked()) return false;
     if (!pop_waiters_.empty()) {
       hand_locked(std::move(value), wakes);
       ++pushed_;
@@ -461,11 +464,12 @@ class Queue {
     reserve_room_locked(wakes);
   }
 
-  // The next item for a popper no waiter is ahead of: the stash (or the order), else the ring.
+  // The next item for a popper no waiter is ahead of: the stash (or the order), else the ring
+  // — unless shutdown(immediate) ran: an item there now is a late push's, which drops it.
   bool take_locked(std::optional<T>& out, detail::WakeChain& wakes) noexcept {
     if (!order_.empty()) {
       out.emplace(order_.take());
-    } else if (!ring_ || ring_->try_pop(out, RingMode::owner) != RingResult::done) {
+    } else if (!ring_ || drop_items_ || ring_->try_pop(out, RingMode::owner) != RingResult::done) {
       return false;
     }
     reserve_room_locked(wakes);
