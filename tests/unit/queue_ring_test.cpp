@@ -147,12 +147,16 @@ void check(const std::vector<Received>& consumers, std::size_t producers, std::s
       ASSERT_LT(s, per);
       ASSERT_EQ(seen[p][s], 0) << "item " << p << "/" << s << " delivered twice";
       seen[p][s] = 1;
-      if (ordered) ASSERT_GT(static_cast<std::int64_t>(s), last[p]) << "producer " << p;
+      if (ordered) {
+        ASSERT_GT(static_cast<std::int64_t>(s), last[p]) << "producer " << p;
+      }
       last[p] = static_cast<std::int64_t>(s);
       ++total;
     }
   }
-  if (all) ASSERT_EQ(total, producers * per) << "items lost";
+  if (all) {
+    ASSERT_EQ(total, producers * per) << "items lost";
+  }
 }
 
 template <class T>
