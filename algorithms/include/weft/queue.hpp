@@ -97,9 +97,11 @@
 // the slot past the reserved room (MpmcRing::room), not by the counts alone, and a slot is
 // reserved only once it is free.
 //
-// Shutdown gates both ends for good. A push that claimed before it and finishes after it
-// sees the gate and settles: after shutdown(immediate) its item is dropped then (done for
-// join()), as if the shutdown had found it; it is never handed out after the shutdown.
+// Shutdown gates both ends for good. After shutdown(immediate), the item of a push that
+// claimed its slot before the gate and stores it after is dropped (done for join()) as if
+// the shutdown had found it: by the handshake, either the shutdown's drain sees it, or the
+// push sees the gate and drops it itself (settle()). No pop takes a ring item meanwhile
+// (take_locked), so it is never handed out after the shutdown.
 //
 // join() in a ring queue: pushed = the ring's tail position (every claim) + the items handed
 // straight to a popper under the mutex; unfinished = pushed - done_. A fast push touches no
