@@ -96,9 +96,9 @@ Task<T> run_under_deadline(DeadlineSpec spec, MakeWork make_work) {
       co_await std::move(work);
       deadline.end_with_outcome();
     } else {
-      auto&& value = co_await std::move(work);
+      T value = co_await std::move(work);  // a named T: no reference to a co_await temporary
       deadline.end_with_outcome();
-      co_return std::forward<decltype(value)>(value);
+      co_return std::forward<T>(value);
     }
   } catch (const CancelledError&) {
     throw_cancelled_ending(deadline);
@@ -124,9 +124,9 @@ Task<T> run_handle_under_deadline(DeadlineSpec spec, JoinHandle<T> handle) {
       deadline.end_with_outcome();
       co_return;
     } else {
-      auto&& value = co_await handle;
+      T value = co_await handle;
       deadline.end_with_outcome();
-      co_return std::forward<decltype(value)>(value);
+      co_return std::forward<T>(value);
     }
   } catch (const CancelledError&) {
     // Decided below: a handler cannot co_await the joinee's outcome.
