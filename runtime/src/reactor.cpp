@@ -1,5 +1,10 @@
 #include "reactor.hpp"
 
+#include "sanitizers.hpp"
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 #include <sys/eventfd.h>
 #include <time.h>
 
@@ -24,7 +29,24 @@ Reactor::Reactor()
     throw std::system_error(errno, std::system_category(), "epoll_ctl(eventfd)");
 }
 
+// TSan orders epoll_ctl before the epoll_wait that reports the fd (its interceptors release
+// and acquire on the epoll instance), which is how a state registered by one loop is seen
+// complete by the loop that polls it. It does not intercept epoll_pwait2, so weft states
+// that edge itself, on the same object.
+void Reactor::announce_registration() noexcept {
+#if defined(WEFT_TSAN)
+  __tsan_release(this);
+#endif
+}
+
+void Reactor::observe_registrations() noexcept {
+#if defined(WEFT_TSAN)
+  __tsan_acquire(this);
+#endif
+}
+
 void Reactor::add(int fd, void* cookie) {
+  announce_registration();
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = cookie;
@@ -66,7 +88,10 @@ int Reactor::wait(std::int64_t timeout_ns) noexcept {
       n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
                        static_cast<int>(ms));
     }
-    if (n >= 0) return n;
+    if (n >= 0) {
+      if (n > 0) observe_registrations();
+      return n;
+    }
     if (errno != EINTR) return 0;
     if (timeout_ns == 0) return 0;
   }

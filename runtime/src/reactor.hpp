@@ -58,6 +58,9 @@ class Reactor {
 
  private:
   int wait(std::int64_t timeout_ns) noexcept;
+  // For TSan (see reactor.cpp); nothing in other builds.
+  void announce_registration() noexcept;
+  void observe_registrations() noexcept;
   void drain_notify() noexcept;
 
   FileDescriptor epoll_;
