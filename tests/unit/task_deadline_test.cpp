@@ -124,26 +124,28 @@ TEST(TaskDeadline, ScopesArmedOnOneLoopEndOnAnother) {
 
 // A cancel of the task while its wait_for's deadline also passes is never lost: it comes out
 // as CancelledError, and the task ends cancelled.
+// The waiter: a wait_for whose deadline comes 2 ms after `waiting` is set, then a long
+// sleep. A coroutine with parameters, not a capturing lambda: its frame must not refer to a
+// temporary closure.
+Task<int> wait_then_sleep(std::atomic<bool>* waiting) {
+  int v = 2;
+  waiting->store(true);
+  try {
+    co_await weft::wait_for(nap(1h), 2ms);
+  } catch (const TimeoutError&) {
+    v = 1;  // the deadline came first, and the cancel lands below
+  }
+  co_await weft::sleep(1h);
+  co_return v;
+}
+
 TEST(TaskDeadline, ACancelOfTheTaskAtTheDeadlineIsCancelledError) {
   for (int round = 0; round < 50; ++round) {
     weft::Runtime rt(weft::test::options(2));
     std::atomic<bool> waiting{false};
-    auto waiter = [&]() -> Task<int> {
-      waiting = true;
-      try {
-        co_await weft::wait_for(nap(1h), 2ms);
-      } catch (const TimeoutError&) {
-        co_return 1;  // the deadline came first, and the cancel lands below
-      }
-      co_return 2;
-    };
-    auto body = [&]() -> Task<bool> {
-      auto h = weft::spawn([&]() -> Task<int> {
-        const int v = co_await waiter();
-        co_await weft::sleep(1h);
-        co_return v;
-      }());
-      EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return waiting.load(); }));
+    auto body = [](std::atomic<bool>* flag) -> Task<bool> {
+      auto h = weft::spawn(wait_then_sleep(flag));
+      EXPECT_TRUE(co_await weft::test::co_wait_until([flag] { return flag->load(); }));
       co_await weft::sleep(2ms);
       h.cancel();
       try {
@@ -153,7 +155,7 @@ TEST(TaskDeadline, ACancelOfTheTaskAtTheDeadlineIsCancelledError) {
       }
       co_return false;
     };
-    ASSERT_TRUE(rt.block_on(body())) << "round " << round;
+    ASSERT_TRUE(rt.block_on(body(&waiting))) << "round " << round;
   }
 }
 
