@@ -29,7 +29,7 @@ struct RuntimeOptions {
   // frames destroyed without finishing (reported as shutdown_forced).
   std::chrono::milliseconds shutdown_grace{5000};
   // Where reports go (thread-safe). Default: one line on stderr each.
-  ReportSink on_report;
+  ReportSink on_report{};
   // Initial slots of each loop's work-stealing deque (it grows). Tests shrink it so the
   // growth paths run; 256 matches a typical burst of spawns between two steals.
   std::size_t deque_capacity = 256;

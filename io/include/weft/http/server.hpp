@@ -61,7 +61,7 @@
 namespace weft::http {
 
 struct ServerOptions {
-  Limits limits;  // 414/431/413 thresholds
+  Limits limits{};  // 414/431/413 thresholds
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_idle_timeout{60'000};
   // The whole body, from the end of the header section. 0: body_idle_timeout plus the time
@@ -88,7 +88,7 @@ struct ServerOptions {
   // The Server field; empty sends none.
   std::string server_name = "weft";
   // Called (on the connection's task) when a handler throws; by default a line on stderr.
-  std::function<void(const ServerRequest&, std::exception_ptr)> on_handler_error;
+  std::function<void(const ServerRequest&, std::exception_ptr)> on_handler_error{};
 };
 
 struct ServerStats {

@@ -33,7 +33,7 @@ struct TcpListenerOptions {
   bool reuse_port = false;
   // The loop whose reactor watches the listener and its accepted connections (see
   // weft::loop_count()); default: the loop of the calling task.
-  std::optional<unsigned> home_loop;
+  std::optional<unsigned> home_loop{};
 };
 
 class TcpListener : public detail::ListenerSocket {
