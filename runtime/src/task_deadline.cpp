@@ -64,7 +64,9 @@ TaskDeadline::Deadline TaskDeadline::deadline() const noexcept {
 bool TaskDeadline::expired() const noexcept {
   if (fired_ || node_ == nullptr) return fired_;
   // `firing` counts: the loop sets it before it requests the cancel, so a task that received
-  // that cancel (on another loop) may see `firing` still. Relaxed: only the state is read.
+  // that cancel (on another loop) may see `firing` still. Relaxed is enough: a task that
+  // received the cancel resumed through the wait word's release/acquire chain, which orders
+  // the firer's CAS to `firing` before this load; nothing else is read through the node.
   const DeadlineState state = node_->deadline_state.load(std::memory_order_relaxed);
   return state == DeadlineState::firing || state == DeadlineState::fired;
 }
