@@ -6,6 +6,7 @@
 #include "loop.hpp"
 #include "reporting.hpp"
 #include "scheduler.hpp"
+#include "weft/detail/frame_pool.hpp"
 #include "weft/detail/sigpipe.hpp"
 
 namespace weft::detail {
@@ -50,6 +51,9 @@ void StallMonitor::run() {
   while (!stop_) {
     cv_.wait_for(lock, period, [this] { return stop_; });
     if (stop_) break;
+    // Empty frame-pool slabs left by a burst go back once unused for a second, also in a
+    // program that allocates nothing more (frame_pool.hpp): a clock read per period.
+    frame_pool_decay();
     if (scheduler_.active_loops().load(std::memory_order_acquire) == 0) {
       if (++idle_samples < 2) continue;
       idle_samples = 0;
