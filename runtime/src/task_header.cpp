@@ -13,6 +13,7 @@
 #include "scheduler.hpp"
 #include "weft/current_task.hpp"
 #include "weft/detail/spawned_task.hpp"
+#include "weft/detail/task_frame.hpp"
 #include "weft/join_handle.hpp"
 
 namespace weft::detail {
@@ -221,7 +222,28 @@ void TaskHeader::finish_cancel(bool removed) noexcept {
 
 void TaskHeader::abandon() noexcept {
   sched_.fetch_or(kComplete | kDiscarded | kEndedCancelled, std::memory_order_acq_rel);
-  destroy_frame_(this);
+  discard_frame();
+}
+
+// --- the block: header and frame (task_frame.hpp) ------------------------------------------
+// The tail's state is a plain field: the frame is destroyed by the loop completing the task
+// while the registry still holds its reference, by shutdown with every loop stopped, or here
+// by the last release; the refcount's acq_rel orders each of those before destroy_block().
+
+void TaskHeader::discard_frame() noexcept {
+  // Once: a frame discarded at completion is not destroyed again by shutdown's abandon().
+  // Its operator delete sees the live header and leaves the block to destroy_block().
+  if (task_frame_tail(this).state == TaskFrameTail::kHeaderAndFrame) root_.destroy();
+}
+
+void TaskHeader::destroy_block() noexcept {
+  // The frame goes first, while the header still exists: its promise and parameters end as
+  // they would for an awaited Task, before anything of the task's runtime state does.
+  discard_frame();
+  TaskFrameTail& tail = task_frame_tail(this);
+  const std::size_t block_size = tail.frame_size + kTaskHeaderRoom;
+  this->~TaskHeader();
+  frame_deallocate(this, block_size);
 }
 
 // --- spawn ------------------------------------------------------------------------------

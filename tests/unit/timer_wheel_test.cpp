@@ -28,10 +28,9 @@ using weft::detail::TimerQueue;
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSecond = 1'000 * kMs;
 
-void no_destroy(TaskHeader*) noexcept {}
-
 struct FakeTask {
-  TaskHeader header{nullptr, std::noop_coroutine(), nullptr, &no_destroy, &no_destroy};
+  // Never released: a header outside a frame block must not reach its last release.
+  TaskHeader header{nullptr, std::noop_coroutine(), nullptr};
   [[nodiscard]] bool woken() const { return (header.wait_.load() & TaskHeader::kWoken) != 0; }
   [[nodiscard]] bool cancel_requested() const { return header.cancel_requested(); }
 };

@@ -55,7 +55,7 @@ class [[nodiscard(
     "keep the JoinHandle, or call .detach() to run the task in the background")]] JoinHandle {
  public:
   JoinHandle() noexcept = default;
-  explicit JoinHandle(detail::SpawnedTask<T> * task) noexcept : task_(task) {}
+  explicit JoinHandle(detail::TaskHeader * task) noexcept : task_(task) {}
   JoinHandle(JoinHandle && other) noexcept
       : task_(std::exchange(other.task_, nullptr)), retrieved_(other.retrieved_) {}
   JoinHandle& operator=(JoinHandle&& other) noexcept {
@@ -131,7 +131,7 @@ class [[nodiscard(
           throw CancelledError();
         }
         handle_.retrieved_ = true;
-        return handle_.task_->take_result();
+        return detail::take_spawned_result<T>(*handle_.task_);
       }
     }
 
@@ -174,7 +174,7 @@ class [[nodiscard(
     task_ = nullptr;
   }
 
-  detail::SpawnedTask<T>* task_ = nullptr;
+  detail::TaskHeader* task_ = nullptr;
   bool retrieved_ = false;
 };
 

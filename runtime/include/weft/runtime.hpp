@@ -142,13 +142,13 @@ class Runtime {
   // (Two overloads, as weft::spawn: no defaulted SpawnOptions for g++ 12 to relocate.)
   template <class T>
   JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
-    auto* spawned = detail::SpawnedTask<T>::create(scheduler_.get(), std::move(task));
+    detail::TaskHeader* spawned = detail::make_spawned_task(scheduler_.get(), std::move(task));
     detail::submit_spawn(spawned, std::move(options.name));
     return JoinHandle<T>{spawned};
   }
   template <class T>
   JoinHandle<T> spawn(Task<T> task) {
-    auto* spawned = detail::SpawnedTask<T>::create(scheduler_.get(), std::move(task));
+    detail::TaskHeader* spawned = detail::make_spawned_task(scheduler_.get(), std::move(task));
     detail::submit_spawn(spawned, std::string());
     return JoinHandle<T>{spawned};
   }

@@ -25,7 +25,7 @@ template <class T>
 JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
   detail::Scheduler* scheduler = detail::current_scheduler();
   if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
-  auto* spawned = detail::SpawnedTask<T>::create(scheduler, std::move(task));
+  detail::TaskHeader* spawned = detail::make_spawned_task(scheduler, std::move(task));
   // create() made the reference the JoinHandle holds; the registry adds its own.
   detail::submit_spawn(spawned, std::move(options.name));
   return JoinHandle<T>{spawned};
@@ -34,7 +34,7 @@ template <class T>
 JoinHandle<T> spawn(Task<T> task) {
   detail::Scheduler* scheduler = detail::current_scheduler();
   if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
-  auto* spawned = detail::SpawnedTask<T>::create(scheduler, std::move(task));
+  detail::TaskHeader* spawned = detail::make_spawned_task(scheduler, std::move(task));
   detail::submit_spawn(spawned, std::string());
   return JoinHandle<T>{spawned};
 }

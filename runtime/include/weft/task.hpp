@@ -18,8 +18,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "weft/detail/frame_pool.hpp"
 #include "weft/detail/inline_run.hpp"
+#include "weft/detail/task_frame.hpp"
 
 namespace weft {
 
@@ -52,8 +52,11 @@ class TaskPromiseBase {
  public:
   explicit TaskPromiseBase(FrameOrigin origin) noexcept : origin_(origin) {}
 
-  static void* operator new(std::size_t size) { return frame_allocate(size); }
-  static void operator delete(void* p, std::size_t size) noexcept { frame_deallocate(p, size); }
+  // Every frame has room for a spawned task's header in front of it (task_frame.hpp).
+  static void* operator new(std::size_t size) { return allocate_task_frame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    deallocate_task_frame(p, size);
+  }
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
 
@@ -208,8 +211,10 @@ class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")
   Awaiter operator co_await()& noexcept { return Awaiter{checked()}; }
   Awaiter operator co_await()&& noexcept { return Awaiter{checked()}; }
 
-  // For the runtime: hand the coroutine over (spawn keeps the Task, so this is rarely used).
+  // For the runtime: the coroutine, still owned by this Task.
   [[nodiscard]] handle_type handle() const noexcept { return handle_; }
+  // For the runtime (spawn): takes ownership of the coroutine; this Task becomes empty.
+  [[nodiscard]] handle_type release() noexcept { return std::exchange(handle_, {}); }
 
  private:
   handle_type checked() const noexcept {

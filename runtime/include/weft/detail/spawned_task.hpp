@@ -1,49 +1,44 @@
 #pragma once
 
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "weft/detail/frame_pool.hpp"
+#include "weft/detail/task_frame.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/task.hpp"
 
 namespace weft::detail {
 
-// A spawned task: the header the scheduler queues, and the user's Task, whose frame holds
-// the result until the JoinHandle takes it. Allocated from the frame pool. Freed when the
-// last reference goes: one held by the runtime's registry until the task has completed, one
-// by the JoinHandle until it is awaited, dropped or detached.
+// A spawned task is a TaskHeader, the scheduler's view, constructed in the room in front of
+// the user's coroutine frame (task_frame.hpp), whose promise holds the result until the
+// JoinHandle takes it: one block per spawn. Freed when the last reference goes: one held by
+// the runtime's registry until the task has completed, one by the JoinHandle until it is
+// awaited, dropped or detached.
+static_assert(sizeof(TaskHeader) + sizeof(TaskFrameTail) <= kTaskHeaderRoom,
+              "a task's header must fit the room in front of its frame (task_frame.hpp)");
+
+// Takes the Task's coroutine and builds its header; the frame now belongs to the header,
+// whose first reference the caller holds (the JoinHandle's).
 template <class T>
-class SpawnedTask final : public TaskHeader {
- public:
-  static SpawnedTask* create(Scheduler* scheduler, Task<T> task) {
-    void* mem = frame_allocate(sizeof(SpawnedTask));
-    return ::new (mem) SpawnedTask(scheduler, std::move(task));
-  }
+[[nodiscard]] TaskHeader* make_spawned_task(Scheduler* scheduler, Task<T> task) {
+  if (!task.valid())
+    throw std::invalid_argument("weft::spawn: the Task is empty (moved from or default)");
+  if (task.handle().promise().started())
+    throw std::invalid_argument("weft::spawn: the Task was already awaited or spawned");
+  typename Task<T>::handle_type root = task.release();
+  root.promise().mark_started();
+  std::byte* block = task_frame_block(root.address());
+  task_frame_tail(block).state = TaskFrameTail::kHeaderAndFrame;
+  return ::new (static_cast<void*>(block)) TaskHeader(scheduler, root, &root.promise());
+}
 
-  decltype(auto) take_result() { return task_.handle().promise().take_result(); }
-
- private:
-  SpawnedTask(Scheduler* scheduler, Task<T> task) noexcept
-      : TaskHeader(scheduler, task.handle(), &task.handle().promise(), &destroy, &destroy_frame),
-        task_(std::move(task)) {
-    task_.handle().promise().mark_started();
-  }
-
-  static void destroy(TaskHeader* header) noexcept {
-    auto* self = static_cast<SpawnedTask*>(header);
-    self->~SpawnedTask();
-    frame_deallocate(self, sizeof(SpawnedTask));
-  }
-  // Runtime shutdown gave up on the task: destroy its suspended frame (locals' destructors
-  // run) while the header stays for whoever still holds the JoinHandle.
-  static void destroy_frame(TaskHeader* header) noexcept {
-    static_cast<SpawnedTask*>(header)->task_ = Task<T>{};
-  }
-
-  Task<T> task_;
-};
+// The result of a task made by make_spawned_task<T>, once complete and not discarded.
+template <class T>
+decltype(auto) take_spawned_result(TaskHeader& task) {
+  return static_cast<TaskPromise<T>*>(task.root_promise())->take_result();
+}
 
 // Registers a new task with its runtime and makes it runnable (see runtime.cpp).
 void submit_spawn(TaskHeader* task, std::string name);

@@ -98,16 +98,11 @@ class TaskHeader {
   static constexpr std::uint32_t kRequestCountOne = 1u << kRequestCountShift;
   static constexpr std::uint32_t kRequestCountMask = ~(kRequestCountOne - 1);
 
-  using DestroyFn = void (*)(TaskHeader*) noexcept;
-
-  TaskHeader(Scheduler* scheduler, std::coroutine_handle<> root, TaskPromiseBase* root_promise,
-             DestroyFn destroy, DestroyFn destroy_frame) noexcept
-      : scheduler_(scheduler),
-        root_(root),
-        root_promise_(root_promise),
-        destroy_(destroy),
-        destroy_frame_(destroy_frame),
-        resume_point_(root) {}
+  // Constructed by make_spawned_task (spawned_task.hpp) in the room in front of `root`'s frame
+  // (task_frame.hpp): the header and the frame are one block.
+  TaskHeader(Scheduler* scheduler, std::coroutine_handle<> root,
+             TaskPromiseBase* root_promise) noexcept
+      : scheduler_(scheduler), root_(root), root_promise_(root_promise), resume_point_(root) {}
   TaskHeader(const TaskHeader&) = delete;
   TaskHeader& operator=(const TaskHeader&) = delete;
 
@@ -118,7 +113,7 @@ class TaskHeader {
   }
   void release() noexcept {
     // acq_rel: the last release must see every other holder's writes before destroying.
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_(this);
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy_block();
   }
 
   // --- scheduling -------------------------------------------------------------------------
@@ -132,7 +127,7 @@ class TaskHeader {
 
   // For the completing loop: destroys the frame (parameters, promise, a value returned)
   // before the task is marked complete with kDiscarded.
-  void discard_frame() noexcept { destroy_frame_(this); }
+  void discard_frame() noexcept;
 
   // True once complete with a frame the runtime destroyed (see kDiscarded): the promise is
   // gone, the outcome is CancelledError.
@@ -220,6 +215,11 @@ class TaskHeader {
   // spawn path; tasks spawned from outside take the scheduler's counter (top bits 0).
   static constexpr unsigned kIdLoopShift = 48;
   std::uint64_t id_ = 0;
+  // The innermost deadline scope the task runs in (task_deadline.hpp), and whether some
+  // scope on that stack still needs its timer: the loop arms it when the task suspends.
+  // Only the task's own runs touch these, and the loop running it before it clears RUNNING.
+  TaskDeadline* deadline_top_ = nullptr;
+  bool deadline_unarmed_ = false;
   // The name shown in reports. Any thread may rename a task (JoinHandle, TaskRef) while its
   // loop formats a report: name_ is read and written only under name_lock_, by copy.
   [[nodiscard]] std::string name() const;
@@ -238,14 +238,12 @@ class TaskHeader {
   // task's own runs and the loop completing it after its last run (ordered like
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
-  // The innermost deadline scope the task runs in (task_deadline.hpp), and whether some
-  // scope on that stack still needs its timer: the loop arms it when the task suspends.
-  // Only the task's own runs touch these, and the loop running it before it clears RUNNING.
-  TaskDeadline* deadline_top_ = nullptr;
-  bool deadline_unarmed_ = false;
 
  private:
   void run_deregistration() noexcept;
+  // The last reference is gone: destroys the frame if it is still there, then this header,
+  // and frees their block.
+  void destroy_block() noexcept;
 
   std::string name_;
   // A spin lock: renames are rare and the critical sections copy one short string.
@@ -255,8 +253,6 @@ class TaskHeader {
   Scheduler* const scheduler_;
   const std::coroutine_handle<> root_;
   TaskPromiseBase* const root_promise_;
-  const DestroyFn destroy_;
-  const DestroyFn destroy_frame_;
   // Written by the task while RUNNING; read by the next loop to resume it after that loop's
   // RUNNING transition (acquire), which follows the writer's release of RUNNING or NOTIFIED.
   std::coroutine_handle<> resume_point_;
