@@ -1,15 +1,16 @@
 // weft-echo: the weft server of the TCP echo benchmark (scripts/bench-io), measured against
 // raw-epoll-echo, the same protocol written by hand in C.
 //
-//   weft-echo PORT [--loops N] [--lazy-buffer] [--stats]
+//   weft-echo PORT [--loops N] [--placement least-loaded|listener] [--lazy-buffer] [--stats]
 //
-// One SO_REUSEPORT listener per loop, each registered with its loop (home_loop), so the
-// kernel spreads connections over the loops and a connection's readiness wakes its echo task
-// on the loop that accepted it. Each acceptor is a task that spawns one detached task per
-// connection; the echo task reads into its own 4 KiB buffer (allocated once per connection)
-// and writes back what it read. Per message that is one recv and one send (a short recv
-// forgets the readiness: weft/io/detail/socket.hpp) and no allocation: the frames of
-// read_some/write_all come from the loop's frame pool.
+// One SO_REUSEPORT listener per loop, each registered with its loop (home_loop), so every
+// loop accepts. Each accepted connection is registered with the least loaded loop (the
+// listeners' default placement), whose reactor then wakes its echo task there; --placement
+// listener keeps it on the loop whose listener the kernel's hash chose. Each acceptor is a task
+// that spawns one detached task per connection; the echo task reads into its own 4 KiB buffer
+// (allocated once per connection) and writes back what it read. Per message that is one recv and
+// one send (a short recv forgets the readiness: weft/io/detail/socket.hpp) and no allocation: the
+// frames of read_some/write_all come from the loop's frame pool.
 //
 // --lazy-buffer: the echo task waits for readability holding no buffer, takes one from a
 // per-thread cache for as long as there is data, and gives it back once a read came up short
@@ -53,6 +54,7 @@ struct Options {
   unsigned loops = 1;
   bool lazy_buffer = false;
   bool stats = false;
+  weft::io::ConnectionPlacement placement = weft::io::ConnectionPlacement::least_loaded;
 };
 
 // --lazy-buffer's buffers: a per-thread cache, so the steady state allocates nothing. A
@@ -141,7 +143,8 @@ weft::Task<void> serve(Options options, int signal_fd) {
   const auto address = weft::io::SocketAddress::parse("127.0.0.1:" + std::to_string(options.port));
   std::vector<weft::JoinHandle<void>> acceptors;
   for (unsigned i = 0; i < weft::loop_count(); ++i) {
-    auto listener = weft::io::TcpListener::bind(address, {.reuse_port = true, .home_loop = i});
+    auto listener = weft::io::TcpListener::bind(
+        address, {.reuse_port = true, .home_loop = i, .placement = options.placement});
     acceptors.push_back(weft::spawn(accept_loop(std::move(listener), options.lazy_buffer)));
   }
   std::printf("weft-echo listening on 127.0.0.1:%d with %u loops\n", options.port,
@@ -180,7 +183,10 @@ void print_stats(const weft::RuntimeMetrics& m) {
 }
 
 [[noreturn]] void usage() {
-  std::fputs("usage: weft-echo PORT [--loops N] [--lazy-buffer] [--stats]\n", stderr);
+  std::fputs(
+      "usage: weft-echo PORT [--loops N] [--placement least-loaded|listener] [--lazy-buffer] "
+      "[--stats]\n",
+      stderr);
   std::exit(2);
 }
 
@@ -192,6 +198,15 @@ Options parse_options(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--loops" && i + 1 < argc) {
       o.loops = static_cast<unsigned>(std::atoi(argv[++i]));
+    } else if (arg == "--placement" && i + 1 < argc) {
+      const std::string value = argv[++i];
+      if (value == "least-loaded") {
+        o.placement = weft::io::ConnectionPlacement::least_loaded;
+      } else if (value == "listener") {
+        o.placement = weft::io::ConnectionPlacement::listener_loop;
+      } else {
+        usage();
+      }
     } else if (arg == "--lazy-buffer") {
       o.lazy_buffer = true;
     } else if (arg == "--stats") {

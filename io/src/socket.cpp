@@ -15,6 +15,7 @@
 
 #include "weft/detail/sigpipe.hpp"
 #include "weft/detail/task_header.hpp"
+#include "weft/loop_info.hpp"
 #include "weft/sleep.hpp"
 
 namespace weft::io {
@@ -284,9 +285,12 @@ Task<AsyncFd> ListenerSocket::accept_fd() {
     const int fd = ::accept4(fd_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       ++stats_.accepted;
-      // On the listener's loop: a server with one listener per loop keeps each connection
-      // on the loop that accepted it, wherever the accepting task happens to run.
-      co_return AsyncFd(fd, fd_.home_loop());
+      // The connection's task is spawned by the accepting task, here, and moves to the home
+      // loop chosen now at its first wake-up, which that loop's reactor delivers.
+      const unsigned home = placement_ == ConnectionPlacement::least_loaded
+                                ? weft::least_loaded_loop()
+                                : fd_.home_loop();
+      co_return AsyncFd(fd, home);
     }
     const int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) {

@@ -129,6 +129,23 @@ unsigned loop_count() {
   return loop->scheduler().num_loops();
 }
 
+unsigned least_loaded_loop() {
+  detail::Loop* here = detail::tls_loop;
+  if (here == nullptr) detail::throw_no_current_task("weft::least_loaded_loop");
+  detail::Scheduler& scheduler = here->scheduler();
+  // Ties stay here: a connection registered on the accepting loop needs no hand-over.
+  unsigned best = here->index();
+  std::size_t best_fds = here->registered_fds();
+  for (unsigned i = 0; i < scheduler.num_loops(); ++i) {
+    const std::size_t fds = scheduler.loop(i).registered_fds();
+    if (fds < best_fds) {
+      best = i;
+      best_fds = fds;
+    }
+  }
+  return best;
+}
+
 }  // namespace weft
 
 namespace weft::detail {

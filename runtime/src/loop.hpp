@@ -82,6 +82,11 @@ class Loop {
   [[nodiscard]] const Deque::Stealer& stealer() const noexcept { return stealer_; }
   [[nodiscard]] bool has_queued_work() const noexcept;
   [[nodiscard]] LoopMetrics metrics() const noexcept;
+  // The fds this loop's reactor watches (registered and not yet retired): its share of the
+  // connections, for least_loaded_loop(). A moment's value, read without ordering.
+  [[nodiscard]] std::size_t registered_fds() const noexcept {
+    return registered_fds_.load(std::memory_order_relaxed);
+  }
 
   // For the stall monitor: odd while a task is running; bumped at every task start and end.
   [[nodiscard]] std::uint64_t run_sequence() const noexcept {
@@ -155,7 +160,8 @@ class Loop {
   std::minstd_rand rng_;
   TimerQueue timers_;
   // Written by add_io from any thread (an fd may be registered here from another loop);
-  // relaxed: it only lets maintenance skip epoll_wait(0) when no fd was ever registered.
+  // relaxed: it lets maintenance skip epoll_wait(0) when no fd is registered, and
+  // least_loaded_loop() compare the loops, and neither orders anything by it.
   std::atomic<std::size_t> registered_fds_{0};
   TaskList registry_;
 

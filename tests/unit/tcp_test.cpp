@@ -602,13 +602,15 @@ TEST(Tcp, ShortReadsNeverMissTheNextMessage) {
   run_bounded(body());
 }
 
-// A listener registered with loop 1 hands out connections registered with loop 1, whichever
-// loop the accepting task runs on.
+// With listener_loop placement, a listener registered with loop 1 hands out connections
+// registered with loop 1, whichever loop the accepting task runs on.
 TEST(Tcp, AcceptedConnectionsLiveOnTheListenersLoop) {
   auto body = []() -> Task<void> {
     EXPECT_EQ(weft::loop_count(), 2u);
     for (unsigned home = 0; home < 2; ++home) {
-      auto listener = TcpListener::bind(loopback_any_port(), {.home_loop = home});
+      auto listener = TcpListener::bind(
+          loopback_any_port(),
+          {.home_loop = home, .placement = weft::io::ConnectionPlacement::listener_loop});
       EXPECT_EQ(listener.home_loop(), home);
       TcpStream client = co_await TcpStream::connect(listener.local_address());
       TcpStream accepted = co_await listener.accept();

@@ -1,9 +1,11 @@
 // weft::http::Server: listeners, the connection task, timeouts and graceful shutdown.
 //
-// Tasks: one acceptor per listener (one listener per loop, each registered with its loop, so
-// accepted sockets are watched by that loop's reactor and their tasks run there; a connection
-// past max_connections is closed as soon as accepted); one task per connection; one sweeper
-// per listener that enforces the deadlines of its connections (see connection_registry.hpp).
+// Tasks: one acceptor per listener (one listener per loop, each registered with its loop; an
+// accepted socket is watched by the reactor of the least loaded loop, see
+// ServerOptions::connection_placement, and its task runs there; a connection past
+// max_connections is closed as soon as accepted); one task per connection; one sweeper per
+// listener that enforces the deadlines of the connections it accepted, wherever they run
+// (see connection_registry.hpp: the registry is locked, and a timeout is a shutdown(2)).
 // serve() starts them and waits for shutdown() to finish.
 //
 // The connection task, per request: wait for readability with a deadline armed by the
@@ -696,6 +698,7 @@ io::SocketAddress Server::listen(const io::SocketAddress& address) {
     o.backlog = s.options.backlog;
     o.reuse_port = n > 1;
     o.home_loop = i % loops;
+    o.placement = s.options.connection_placement;
     s.listeners.push_back(io::TcpListener::bind(bound, o));
     if (i == 0) bound = s.listeners.front().local_address();
     s.shards.push_back(std::make_unique<Shard>());

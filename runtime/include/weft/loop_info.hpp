@@ -13,4 +13,11 @@ namespace weft {
 [[nodiscard]] unsigned current_loop_index();
 [[nodiscard]] unsigned loop_count();
 
+// The loop whose reactor watches the fewest fds right now (ties: the current loop). A server
+// registers each accepted connection there (AsyncFd(fd, home_loop)), so its connections stay
+// spread evenly over the loops whichever listener the kernel handed them to: see
+// weft::io::ConnectionPlacement. A moment's reading, not a reservation: two loops asking at
+// once may both get the same answer.
+[[nodiscard]] unsigned least_loaded_loop();
+
 }  // namespace weft

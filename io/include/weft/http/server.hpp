@@ -11,8 +11,10 @@
 //   co_await server.serve();          // until shutdown() has finished
 //   ...elsewhere: co_await server.shutdown(std::chrono::seconds(10));
 //
-// Connections: one SO_REUSEPORT listener per loop, each registered with its loop, so the
-// kernel spreads connections over the loops and a connection's task runs where its socket is
+// Connections: one SO_REUSEPORT listener per loop, each registered with its loop, so every
+// loop accepts. Each accepted connection is registered with the loop whose reactor watches the
+// fewest fds at that moment (ServerOptions::connection_placement), which keeps connections
+// evenly spread where the kernel's hash alone would not, and its task runs where its socket is
 // watched. Each connection is one task: it parses a request (strict, see request_parser.hpp),
 // awaits the handler, writes the response and goes on with the next — so pipelined responses
 // leave in request order, and responses to requests that were already buffered are written
@@ -55,6 +57,7 @@
 #include "weft/http/router.hpp"
 #include "weft/http/server_request.hpp"
 #include "weft/http/server_response.hpp"
+#include "weft/io/detail/socket.hpp"
 #include "weft/io/socket_address.hpp"
 #include "weft/task.hpp"
 
@@ -79,6 +82,9 @@ struct ServerOptions {
   // Listeners: 0 = one per loop of the runtime.
   unsigned listeners = 0;
   int backlog = 1024;
+  // Which loop watches an accepted connection: the least loaded one, or (listener_loop) the
+  // loop of the listener the kernel chose.
+  io::ConnectionPlacement connection_placement = io::ConnectionPlacement::least_loaded;
   // Open connections at most, all listeners together; past it a new connection is accepted
   // and closed at once. 0: derived from the process's open-file limit (RLIMIT_NOFILE's soft
   // limit when listen() is called) less an eighth of it and at least 64 fds, left to the rest of

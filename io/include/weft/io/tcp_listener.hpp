@@ -31,9 +31,12 @@ struct TcpListenerOptions {
   bool reuse_address = true;
   // SO_REUSEPORT: several listeners (one per loop) on one port.
   bool reuse_port = false;
-  // The loop whose reactor watches the listener and its accepted connections (see
-  // weft::loop_count()); default: the loop of the calling task.
+  // The loop whose reactor watches the listener (see weft::loop_count()); default: the loop
+  // of the calling task.
   std::optional<unsigned> home_loop{};
+  // Which loop watches each accepted connection: by default the least loaded one, so the
+  // connections of a server stay evenly spread; listener_loop keeps them on home_loop.
+  ConnectionPlacement placement = ConnectionPlacement::least_loaded;
 };
 
 class TcpListener : public detail::ListenerSocket {
@@ -47,8 +50,8 @@ class TcpListener : public detail::ListenerSocket {
   [[nodiscard]] Task<TcpStream> accept();
 
  private:
-  explicit TcpListener(AsyncFd fd) noexcept
-      : detail::ListenerSocket(std::move(fd), "weft::io::TcpListener") {}
+  TcpListener(AsyncFd fd, ConnectionPlacement placement) noexcept
+      : detail::ListenerSocket(std::move(fd), "weft::io::TcpListener", placement) {}
 };
 
 }  // namespace weft::io

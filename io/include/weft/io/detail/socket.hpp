@@ -52,6 +52,18 @@ class IncompleteReadError : public std::runtime_error {
   std::size_t expected_;
 };
 
+// Where a listener registers the connections it accepts: whose reactor watches them, and so
+// on which loop their tasks are woken and mostly run.
+enum class ConnectionPlacement {
+  // The loop watching the fewest fds at the accept (weft::least_loaded_loop()): connections
+  // stay evenly spread over the loops, whichever listener the kernel handed them to.
+  least_loaded,
+  // The listener's own loop. With one SO_REUSEPORT listener per loop, the kernel's hash of
+  // each peer's address picks the loop: a few dozen connections split unevenly, and the
+  // busier loop sets the tail latency.
+  listener_loop,
+};
+
 namespace detail {
 
 // A socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; throws std::system_error naming `who`.
@@ -149,10 +161,12 @@ struct ListenerStats {
 // that stays readable; it resumes once an fd is free again (within the current back-off).
 class ListenerSocket {
  public:
-  ListenerSocket(AsyncFd fd, const char* who) noexcept : fd_(std::move(fd)), who_(who) {}
+  ListenerSocket(AsyncFd fd, const char* who,
+                 ConnectionPlacement placement = ConnectionPlacement::least_loaded) noexcept
+      : fd_(std::move(fd)), who_(who), placement_(placement) {}
 
-  // The accepted connection, non-blocking and close-on-exec, registered on the listener's
-  // home loop (so connections stay where their listener is).
+  // The accepted connection, non-blocking and close-on-exec, registered on the loop the
+  // placement picks.
   [[nodiscard]] Task<AsyncFd> accept_fd();
 
   void close() noexcept { fd_.close(); }
@@ -166,6 +180,7 @@ class ListenerSocket {
  protected:
   AsyncFd fd_;
   const char* who_ = "weft::io::ListenerSocket";
+  ConnectionPlacement placement_ = ConnectionPlacement::least_loaded;
   ListenerStats stats_;
 };
 
