@@ -23,7 +23,24 @@
 // started with its events disabled and switched on and off through its control fd (each
 // switch acknowledged), at the same quiet edges.
 //
-// Output is one `key=value` per line for scripts; errors go to stderr with exit status 1.
+// Round-trip latency: each request's send time is taken from CLOCK_MONOTONIC just before its
+// send(), and when the last byte of its reply has been received the difference goes into the
+// thread's histogram. Only round trips sent and completed inside the measured window are
+// recorded (the quiet edges leave nothing that straddles them), so the histogram holds
+// exactly the round_trips of the window. The clock is read once per round trip: the time the
+// reply completed is also the send time of the next request on that connection. A latency
+// includes the client's own delay in getting to the reply (the other replies of the same
+// epoll_wait batch are handled first). The histogram is log-linear in nanoseconds: exact below
+// 128 ns, then 128 buckets per power of two (each at most 1/128 of its value wide) up to
+// 2^33 ns (8.6 s), and one overflow bucket above. The threads' histograms are merged at the
+// end; a percentile is the upper edge of the bucket holding the sample of that rank (nearest
+// rank), capped at the largest sample, which is kept exactly.
+//
+// Output is one `key=value` per line for scripts; errors go to stderr with exit status 1. The
+// load run prints round_trips, seconds, msgs_per_s, client_user_s, client_sys_s, with
+// --server-pid server_user_s and server_sys_s, then latency_samples (equal to round_trips),
+// latency_mean_us, latency_p50_us, latency_p90_us, latency_p99_us, latency_p999_us and
+// latency_max_us (microseconds, 0.1 µs).
 //
 // Idle: opens N connections (raising RLIMIT_NOFILE to the hard limit first), echoes one
 // message on each so the server has touched its per-connection state, prints
@@ -56,13 +73,31 @@
 
 enum { kMaxSize = 65536, kMaxEvents = 256 };
 
+// The latency histogram (see the top comment): values in ns; below kSub one bucket per value,
+// then kSub buckets per power of two from 2^kSubBits up to 2^kTopBits, then the overflow.
+enum {
+  kSubBits = 7,
+  kSub = 1 << kSubBits,
+  kTopBits = 33,
+  kOverflow = kSub * (kTopBits - kSubBits + 1),
+  kBuckets = kOverflow + 1
+};
+
+struct Histogram {
+  uint64_t counts[kBuckets];
+  uint64_t samples;
+  uint64_t sum_ns;
+  uint64_t max_ns;
+};
+
 // Phases the main thread moves the load threads through.
 enum Phase { kRun = 0, kQuiesce = 1, kExit = 2 };
 
 struct Conn {
   int fd;
-  size_t received;  // bytes of the current reply so far
-  bool in_flight;   // a request was sent and its reply is not complete
+  size_t received;   // bytes of the current reply so far
+  bool in_flight;    // a request was sent and its reply is not complete
+  uint64_t sent_ns;  // CLOCK_MONOTONIC when the request in flight was sent
 };
 
 struct Worker {
@@ -78,12 +113,19 @@ struct Worker {
   _Atomic int failed;
   // The last generation this worker has started (sent on every idle connection).
   _Atomic unsigned seen_generation;
+  // Round-trip latencies of the window; the worker's own, read by the main thread after
+  // pthread_join.
+  struct Histogram* latency;
 };
 
 static size_t g_size = 64;
 static _Atomic int g_phase = kRun;
 // Bumped each time the main thread opens a window: workers then send on idle connections.
 static _Atomic unsigned g_generation = 0;
+// True while the measured window is open. Switched only at quiet points (nothing in flight):
+// on before the window's resume() (whose release of g_generation publishes it to the workers,
+// which must acquire that generation before they send), off after its final quiesce().
+static _Atomic bool g_record = false;
 static char g_payload[kMaxSize];
 
 static void die(const char* what) {
@@ -103,6 +145,60 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t bucket_of(uint64_t ns) {
+  if (ns < kSub) return (size_t)ns;
+  const int top = 63 - __builtin_clzll(ns);  // ns is in [2^top, 2^(top + 1))
+  if (top >= kTopBits) return kOverflow;
+  const int shift = top - kSubBits;
+  return (size_t)(shift + 1) * kSub + (size_t)((ns >> shift) - kSub);
+}
+
+// The largest value that falls in `bucket` (below kOverflow).
+static uint64_t bucket_high(size_t bucket) {
+  if (bucket < kSub) return bucket;
+  const int shift = (int)(bucket / kSub) - 1;
+  const uint64_t sub = bucket % kSub + kSub;
+  return ((sub + 1) << shift) - 1;
+}
+
+static void record_latency(struct Histogram* h, uint64_t ns) {
+  ++h->counts[bucket_of(ns)];
+  ++h->samples;
+  h->sum_ns += ns;
+  if (ns > h->max_ns) h->max_ns = ns;
+}
+
+static void merge_histogram(struct Histogram* into, const struct Histogram* from) {
+  for (size_t i = 0; i < kBuckets; ++i) into->counts[i] += from->counts[i];
+  into->samples += from->samples;
+  into->sum_ns += from->sum_ns;
+  if (from->max_ns > into->max_ns) into->max_ns = from->max_ns;
+}
+
+// The value at the quantile of `per_million` (nearest rank): the upper edge of the bucket
+// holding the sample of rank ceil(per_million / 10^6 * samples), capped at the largest sample.
+static uint64_t percentile_ns(const struct Histogram* h, uint64_t per_million) {
+  if (h->samples == 0) return 0;
+  uint64_t rank = (per_million * h->samples + 999999) / 1000000;
+  if (rank < 1) rank = 1;
+  if (rank > h->samples) rank = h->samples;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < kOverflow; ++i) {
+    seen += h->counts[i];
+    if (seen >= rank) {
+      const uint64_t high = bucket_high(i);
+      return high < h->max_ns ? high : h->max_ns;
+    }
+  }
+  return h->max_ns;  // in the overflow bucket
 }
 
 static void sleep_s(double s) {
@@ -153,7 +249,9 @@ static int connect_to(const struct sockaddr_in* addr) {
 }
 
 // One send of the whole message: a fresh 64-byte request always fits an empty send buffer.
-static bool send_request(struct Worker* w, struct Conn* c) {
+// `now` is the send time of the request (CLOCK_MONOTONIC, ns).
+static bool send_request(struct Worker* w, struct Conn* c, uint64_t now) {
+  c->sent_ns = now;
   ssize_t n = send(c->fd, g_payload, g_size, MSG_NOSIGNAL);
   if (n != (ssize_t)g_size) {
     fprintf(stderr, "echo-load: send: %s\n", n < 0 ? strerror(errno) : "short write");
@@ -179,7 +277,7 @@ static void* worker_main(void* arg) {
       generation = gen;
       for (size_t i = 0; i < w->n_conns; ++i) {
         if (!w->conns[i].in_flight) {
-          if (!send_request(w, &w->conns[i])) return NULL;
+          if (!send_request(w, &w->conns[i], now_ns())) return NULL;
           ++in_flight;
         }
       }
@@ -215,11 +313,14 @@ static void* worker_main(void* arg) {
       }
       c->received += (size_t)got;
       if (c->received < g_size) continue;
+      const uint64_t now = now_ns();
+      if (atomic_load_explicit(&g_record, memory_order_relaxed))
+        record_latency(w->latency, now - c->sent_ns);
       ++done;
       c->in_flight = false;
       --in_flight;
       if (atomic_load_explicit(&g_phase, memory_order_relaxed) == kRun) {
-        if (!send_request(w, c)) return NULL;
+        if (!send_request(w, c, now)) return NULL;
         ++in_flight;
       }
     }
@@ -484,6 +585,8 @@ int main(int argc, char** argv) {
   if (workers == NULL || conns == NULL) die("calloc");
   for (int t = 0; t < threads; ++t) {
     struct Worker* w = &workers[t];
+    w->latency = calloc(1, sizeof *w->latency);
+    if (w->latency == NULL) die("calloc");
     w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epoll_fd < 0) die("epoll_create1");
     // Connections split evenly; the first threads take the remainder.
@@ -514,9 +617,11 @@ int main(int argc, char** argv) {
   struct rusage self0, self1;
   getrusage(RUSAGE_SELF, &self0);
   const double t0 = now_s();
+  atomic_store_explicit(&g_record, true, memory_order_relaxed);  // published by resume()
   resume(workers, threads);
   sleep_s(seconds);
   const uint64_t after = quiesce(workers, threads);
+  atomic_store_explicit(&g_record, false, memory_order_relaxed);  // nothing is in flight
   const double t1 = now_s();
   getrusage(RUSAGE_SELF, &self1);
   if (server != 0) server1 = process_cpu(server);
@@ -526,6 +631,9 @@ int main(int argc, char** argv) {
   atomic_store(&g_phase, kExit);
   for (int t = 0; t < threads; ++t) pthread_join(workers[t].thread, NULL);
   for (long i = 0; i < connections; ++i) close(conns[i].fd);
+  struct Histogram* latency = calloc(1, sizeof *latency);
+  if (latency == NULL) die("calloc");
+  for (int t = 0; t < threads; ++t) merge_histogram(latency, workers[t].latency);
 
   const uint64_t msgs = after - before;
   const double elapsed = t1 - t0;
@@ -541,6 +649,21 @@ int main(int argc, char** argv) {
     printf("server_user_s=%.3f\n", server1.user_s - server0.user_s);
     printf("server_sys_s=%.3f\n", server1.sys_s - server0.sys_s);
   }
+  if (latency->samples != msgs) {
+    fprintf(stderr, "echo-load: %llu latencies recorded for %llu round trips\n",
+            (unsigned long long)latency->samples, (unsigned long long)msgs);
+    return 1;
+  }
+  printf("latency_samples=%llu\n", (unsigned long long)latency->samples);
+  printf("latency_mean_us=%.1f\n",
+         latency->samples == 0 ? 0.0 : (double)latency->sum_ns / (double)latency->samples / 1e3);
+  printf("latency_p50_us=%.1f\n", (double)percentile_ns(latency, 500000) / 1e3);
+  printf("latency_p90_us=%.1f\n", (double)percentile_ns(latency, 900000) / 1e3);
+  printf("latency_p99_us=%.1f\n", (double)percentile_ns(latency, 990000) / 1e3);
+  printf("latency_p999_us=%.1f\n", (double)percentile_ns(latency, 999000) / 1e3);
+  printf("latency_max_us=%.1f\n", (double)latency->max_ns / 1e3);
+  for (int t = 0; t < threads; ++t) free(workers[t].latency);
+  free(latency);
   free(workers);
   free(conns);
   return 0;
