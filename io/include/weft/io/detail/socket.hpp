@@ -124,6 +124,9 @@ class StreamSocket {
   [[nodiscard]] unsigned home_loop() const noexcept { return fd_.home_loop(); }
   [[nodiscard]] SocketAddress local_address() const;
   [[nodiscard]] SocketAddress peer_address() const;
+  // Hands the registered fd over (to a layer that drives its own syscalls on it, such as
+  // weft::tls::TlsStream); this socket is closed afterwards.
+  [[nodiscard]] AsyncFd into_fd() && noexcept { return std::move(fd_); }
 
  protected:
   AsyncFd fd_;

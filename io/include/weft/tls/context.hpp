@@ -1,0 +1,68 @@
+#pragma once
+
+// weft::tls::Context: the configuration of TLS connections (OpenSSL 3's SSL_CTX), built once
+// and shared by every connection on every loop. Copies share one context.
+//
+//   auto client = weft::tls::Context::client();   // the system's trust store, verification on
+//   auto server = weft::tls::Context::server({.cert_chain_file = "chain.pem",
+//                                             .key_file = "key.pem"});
+//
+// Both sides: TLS 1.2 at least, TLS 1.3 preferred, OpenSSL's default cipher policy, and
+// SSL_MODE_RELEASE_BUFFERS (an idle connection holds no record buffers). A server issues
+// session tickets, so a client that keeps its session resumes without a full handshake.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+struct ssl_ctx_st;
+
+namespace weft::tls {
+
+struct ClientOptions {
+  // Trust. All empty: the system store (OpenSSL's default paths, which honour the
+  // SSL_CERT_FILE and SSL_CERT_DIR environment variables). Otherwise exactly these CAs.
+  std::string ca_file{};
+  std::string ca_dir{};
+  std::string ca_pem{};  // PEM text of one or more CA certificates
+  // Accepts any certificate and any host name: the connection is encrypted but anyone on
+  // the path can read it. For tests against a throwaway certificate, never for real peers.
+  bool insecure_skip_verification = false;
+  // ALPN protocols to offer, most preferred first ("h2", "http/1.1"); empty offers none.
+  std::vector<std::string> alpn{};
+};
+
+struct ServerOptions {
+  // The certificate chain (leaf first) and its private key: PEM files, or PEM text.
+  std::string cert_chain_file{};
+  std::string key_file{};
+  std::string cert_chain_pem{};
+  std::string key_pem{};
+  // ALPN protocols this server speaks, most preferred first; a client offering none of them
+  // gets no protocol selected (and the handshake goes on).
+  std::vector<std::string> alpn{};
+};
+
+class Context {
+ public:
+  // Throw TlsError naming what could not be loaded (a missing file, a key that does not
+  // match the certificate, an empty ALPN name).
+  [[nodiscard]] static Context client(const ClientOptions& options = {});
+  [[nodiscard]] static Context server(const ServerOptions& options);
+
+  [[nodiscard]] bool is_server() const noexcept;
+  // False only for a client built with insecure_skip_verification.
+  [[nodiscard]] bool verifies_peer() const noexcept;
+  // The SSL_CTX, for settings this type does not offer. Change it before the first
+  // connection only: OpenSSL does not lock a context's settings against its connections.
+  [[nodiscard]] ssl_ctx_st* native_handle() const noexcept;
+
+  struct Shared;  // the SSL_CTX and what its callbacks need (context.cpp)
+
+ private:
+  explicit Context(std::shared_ptr<Shared> shared) noexcept : shared_(std::move(shared)) {}
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace weft::tls

@@ -1,0 +1,35 @@
+#pragma once
+
+// Errors of weft::tls. A TLS connection that fails raises one of these; socket errors under
+// it (a reset, a refused connect) stay std::system_error, and a handshake that outlives its
+// timeout is weft::TimeoutError.
+
+#include <stdexcept>
+#include <string>
+
+namespace weft::tls {
+
+// The TLS layer refused the connection or broke off: a protocol error, a version or cipher
+// the peer does not share, garbage where a TLS record should be, a peer that closed without
+// close_notify. what() names the operation and OpenSSL's reason.
+class TlsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The peer's certificate did not pass verification. reason() is OpenSSL's text for it
+// ("certificate has expired", "self-signed certificate", "unable to get local issuer
+// certificate" for an unknown CA, "hostname mismatch", ...), verify_result() its X509_V_ERR_*
+// code.
+class CertificateError : public TlsError {
+ public:
+  CertificateError(long verify_result, const std::string& reason, const std::string& peer);
+  [[nodiscard]] long verify_result() const noexcept { return verify_result_; }
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  long verify_result_;
+  std::string reason_;
+};
+
+}  // namespace weft::tls

@@ -1,0 +1,86 @@
+#pragma once
+
+// weft::tls::TlsStream: TLS over a connected TcpStream, with the stream's surface (read_some,
+// read_exact, write_all, shutdown, close).
+//
+//   auto tcp = co_await weft::io::TcpStream::connect(address);
+//   auto tls = co_await weft::tls::TlsStream::connect(std::move(tcp), client_context,
+//                                                     "example.org");
+//   co_await tls.write_all(request);
+//   std::size_t n = co_await tls.read_some(buffer);   // 0: the peer sent close_notify
+//
+// OpenSSL runs non-blocking on the socket, and every WANT_READ / WANT_WRITE becomes a wait
+// on the loop's readiness, in either direction (a read may have to write, during a
+// renegotiation or a key update, and a write may have to read). Each wait is cancellable, so
+// every operation works under weft::wait_for. A client verifies the server's chain and name
+// (SNI and the host-name check for a DNS name, the IP SANs for an address) unless its context
+// says insecure_skip_verification.
+//
+// One operation at a time: an SSL connection is one state machine, so a read and a write
+// from two tasks at once are a std::logic_error, not a data race. A task that needs to read
+// and write at the same time alternates, or uses one task for both.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "weft/io/tcp_stream.hpp"
+#include "weft/task.hpp"
+#include "weft/tls/context.hpp"
+#include "weft/tls/tls_error.hpp"
+
+namespace weft::tls {
+
+class TlsStream {
+ public:
+  static constexpr std::chrono::milliseconds kDefaultHandshakeTimeout{10'000};
+
+  // The client's handshake. `server_name`: a DNS name (sent as SNI and checked against the
+  // certificate) or an IP address (checked against its IP SANs). Throws CertificateError when
+  // verification fails, TlsError for other TLS failures, weft::TimeoutError when the
+  // handshake takes longer than `handshake_timeout`; the socket is closed in every case.
+  [[nodiscard]] static Task<TlsStream> connect(
+      io::TcpStream stream, Context context, std::string server_name,
+      std::chrono::milliseconds handshake_timeout = kDefaultHandshakeTimeout);
+  // The server's handshake, with the same errors.
+  [[nodiscard]] static Task<TlsStream> accept(
+      io::TcpStream stream, Context context,
+      std::chrono::milliseconds handshake_timeout = kDefaultHandshakeTimeout);
+
+  TlsStream(TlsStream&& other) noexcept;
+  TlsStream& operator=(TlsStream&& other) noexcept;
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+  ~TlsStream();
+
+  // At least one byte of plaintext (waiting if none), or 0 once the peer sent close_notify.
+  // A peer that closes the socket without close_notify is a TlsError (a truncation).
+  [[nodiscard]] Task<std::size_t> read_some(std::span<std::byte> buffer);
+  // Fills the buffer; weft::io::IncompleteReadError if the stream ends first.
+  [[nodiscard]] Task<void> read_exact(std::span<std::byte> buffer);
+  // Every byte, in records of up to 16 KiB.
+  [[nodiscard]] Task<void> write_all(std::span<const std::byte> buffer);
+  // Sends close_notify (an orderly end of this side) and then FIN; the peer reads 0.
+  // Reading on may still return what the peer sends before its own close_notify.
+  [[nodiscard]] Task<void> shutdown();
+  // Closes the socket now, without close_notify (the destructor does the same).
+  void close() noexcept;
+
+  [[nodiscard]] bool is_open() const noexcept;
+  // The protocol ALPN selected ("" if none), the version ("TLSv1.3"), and whether the
+  // handshake resumed an earlier session.
+  [[nodiscard]] std::string alpn_protocol() const;
+  [[nodiscard]] std::string protocol_version() const;
+  [[nodiscard]] bool session_resumed() const;
+
+  struct State;  // the SSL connection and its socket (tls_stream.cpp)
+
+ private:
+  explicit TlsStream(std::unique_ptr<State> state) noexcept;
+  State& checked(const char* what) const;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace weft::tls
