@@ -4,8 +4,8 @@
 //
 //   weft_tutorial_fetch_urls          serves five pages of different sizes from a local
 //                                     weft::http::Server, each after a 2 s delay, and fetches them
-//   weft_tutorial_fetch_urls URL...   fetches the given http:// URLs instead. https is not
-//                                     supported: weft's client has no TLS (InvalidUrl says so)
+//   weft_tutorial_fetch_urls URL...   fetches the given http:// or https:// URLs instead
+//                                     (https verified against the system's trust store)
 //
 // What to look at: the five fetches take about one delay in total, not five, because gather
 // runs them concurrently (the Client pools up to 8 connections per host, so five do not wait

@@ -4,8 +4,8 @@
 //
 // What to look at, top to bottom:
 // - follow(): the URL rules. Url::resolve does RFC 3986 ("../", "./", a query is kept, a
-//   fragment dropped, so "a.html#top" is a.html); mailto:, javascript:, https: and links to
-//   another host or port are skipped and counted.
+//   fragment dropped, so "a.html#top" is a.html); mailto:, javascript: and links to another
+//   origin (scheme, host or port: an http site's https links too) are skipped and counted.
 // - Frontier: the pages seen so far. The tasks run on several loops (threads) at once and many
 //   pages link to the same one: a mutex makes "seen before?" and "mark it seen" one step, so
 //   each page is fetched once however many tasks find it at the same moment.
@@ -71,11 +71,13 @@ std::string percent_encode_unsafe(std::string_view href) {
   return out;
 }
 
-// The page `href` leads to from `page`, if the crawl follows it: http only, and only on the
-// start URL's host and port.
+// The page `href` leads to from `page`, if the crawl follows it: http or https, and only on
+// the start URL's origin (scheme, host and port).
 std::optional<Url> follow(const Url& start, const Url& page, std::string_view href) {
   const std::string_view scheme = scheme_of(href);
-  if (!scheme.empty() && !weft::http::iequals(scheme, "http")) return std::nullopt;
+  if (!scheme.empty() && !weft::http::iequals(scheme, "http") &&
+      !weft::http::iequals(scheme, "https"))
+    return std::nullopt;
   try {
     Url target = page.resolve(percent_encode_unsafe(href));
     if (target.same_origin(start)) return target;

@@ -56,7 +56,8 @@ std::string text(std::span<const std::byte> b) {
 // Serves one HTTP/1.1 request over TLS: reads the head, answers "hello\n", sends close_notify.
 // Returns the ALPN protocol the handshake selected.
 Task<std::string> serve_one_https_request(TcpListener& listener, Context context) {
-  TlsStream tls = co_await TlsStream::accept(co_await listener.accept(), context);
+  TcpStream accepted = co_await listener.accept();
+  TlsStream tls = co_await TlsStream::accept(std::move(accepted), context);
   std::string head;
   std::array<std::byte, 4096> buffer{};
   while (head.find("\r\n\r\n") == std::string::npos) {

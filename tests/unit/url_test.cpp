@@ -66,11 +66,25 @@ void expect_invalid(const std::string& text, const std::string& reason_part) {
   }
 }
 
+TEST(Url, HttpsHasItsOwnDefaultPortAndOrigin) {
+  const Url u = Url::parse("HTTPS://Example.com/a");
+  EXPECT_EQ(u.scheme(), "https");
+  EXPECT_TRUE(u.is_https());
+  EXPECT_EQ(u.port(), 443);
+  EXPECT_EQ(u.authority(), "example.com");
+  EXPECT_EQ(u.to_string(), "https://example.com/a");
+  EXPECT_EQ(Url::parse("https://example.com:80/").authority(), "example.com:80");
+  EXPECT_EQ(Url::parse("https://example.com:443/").to_string(), "https://example.com/");
+  // The same host and port under another scheme is another origin: a redirect from https to
+  // http drops the credentials.
+  EXPECT_FALSE(
+      Url::parse("https://example.com:8080/").same_origin(Url::parse("http://example.com:8080/")));
+}
+
 TEST(Url, RefusesWhatCannotBeSent) {
   expect_invalid("", "empty");
   expect_invalid("example.com/x", "no scheme");
   expect_invalid("/relative", "no scheme");
-  expect_invalid("https://example.com/", "TLS");
   expect_invalid("ftp://example.com/", "unsupported scheme");
   expect_invalid("http:example.com", "\"//\"");
   expect_invalid("http://", "empty host");
@@ -147,7 +161,8 @@ TEST(Url, ResolveKeepsPortAndRefusesBadLocations) {
   const Url base = Url::parse("http://[::1]:8080/dir/page");
   EXPECT_EQ(base.resolve("other").to_string(), "http://[::1]:8080/dir/other");
   EXPECT_EQ(base.resolve("//127.0.0.1:9/x").to_string(), "http://127.0.0.1:9/x");
-  EXPECT_THROW((void)base.resolve("https://a/"), InvalidUrl);
+  EXPECT_EQ(base.resolve("https://a/").to_string(), "https://a/");  // to TLS and back
+  EXPECT_EQ(Url::parse("https://a/").resolve("http://a/x").to_string(), "http://a/x");
   EXPECT_THROW((void)base.resolve("mailto:x@y"), InvalidUrl);
   EXPECT_THROW((void)base.resolve("/a b"), InvalidUrl);
   EXPECT_THROW((void)base.resolve("//user@h/"), InvalidUrl);

@@ -110,6 +110,9 @@ std::string timeout_text(const std::string& url, TimeoutPhase phase,
     case TimeoutPhase::connect:
       return "weft::http: connecting for " + url + " timed out after " + milliseconds_text(limit) +
              " (connect_timeout)";
+    case TimeoutPhase::handshake:
+      return "weft::http: the TLS handshake for " + url + " timed out after " +
+             milliseconds_text(limit) + " (handshake_timeout)";
     case TimeoutPhase::read:
       return "weft::http: " + url + ": no data from the server for " + milliseconds_text(limit) +
              " (read_timeout)";
@@ -143,6 +146,8 @@ const char* to_string(TimeoutPhase phase) noexcept {
   switch (phase) {
     case TimeoutPhase::connect:
       return "connect";
+    case TimeoutPhase::handshake:
+      return "handshake";
     case TimeoutPhase::read:
       return "read";
     case TimeoutPhase::total:
@@ -156,6 +161,12 @@ ClientTimeout::ClientTimeout(std::string url, TimeoutPhase phase, std::chrono::m
       url_(std::move(url)),
       phase_(phase),
       limit_(limit) {}
+
+TlsHandshakeError::TlsHandshakeError(std::string url, std::string reason, long verify_result)
+    : ClientError("weft::http: " + url + ": TLS handshake failed: " + reason),
+      url_(std::move(url)),
+      reason_(std::move(reason)),
+      verify_result_(verify_result) {}
 
 ConnectionClosed::ConnectionClosed(std::string url, std::error_code code,
                                    std::size_t bytes_received)
@@ -180,6 +191,7 @@ TooManyRedirects::TooManyRedirects(std::string url, std::size_t limit)
 
 namespace {
 
+using detail::ClientConnection;
 using detail::ClientState;
 using detail::Lease;
 
@@ -253,7 +265,7 @@ ClientResponse owned_copy(const Response& r) {
   return out;
 }
 
-Task<std::size_t> read_some_within(io::TcpStream& stream, std::span<std::byte> buffer,
+Task<std::size_t> read_some_within(ClientConnection& stream, std::span<std::byte> buffer,
                                    std::chrono::milliseconds limit, const Url& url) {
   if (limit.count() <= 0) co_return co_await stream.read_some(buffer);
   try {
@@ -269,12 +281,15 @@ Task<std::size_t> read_some_within(io::TcpStream& stream, std::span<std::byte> b
 Task<ClientResponse> transfer(const ClientState& state, Lease& lease, const std::string& method,
                               const Url& url, const std::string& message, const std::string& body,
                               bool request_closes) {
-  io::TcpStream& stream = lease.stream();
+  ClientConnection& stream = lease.stream();
   try {
     co_await stream.write_all(std::as_bytes(std::span(message)));
     if (!body.empty()) co_await stream.write_all(std::as_bytes(std::span(body)));
   } catch (const std::system_error& e) {
     throw ConnectionClosed(url.to_string(), e.code(), 0);
+  } catch (const tls::TlsError&) {
+    // The TLS layer broke off (an alert, or a close without close_notify): closed all the same.
+    throw ConnectionClosed(url.to_string(), {}, 0);
   }
 
   ResponseParser parser(state.options.limits);
@@ -290,6 +305,8 @@ Task<ClientResponse> transfer(const ClientState& state, Lease& lease, const std:
                                     state.options.read_timeout, url);
     } catch (const std::system_error& e) {
       throw ConnectionClosed(url.to_string(), e.code(), received);
+    } catch (const tls::TlsError&) {
+      throw ConnectionClosed(url.to_string(), {}, received);
     }
     if (n == 0) {
       // Completes a body that runs until the close; anything else was cut short.
@@ -395,7 +412,7 @@ Task<ClientResponse> run_request(std::shared_ptr<ClientState> state, std::string
 }
 
 Task<void> close_client(std::shared_ptr<ClientState> state) {
-  std::vector<io::TcpStream> idle;
+  std::vector<ClientConnection> idle;
   JoinHandle<void> timer = state->shut(idle);
   idle.clear();
   if (timer.valid()) {
@@ -424,7 +441,7 @@ Client::Client(ClientOptions options)
     : state_(std::make_shared<ClientState>(checked(std::move(options)))) {}
 
 Client::~Client() {
-  std::vector<io::TcpStream> idle;
+  std::vector<ClientConnection> idle;
   JoinHandle<void> timer = state_->shut(idle);
   timer.cancel();  // it ends at its sleep; dropping the handle lets it
 }

@@ -47,12 +47,17 @@
 #include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/tls/context.hpp>
+#include <weft/tls/tls_error.hpp>
+#include <weft/tls/tls_stream.hpp>
 #include <weft/wait_for.hpp>
+
+#include "client_connection.hpp"
 
 namespace weft::http::detail {
 
 struct IdleConnection {
-  io::TcpStream stream;
+  ClientConnection stream;
   Clock::time_point expires;
 };
 
@@ -88,7 +93,7 @@ class HostRef {
 // half-read to the next request.
 class Lease {
  public:
-  Lease(HostRef host, SemaphoreGuard slot, io::TcpStream stream, bool reused) noexcept
+  Lease(HostRef host, SemaphoreGuard slot, ClientConnection stream, bool reused) noexcept
       : host_(std::move(host)),
         slot_(std::move(slot)),
         stream_(std::move(stream)),
@@ -104,7 +109,7 @@ class Lease {
   Lease(const Lease&) = delete;
   ~Lease();
 
-  [[nodiscard]] io::TcpStream& stream() noexcept { return *stream_; }
+  [[nodiscard]] ClientConnection& stream() noexcept { return *stream_; }
   // The connection came from the pool (it served an earlier request).
   [[nodiscard]] bool reused() const noexcept { return reused_; }
   // Returns the connection to the pool (after a complete response that allows it).
@@ -114,7 +119,7 @@ class Lease {
   // Destruction order matters: see the top of this file.
   HostRef host_;
   SemaphoreGuard slot_;
-  std::optional<io::TcpStream> stream_;
+  std::optional<ClientConnection> stream_;
   bool reused_;
 };
 
@@ -128,10 +133,12 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
   // new one. Waits for a slot first. Throws ConnectError, ClientTimeout (connect), ClientError
   // (closed), CancelledError.
   Task<Lease> acquire(Url url, bool allow_idle) {
-    HostRef host = ref_host(url.authority());
+    // Keyed by scheme too: an https and an http connection to one host:port are not
+    // interchangeable.
+    HostRef host = ref_host(url.scheme() + "://" + url.authority());
     SemaphoreGuard slot = co_await host.pool().slots.scoped();
     if (allow_idle) {
-      while (std::optional<io::TcpStream> idle = take_idle(host.pool())) {
+      while (std::optional<ClientConnection> idle = take_idle(host.pool())) {
         if (peer_still_there(*idle)) {
           note_leased(/*reused=*/true);
           co_return Lease(std::move(host), std::move(slot), std::move(*idle), true);
@@ -139,7 +146,7 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
         note_idle_closed(1);  // `idle` closes here, outside the lock
       }
     }
-    io::TcpStream stream = co_await connect(url);
+    ClientConnection stream = co_await connect(url);
     note_leased(/*reused=*/false);
     co_return Lease(std::move(host), std::move(slot), std::move(stream), false);
   }
@@ -157,7 +164,7 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
   // For close() and ~Client: no request may start any more; the idle connections move to
   // `out` (to be closed by the caller, outside the lock), and the idle timer's handle is
   // returned to be cancelled.
-  [[nodiscard]] JoinHandle<void> shut(std::vector<io::TcpStream>& out) {
+  [[nodiscard]] JoinHandle<void> shut(std::vector<ClientConnection>& out) {
     std::lock_guard lock(mutex_);
     closed_ = true;
     for (auto it = hosts_.begin(); it != hosts_.end();) {
@@ -195,8 +202,8 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
   }
 
   // The newest idle connection that has not expired; expired ones met on the way are closed.
-  std::optional<io::TcpStream> take_idle(HostPool& pool) {
-    std::vector<io::TcpStream> expired;  // closed after the lock is released
+  std::optional<ClientConnection> take_idle(HostPool& pool) {
+    std::vector<ClientConnection> expired;  // closed after the lock is released
     std::lock_guard lock(mutex_);
     const Clock::time_point now = Clock::now();
     while (!pool.idle.empty()) {
@@ -214,13 +221,42 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
   // which cannot answer a request not yet sent) reads as end of stream or data: it must not
   // be reused. This narrows the race with the server's close; the retry in client.cpp covers
   // what is left of it. MSG_PEEK consumes nothing and leaves the AsyncFd's readiness alone.
-  static bool peer_still_there(const io::TcpStream& stream) noexcept {
+  static bool peer_still_there(const ClientConnection& stream) noexcept {
     char byte;
     const ssize_t n = ::recv(stream.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
   }
 
-  Task<io::TcpStream> connect(const Url& url) {
+  // A new connection: TCP, then for https the TLS handshake (under its own timeout).
+  Task<ClientConnection> connect(const Url& url) {
+    io::TcpStream tcp = co_await connect_tcp(url);
+    if (!url.is_https()) co_return ClientConnection(std::move(tcp));
+    const std::chrono::milliseconds limit = options.handshake_timeout;
+    try {
+      co_return ClientConnection(
+          co_await tls::TlsStream::connect(std::move(tcp), tls_context(), url.host(), limit));
+    } catch (const tls::CertificateError& e) {
+      throw TlsHandshakeError(url.to_string(), e.reason(), e.verify_result());
+    } catch (const tls::TlsError& e) {
+      throw TlsHandshakeError(url.to_string(), e.what(), 0);
+    } catch (const weft::TimeoutError&) {
+      throw ClientTimeout(url.to_string(), TimeoutPhase::handshake, limit);
+    } catch (const std::system_error& e) {
+      // The server hung up during the handshake.
+      throw ConnectionClosed(url.to_string(), e.code(), 0);
+    }
+  }
+
+  // The client's TLS context: the options' own, or (built at the first https request, once)
+  // one that trusts the system store and offers ALPN http/1.1.
+  const tls::Context& tls_context() {
+    std::call_once(default_tls_once_, [this] {
+      default_tls_ = options.tls ? *options.tls : tls::Context::client({.alpn = {"http/1.1"}});
+    });
+    return *default_tls_;
+  }
+
+  Task<io::TcpStream> connect_tcp(const Url& url) {
     std::vector<io::SocketAddress> addresses;
     try {
       // IP literals are parsed at once; names go to getaddrinfo on the to_thread pool.
@@ -264,8 +300,8 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
 
   // A leased connection comes back: pooled (starting the idle timer if it is not running),
   // or closed if the Client is closed or pooling is off.
-  void put_idle(HostPool& pool, io::TcpStream stream) {
-    std::optional<io::TcpStream> evicted;  // closed after the lock is released
+  void put_idle(HostPool& pool, ClientConnection stream) {
+    std::optional<ClientConnection> evicted;  // closed after the lock is released
     bool start_timer = false;
     {
       std::lock_guard lock(mutex_);
@@ -316,7 +352,7 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
   // Closes expired idle connections; the earliest expiry left, or nullopt (and the timer
   // stops) if none is left.
   std::optional<Clock::time_point> close_expired() {
-    std::vector<io::TcpStream> expired;  // closed after the lock is released
+    std::vector<ClientConnection> expired;  // closed after the lock is released
     std::lock_guard lock(mutex_);
     std::optional<Clock::time_point> next;
     if (!closed_) {
@@ -341,6 +377,9 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
     return next;
   }
 
+  std::once_flag default_tls_once_;
+  std::optional<tls::Context> default_tls_;  // set once, under default_tls_once_
+
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
   std::unordered_map<std::string, std::unique_ptr<HostPool>> hosts_;
@@ -363,7 +402,7 @@ inline Lease::~Lease() {
 }
 
 inline void Lease::give_back() {
-  io::TcpStream stream = std::move(*stream_);
+  ClientConnection stream = std::move(*stream_);
   stream_.reset();
   host_.state().put_idle(host_.pool(), std::move(stream));
 }

@@ -173,9 +173,9 @@ Url Url::parse(std::string_view text) {
   if (!r.scheme) throw fail("no scheme (expected http://host/path)");
   Url url;
   url.scheme_ = lowercase(*r.scheme);
-  if (url.scheme_ == "https")
-    throw fail("https is not supported: weft::http::Client has no TLS yet (use http://)");
-  if (url.scheme_ != "http") throw fail("unsupported scheme \"" + url.scheme_ + "\" (only http)");
+  if (url.scheme_ != "http" && url.scheme_ != "https")
+    throw fail("unsupported scheme \"" + url.scheme_ + "\" (only http and https)");
+  url.port_ = url.default_port();
   if (!r.authority) throw fail("expected \"//\" and a host after \"" + url.scheme_ + ":\"");
 
   std::string_view authority = *r.authority;
@@ -288,7 +288,7 @@ std::string_view Url::query() const noexcept {
 
 std::string Url::authority() const {
   std::string out = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-  if (port_ != 80) out += ":" + std::to_string(port_);
+  if (port_ != default_port()) out += ":" + std::to_string(port_);
   return out;
 }
 

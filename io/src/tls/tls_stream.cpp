@@ -165,6 +165,14 @@ Task<void> handshake(State& state) {
   }
 }
 
+Task<void> handshake_within(State& state, std::chrono::milliseconds limit) {
+  if (limit.count() <= 0) {
+    co_await handshake(state);
+  } else {
+    co_await weft::wait_for(handshake(state), limit);
+  }
+}
+
 bool is_ip_address(const std::string& name) {
   unsigned char buf[16];
   return ::inet_pton(AF_INET, name.c_str(), buf) == 1 ||
@@ -209,7 +217,7 @@ Task<TlsStream> TlsStream::connect(io::TcpStream stream, Context context, std::s
                       : SSL_set1_host(ssl, server_name.c_str());
     if (ok != 1) detail::throw_openssl_error("weft::tls: setting the name to verify");
   }
-  co_await weft::wait_for(handshake(*state), handshake_timeout);
+  co_await handshake_within(*state, handshake_timeout);
   co_return TlsStream(std::move(state));
 }
 
@@ -225,7 +233,7 @@ Task<TlsStream> TlsStream::accept(io::TcpStream stream, Context context,
   }
   std::unique_ptr<State> state = new_connection(std::move(stream), std::move(context), peer);
   SSL_set_accept_state(state->ssl);
-  co_await weft::wait_for(handshake(*state), handshake_timeout);
+  co_await handshake_within(*state, handshake_timeout);
   co_return TlsStream(std::move(state));
 }
 
@@ -301,6 +309,8 @@ void TlsStream::close() noexcept {
 }
 
 bool TlsStream::is_open() const noexcept { return state_ && state_->fd.valid(); }
+
+int TlsStream::native_handle() const noexcept { return state_ ? state_->fd.fd() : -1; }
 
 std::string TlsStream::alpn_protocol() const {
   const State& state = checked("alpn_protocol");

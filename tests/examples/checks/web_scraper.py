@@ -243,6 +243,12 @@ def check(example):
                         stalled={"/slow.html"},
                         timed_out=r"weft::http: \S+: not complete after 500 ms \(total_timeout\)")
 
+    # https is crawled like http: nothing listening is an error for the page.
+    url = f"https://127.0.0.1:{closed_port()}/"
+    out, _ = example.run(url, "--list")
+    example.expect_line(out, rf"^error {re.escape(url)}: .*cannot connect.*refused",
+                        "an https start URL is fetched, and its failure reported")
+
     # Nothing listens: one error line for the start page, and a normal end.
     url = f"http://127.0.0.1:{closed_port()}/"
     out, _ = example.run(url, "--list")
@@ -257,7 +263,6 @@ def check(example):
                          (["--concurrency", "0"], "--concurrency takes a whole number"),
                          (["--loops"], "--loops needs a value"),
                          (["--timeout", "0"], "--timeout takes seconds"),
-                         (["https://example.invalid/"], "https is not supported"),
                          (["ftp://example.invalid/"], 'unsupported scheme "ftp"'),
                          (["http://a.invalid/", "--serve", "/"], "not both"),
                          (["--serve", "/nonexistent-dir"], "not a directory")]:

@@ -1,7 +1,7 @@
 #pragma once
 
 // weft::http::Client: an HTTP/1.1 client with a keep-alive connection pool (aiohttp's
-// ClientSession), for http:// URLs.
+// ClientSession), for http:// and https:// URLs.
 //
 //   weft::http::Client client({.max_connections_per_host = 4});
 //   weft::http::ClientResponse r = co_await client.get("http://127.0.0.1:8080/index.html");
@@ -15,7 +15,13 @@
 // into a ClientResponse that owns its bytes, and the connection goes back to the pool if it
 // can carry another request. Redirects are followed, and every step is under timeouts.
 //
-// The pool, per host:port (the URL's authority, so "localhost" and "127.0.0.1" are two):
+// HTTPS: the server's certificate chain and name are verified against the system's trust
+// store (or ClientOptions::tls, a weft::tls::Context of your own: other CAs, or an insecure
+// one for tests), with SNI and ALPN http/1.1; a failure is TlsHandshakeError naming the
+// reason. TLS 1.2 at least.
+//
+// The pool, per scheme, host and port (the URL's origin, so "localhost" and "127.0.0.1" are
+// two, and http and https to one port are two):
 // - At most max_connections_per_host connections are in use or being opened at once; more
 //   requests wait on a weft::Semaphore, first come first served, cancellably. A connection is
 //   opened only when no idle one is pooled, so the connections open to a host, idle or not,
@@ -37,12 +43,14 @@
 // Redirects (follow_redirects): 301, 302, 303, 307 and 308 with a Location, resolved against
 // the current URL (RFC 3986), up to max_redirects (then TooManyRedirects). 303 turns the
 // request into a GET without body (a HEAD stays HEAD), as do 301 and 302 for a POST (what
-// browsers do); 307 and 308 repeat method and body. A redirect to another host or port drops
-// the Authorization and Cookie headers (and a Host header given by the caller).
+// browsers do); 307 and 308 repeat method and body. A redirect to another origin (scheme, host
+// or port: so also from https down to http) drops the Authorization and Cookie headers (and a
+// Host header given by the caller).
 //
 // Timeouts (ClientOptions; 0 disables one) end the request with ClientTimeout naming the
-// phase: connect (each TCP connect; the next resolved address is tried after it), read (no
-// byte of the response for that long) and total (everything: waiting for a pool slot,
+// phase: connect (each TCP connect; the next resolved address is tried after it), handshake
+// (the TLS handshake of an https connection), read (no byte of the response for that long)
+// and total (everything: waiting for a pool slot,
 // resolving, connecting, every redirect). They are weft::wait_for scopes, so the timed-out
 // work has been cancelled and has finished when the error is thrown.
 //
@@ -55,7 +63,7 @@
 // closed, not pooled), but a Client that has pooled connections must be destroyed, or
 // close()d, while its runtime still runs: a connection's fd is registered with a loop.
 //
-// Not supported yet: https (InvalidUrl says so), streamed request or response bodies (a
+// Not supported yet: streamed request or response bodies (a
 // response body is read whole, up to limits.max_body), Expect: 100-continue, proxies,
 // cookies, content decoding (gzip), reading an early response while the request is still
 // being written.
@@ -75,6 +83,7 @@
 #include <weft/http/url.hpp>
 #include <weft/io/socket_address.hpp>
 #include <weft/task.hpp>
+#include <weft/tls/context.hpp>
 
 namespace weft::http {
 
@@ -145,6 +154,8 @@ struct ClientOptions {
   std::chrono::milliseconds idle_timeout{15'000};
   // One TCP connect attempt (per resolved address). 0: no limit (the kernel's SYN retries).
   std::chrono::milliseconds connect_timeout{10'000};
+  // The TLS handshake of a new https connection. 0: no limit.
+  std::chrono::milliseconds handshake_timeout{10'000};
   // The longest wait for the next byte of a response (idle time, not the whole response).
   std::chrono::milliseconds read_timeout{30'000};
   // The whole request, from the pool wait to the last byte of the last redirect. aiohttp's
@@ -155,6 +166,10 @@ struct ClientOptions {
   std::size_t max_redirects = 10;
   // Sent unless the request has its own User-Agent; empty: not sent.
   std::string user_agent = "weft/0.1";
+  // The TLS context of https requests. Unset: one that trusts the system's store (OpenSSL's
+  // default paths, which honour SSL_CERT_FILE and SSL_CERT_DIR) and verifies the server.
+  // Give your own for other CAs, a client certificate, or insecure_skip_verification.
+  std::optional<tls::Context> tls{};
   // Limits of the response parser. The body is read into memory, up to max_body: 64 MiB is a
   // guess at "a whole response in memory is still reasonable"; over it: MalformedResponse 413.
   Limits limits{.max_body = 64 * 1024 * 1024};
@@ -191,9 +206,10 @@ class ConnectError : public ClientError {
 };
 
 enum class TimeoutPhase {
-  connect,  // ClientOptions::connect_timeout (every resolved address timed out)
-  read,     // ClientOptions::read_timeout
-  total,    // ClientOptions::total_timeout
+  connect,    // ClientOptions::connect_timeout (every resolved address timed out)
+  handshake,  // ClientOptions::handshake_timeout (the TLS handshake of an https connection)
+  read,       // ClientOptions::read_timeout
+  total,      // ClientOptions::total_timeout
 };
 [[nodiscard]] const char* to_string(TimeoutPhase phase) noexcept;
 
@@ -212,6 +228,24 @@ class ClientTimeout : public ClientError {
 
 // The connection ended before the response was complete: closed by the server (code() empty)
 // or failed (ECONNRESET, EPIPE while sending, ...).
+// The TLS handshake of an https connection failed. reason(): for a certificate that did not
+// verify, OpenSSL's reason ("certificate has expired", "self-signed certificate", "unable to
+// get local issuer certificate" for an unknown CA, "hostname mismatch", ...) with its
+// X509_V_ERR_* code in verify_result(); for other failures (no shared protocol version, not
+// TLS at all) OpenSSL's error, with verify_result() 0.
+class TlsHandshakeError : public ClientError {
+ public:
+  TlsHandshakeError(std::string url, std::string reason, long verify_result);
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+  [[nodiscard]] long verify_result() const noexcept { return verify_result_; }
+
+ private:
+  std::string url_;
+  std::string reason_;
+  long verify_result_;
+};
+
 class ConnectionClosed : public ClientError {
  public:
   ConnectionClosed(std::string url, std::error_code code, std::size_t bytes_received);

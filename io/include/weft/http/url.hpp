@@ -1,19 +1,21 @@
 #pragma once
 
-// weft::http::Url: an absolute http:// URL, parsed strictly, and references resolved against
-// one (RFC 3986 5.2): what the HTTP client needs to address a request and follow a Location.
+// weft::http::Url: an absolute http:// or https:// URL, parsed strictly, and references resolved
+// against one (RFC 3986 5.2): what the HTTP client needs to address a request and follow a
+// Location.
 //
 //   auto u = weft::http::Url::parse("http://Example.com:8080/a/./b?q=1#top");
 //   u.host() == "example.com"; u.port() == 8080; u.target() == "/a/b?q=1";
 //   u.authority() == "example.com:8080";             // the Host header
 //   u.resolve("../c").to_string() == "http://example.com:8080/c";
 //
-// Accepted: the scheme "http" (any case); a host name of letters, digits, '-', '.', '_' and
+// Accepted: the schemes "http" and "https" (any case); a host name of letters, digits, '-', '.',
+// '_' and
 // '~' (lowercased), an IPv4 literal or a bracketed IPv6 literal ("[::1]"); an optional port
-// 1-65535 (default 80; an empty port is the default); a path with its dot segments removed
-// and a query, both of visible ASCII with well-formed %XX escapes. A fragment is checked and
-// dropped: it is never sent. Refused with InvalidUrl, naming the URL and the reason: no
-// scheme, "https" (TLS is not supported yet), any other scheme, user information
+// 1-65535 (default 80 for http, 443 for https; an empty port is the default); a path with its dot
+// segments removed and a query, both of visible ASCII with well-formed %XX escapes. A fragment is
+// checked and dropped: it is never sent. Refused with InvalidUrl, naming the URL and the reason: no
+// scheme, any scheme but http and https, user information
 // ("user:pass@host": send an Authorization header instead), an empty or malformed host or
 // port, and spaces, control characters or non-ASCII bytes anywhere (percent-encode them).
 // Nothing is percent-encoded or decoded: the path and query are sent as written.
@@ -56,8 +58,11 @@ class Url {
   // is. Throws InvalidUrl if the reference is malformed or names another scheme.
   [[nodiscard]] Url resolve(std::string_view reference) const;
 
-  // "http".
+  // "http" or "https".
   [[nodiscard]] const std::string& scheme() const noexcept { return scheme_; }
+  [[nodiscard]] bool is_https() const noexcept { return scheme_ == "https"; }
+  // 443 for https, 80 for http.
+  [[nodiscard]] std::uint16_t default_port() const noexcept { return is_https() ? 443 : 80; }
   // "example.com", "127.0.0.1", "::1" (an IPv6 literal without its brackets); lowercase.
   [[nodiscard]] const std::string& host() const noexcept { return host_; }
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
@@ -67,9 +72,9 @@ class Url {
   // After the '?', without it; empty if there is none.
   [[nodiscard]] std::string_view query() const noexcept;
   // host[:port] as the Host header carries it: brackets around an IPv6 literal, the port only
-  // when it is not 80.
+  // when it is not the scheme's default.
   [[nodiscard]] std::string authority() const;
-  // "http://" + authority() + target().
+  // scheme + "://" + authority() + target().
   [[nodiscard]] std::string to_string() const;
 
   // Same scheme, host and port: where a redirect may keep credentials.

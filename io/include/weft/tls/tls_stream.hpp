@@ -40,7 +40,8 @@ class TlsStream {
   // The client's handshake. `server_name`: a DNS name (sent as SNI and checked against the
   // certificate) or an IP address (checked against its IP SANs). Throws CertificateError when
   // verification fails, TlsError for other TLS failures, weft::TimeoutError when the
-  // handshake takes longer than `handshake_timeout`; the socket is closed in every case.
+  // handshake takes longer than `handshake_timeout` (0: no limit); the socket is closed in
+  // every case.
   [[nodiscard]] static Task<TlsStream> connect(
       io::TcpStream stream, Context context, std::string server_name,
       std::chrono::milliseconds handshake_timeout = kDefaultHandshakeTimeout);
@@ -69,6 +70,9 @@ class TlsStream {
   void close() noexcept;
 
   [[nodiscard]] bool is_open() const noexcept;
+  // The socket, for poll(2) or a MSG_PEEK: reading or writing it directly would break the
+  // TLS stream. -1 once closed.
+  [[nodiscard]] int native_handle() const noexcept;
   // The protocol ALPN selected ("" if none), the version ("TLSv1.3"), and whether the
   // handshake resumed an earlier session.
   [[nodiscard]] std::string alpn_protocol() const;
