@@ -236,7 +236,7 @@ void print_summary(const Crawl& crawl, double seconds, const scraper::Options& o
       per_second, loops, options.concurrency);
   std::printf(
       "Crawled %llu pages (%.1f MB) in %.2f s: %.0f pages/s, %zu at a time on %u loop%s. %llu "
-      "failed. %llu of the %llu links found were not followed (another site, or not http).\n",
+      "failed. %llu of the %llu links found were not followed (another site, or not http or https).\n",
       total(c.pages), static_cast<double>(total(c.bytes)) / 1e6, seconds, per_second,
       options.concurrency, loops, loops == 1 ? "" : "s", total(c.errors), total(c.skipped),
       total(c.links));
