@@ -89,8 +89,9 @@ class TlsInterop : public ::testing::Test {
           {.cert_chain_file = cert_file_, .key_file = key_file_, .alpn = {"http/1.1"}});
       JoinHandle<std::string> served = weft::spawn(serve_one_https_request(listener, server));
       std::vector<std::string> argv = client(listener.local_address().port());
-      ProcessResult result =
-          co_await weft::to_thread([argv]() mutable { return run_process(std::move(argv), 30s); });
+      // Named, not a temporary inside the co_await expression (g++ 12, see BUILD_NOTES).
+      auto run_client = [argv]() mutable { return run_process(std::move(argv), 30s); };
+      ProcessResult result = co_await weft::to_thread(run_client);
       std::string alpn;
       if (result.ok()) {
         alpn = co_await served;
