@@ -148,6 +148,47 @@ TEST(Tls, HandshakeDataBothWaysAlpnAndCloseNotify) {
   EXPECT_EQ(run_bounded(body()), "pong");
 }
 
+TEST(Tls, ASecondConnectionToTheSameServerResumesTheSession) {
+  const TestCa ca;
+  const KeyAndCert identity = ca.issue();
+  const Context server = server_context(identity);
+  const Context client = client_trusting(ca);
+  auto body = [&]() -> Task<std::vector<bool>> {
+    // One listener: a session is kept per server name and address.
+    auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    auto serve = [server](TcpListener& l) -> Task<void> {
+      TcpStream tcp = co_await l.accept();
+      TlsStream tls = co_await TlsStream::accept(std::move(tcp), server);
+      std::array<std::byte, 4> ping{};
+      co_await tls.read_exact(ping);
+      co_await tls.write_all(bytes("pong"));
+      co_await tls.shutdown();
+    };
+    // Reading the answer also reads the server's session tickets (TLS 1.3 sends them after
+    // the handshake), which the client context keeps.
+    auto exchange = [client](SocketAddress address) -> Task<bool> {
+      TcpStream tcp = co_await TcpStream::connect(address);
+      TlsStream tls = co_await TlsStream::connect(std::move(tcp), client, "localhost");
+      const bool resumed = tls.session_resumed();
+      co_await tls.write_all(bytes("ping"));
+      std::array<std::byte, 4> pong{};
+      co_await tls.read_exact(pong);
+      std::array<std::byte, 16> rest{};
+      EXPECT_EQ(co_await tls.read_some(rest), 0u);
+      co_return resumed;
+    };
+    std::vector<bool> resumed;
+    for (int i = 0; i < 3; ++i) {
+      JoinHandle<void> served = weft::spawn(serve(listener));
+      const bool r = co_await exchange(listener.local_address());
+      resumed.push_back(r);
+      co_await served;
+    }
+    co_return resumed;
+  };
+  EXPECT_EQ(run_bounded(body()), (std::vector<bool>{false, true, true}));
+}
+
 TEST(Tls, AServerWithoutTheClientsAlpnSelectsNone) {
   const TestCa ca;
   const KeyAndCert identity = ca.issue();
@@ -322,7 +363,7 @@ TEST(Tls, APeerThatClosesWithoutCloseNotifyIsATruncation) {
     auto serve = [server = server_context(identity)](TcpStream tcp) -> Task<void> {
       TlsStream tls = co_await TlsStream::accept(std::move(tcp), server);
       co_await tls.write_all(bytes("partial"));
-      tls.close();  // no close_notify
+      ::shutdown(tls.native_handle(), SHUT_WR);  // FIN with no close_notify before it
     };
     auto client = [ctx = client_trusting(ca)](TcpStream tcp) -> Task<std::string> {
       TlsStream tls = co_await TlsStream::connect(std::move(tcp), ctx, "localhost");

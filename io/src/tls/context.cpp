@@ -7,7 +7,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tls/openssl_error.hpp"
@@ -25,13 +28,49 @@ struct Context::Shared {
   Shared(SSL_CTX* c, bool server, bool verify) : ctx(c), is_server(server), verifies(verify) {}
   Shared(const Shared&) = delete;
   Shared& operator=(const Shared&) = delete;
-  ~Shared() { SSL_CTX_free(ctx); }
+  ~Shared() {
+    for (auto& [key, session] : sessions) SSL_SESSION_free(session);
+    SSL_CTX_free(ctx);
+  }
+
+  // A client's resumable session for `key`, replacing the one before; takes the reference.
+  void store_session(const std::string& key, SSL_SESSION* session) {
+    SSL_SESSION* replaced = nullptr;
+    {
+      const std::lock_guard lock(sessions_mutex);
+      auto it = sessions.find(key);
+      if (it != sessions.end()) {
+        replaced = std::exchange(it->second, session);
+      } else {
+        if (sessions.size() >= kMaxSessions) {  // bounded: drop one, any
+          replaced = sessions.begin()->second;
+          sessions.erase(sessions.begin());
+        }
+        sessions.emplace(key, session);
+      }
+    }
+    if (replaced != nullptr) SSL_SESSION_free(replaced);
+  }
+  // The session stored for `key`, with a reference for the caller, or nullptr.
+  SSL_SESSION* find_session(const std::string& key) {
+    const std::lock_guard lock(sessions_mutex);
+    auto it = sessions.find(key);
+    if (it == sessions.end()) return nullptr;
+    SSL_SESSION_up_ref(it->second);
+    return it->second;
+  }
+
+  static constexpr std::size_t kMaxSessions = 1024;
 
   SSL_CTX* const ctx;
   const bool is_server;
   const bool verifies;
   // The server's ALPN list in wire format (length-prefixed names), for the select callback.
   std::vector<unsigned char> alpn_wire;
+  // A client's sessions to resume, by server name and address (see prepare_resumption). Any
+  // loop's connection may store one (the callback runs inside SSL_read), hence the mutex.
+  std::mutex sessions_mutex;
+  std::unordered_map<std::string, SSL_SESSION*> sessions;
 };
 
 namespace {
@@ -150,11 +189,39 @@ int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_len,
   return SSL_TLSEXT_ERR_OK;
 }
 
+// OpenSSL hands a client every new session it may resume (with TLS 1.3 after the handshake,
+// from the server's NewSessionTicket, inside SSL_read): keep it under the connection's key.
+int keep_new_session(SSL* ssl, SSL_SESSION* session) {
+  const auto* key = static_cast<const std::string*>(SSL_get_app_data(ssl));
+  auto* shared = static_cast<Context::Shared*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (key == nullptr || key->empty() || shared == nullptr) return 0;  // not kept
+  shared->store_session(*key, session);
+  return 1;  // the reference is ours now
+}
+
 }  // namespace
+
+namespace detail {
+
+void prepare_resumption(const Context& context, SSL* ssl, const std::string& key) {
+  // The key outlives the SSL: it is a member of the stream's state, which frees the SSL first.
+  SSL_set_app_data(ssl, const_cast<std::string*>(&key));
+  if (SSL_SESSION* session = context.shared_->find_session(key)) {
+    SSL_set_session(ssl, session);  // takes its own reference
+    SSL_SESSION_free(session);
+  }
+}
+
+}  // namespace detail
 
 Context Context::client(const ClientOptions& options) {
   auto shared = new_context(TLS_client_method(), false, !options.insecure_skip_verification);
   SSL_CTX* ctx = shared->ctx;
+  // Sessions go to our own cache, keyed by server name and address (OpenSSL's internal
+  // client cache is keyed by nothing a client can look up).
+  SSL_CTX_set_app_data(ctx, shared.get());
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &keep_new_session);
   if (options.insecure_skip_verification) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   } else {

@@ -33,14 +33,32 @@ struct TlsStream::State {
   State(const State&) = delete;
   State& operator=(const State&) = delete;
   ~State() {
+    close();
     if (ssl != nullptr) SSL_free(ssl);  // frees the BIO too
+  }
+
+  // Closes the socket, after a close_notify if the connection is healthy: one non-blocking
+  // try, never a wait. Besides telling the peer this is an orderly end, it keeps the session
+  // resumable: OpenSSL marks the session of a connection freed without one as bad.
+  void close() noexcept {
+    if (!fd.valid()) return;
+    if (ssl != nullptr && established && !broken &&
+        (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0) {
+      ERR_clear_error();
+      (void)SSL_shutdown(ssl);
+      ERR_clear_error();
+    }
+    fd.close();
   }
 
   AsyncFd fd;
   Context context;
-  std::string peer;  // for messages: the server name, or the client's address
+  std::string peer;         // for messages: the server name, or the client's address
+  std::string session_key;  // a client's: server name and address (prepare_resumption)
   SSL* ssl = nullptr;
-  int last_errno = 0;  // of the BIO's last failed recv/send
+  int last_errno = 0;        // of the BIO's last failed recv/send
+  bool established = false;  // the handshake completed
+  bool broken = false;       // an operation failed: no close_notify, no resumption
   // What the last readiness waits saw, for clearing after the next EAGAIN (see wait_io).
   std::optional<Readiness> read_seen;
   std::optional<Readiness> write_seen;
@@ -132,6 +150,7 @@ bool wants_io(int ssl_error) {
 
 // The exception for a failed SSL call whose SSL_get_error was `ssl_error`.
 [[noreturn]] void throw_failure(State& state, int ssl_error, const char* what) {
+  state.broken = true;
   const std::string where = std::string("weft::tls: ") + what + " with " + state.peer;
   if (ssl_error == SSL_ERROR_SYSCALL) {
     std::string queued = detail::take_openssl_error();
@@ -150,7 +169,10 @@ Task<void> handshake(State& state) {
     ERR_clear_error();
     state.last_errno = 0;
     const int r = SSL_do_handshake(state.ssl);
-    if (r == 1) co_return;
+    if (r == 1) {
+      state.established = true;
+      co_return;
+    }
     const int err = SSL_get_error(state.ssl, r);
     if (wants_io(err)) {
       co_await wait_io(state, err);
@@ -159,6 +181,7 @@ Task<void> handshake(State& state) {
     const long verify = SSL_get_verify_result(state.ssl);
     if (state.context.verifies_peer() && !state.context.is_server() && verify != X509_V_OK) {
       ERR_clear_error();
+      state.broken = true;
       throw CertificateError(verify, X509_verify_cert_error_string(verify), state.peer);
     }
     throw_failure(state, err, "handshake");
@@ -207,6 +230,13 @@ Task<TlsStream> TlsStream::connect(io::TcpStream stream, Context context, std::s
   std::unique_ptr<State> state = new_connection(std::move(stream), std::move(context), server_name);
   SSL* ssl = state->ssl;
   SSL_set_connect_state(ssl);
+  try {
+    state->session_key =
+        server_name + "|" + io::detail::peer_address_of(state->fd.fd()).to_string();
+  } catch (const std::exception&) {
+    // No peer address (already reset): no resumption; the handshake will report the error.
+  }
+  tls::detail::prepare_resumption(state->context, ssl, state->session_key);
   const bool ip = is_ip_address(server_name);
   // SNI carries host names only (RFC 6066).
   if (!ip && SSL_set_tlsext_host_name(ssl, server_name.c_str()) != 1)
@@ -305,7 +335,7 @@ Task<void> TlsStream::shutdown() {
 }
 
 void TlsStream::close() noexcept {
-  if (state_) state_->fd.close();
+  if (state_) state_->close();
 }
 
 bool TlsStream::is_open() const noexcept { return state_ && state_->fd.valid(); }

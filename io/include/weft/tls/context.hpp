@@ -9,7 +9,9 @@
 //
 // Both sides: TLS 1.2 at least, TLS 1.3 preferred, OpenSSL's default cipher policy, and
 // SSL_MODE_RELEASE_BUFFERS (an idle connection holds no record buffers). A server issues
-// session tickets, so a client that keeps its session resumes without a full handshake.
+// session tickets; a client context keeps the latest session per server name and address
+// (up to 1,024) and offers it on the next connection there, which then resumes without the
+// certificate exchange (TlsStream::session_resumed()).
 
 #include <memory>
 #include <string>
@@ -17,8 +19,16 @@
 #include <vector>
 
 struct ssl_ctx_st;
+struct ssl_st;
 
 namespace weft::tls {
+
+class Context;
+namespace detail {
+// For TlsStream::connect: offers the session the context keeps for `key` (server name and
+// address) and has a new one kept under it. `key` must outlive the connection.
+void prepare_resumption(const Context& context, ssl_st* ssl, const std::string& key);
+}  // namespace detail
 
 struct ClientOptions {
   // Trust. All empty: the system store (OpenSSL's default paths, which honour the
@@ -61,6 +71,7 @@ class Context {
   struct Shared;  // the SSL_CTX and what its callbacks need (context.cpp)
 
  private:
+  friend void detail::prepare_resumption(const Context&, ssl_st*, const std::string&);
   explicit Context(std::shared_ptr<Shared> shared) noexcept : shared_(std::move(shared)) {}
   std::shared_ptr<Shared> shared_;
 };

@@ -66,7 +66,9 @@ class TlsStream {
   // Sends close_notify (an orderly end of this side) and then FIN; the peer reads 0.
   // Reading on may still return what the peer sends before its own close_notify.
   [[nodiscard]] Task<void> shutdown();
-  // Closes the socket now, without close_notify (the destructor does the same).
+  // Closes the socket now (the destructor does the same). A healthy connection first gets one
+  // non-blocking try at close_notify, which also keeps its session resumable; after a failed
+  // operation it is closed as it stands. To be sure the peer got close_notify, shutdown().
   void close() noexcept;
 
   [[nodiscard]] bool is_open() const noexcept;
