@@ -1,13 +1,15 @@
 // Smallest program that touches every layer through an installed weft: a task that suspends
 // on a timer, a gather (weft::algorithms), a to_thread job (oneTBB, found through weft's
-// package config) and an HTTP round trip (weft::io: the README's embedded server, asked by
-// weft::http::Client), on a two-loop runtime. Exit code 0 means the values came back.
+// package config), an HTTP round trip (weft::io: the README's embedded server, asked by
+// weft::http::Client) and a TLS client context (OpenSSL, found the same way), on a two-loop
+// runtime. Exit code 0 means the values came back.
 #include <chrono>
 #include <string>
 #include <tuple>
 #include <weft/algorithms.hpp>
 #include <weft/http/client.hpp>
 #include <weft/http/server.hpp>
+#include <weft/tls/context.hpp>
 #include <weft/weft.hpp>
 
 using weft::http::ServerRequest;
@@ -40,4 +42,8 @@ weft::Task<int> all() {
   co_return http ? c : -1;
 }
 
-int main() { return weft::run(all(), {.loops = 2}) == 42 ? 0 : 1; }
+int main() {
+  // Outside the runtime: loading the system's trust store reads a file (tens of ms).
+  const bool tls = weft::tls::Context::client().verifies_peer();
+  return tls && weft::run(all(), {.loops = 2}) == 42 ? 0 : 1;
+}

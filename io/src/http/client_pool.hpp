@@ -50,6 +50,7 @@
 #include <weft/tls/context.hpp>
 #include <weft/tls/tls_error.hpp>
 #include <weft/tls/tls_stream.hpp>
+#include <weft/to_thread.hpp>
 #include <weft/wait_for.hpp>
 
 #include "client_connection.hpp"
@@ -233,8 +234,9 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
     if (!url.is_https()) co_return ClientConnection(std::move(tcp));
     const std::chrono::milliseconds limit = options.handshake_timeout;
     try {
+      const tls::Context context = co_await tls_context();
       co_return ClientConnection(
-          co_await tls::TlsStream::connect(std::move(tcp), tls_context(), url.host(), limit));
+          co_await tls::TlsStream::connect(std::move(tcp), context, url.host(), limit));
     } catch (const tls::CertificateError& e) {
       throw TlsHandshakeError(url.to_string(), e.reason(), e.verify_result());
     } catch (const tls::TlsError& e) {
@@ -247,13 +249,21 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
     }
   }
 
-  // The client's TLS context: the options' own, or (built at the first https request, once)
-  // one that trusts the system store and offers ALPN http/1.1.
-  const tls::Context& tls_context() {
-    std::call_once(default_tls_once_, [this] {
-      default_tls_ = options.tls ? *options.tls : tls::Context::client({.alpn = {"http/1.1"}});
-    });
-    return *default_tls_;
+  // The client's TLS context: the options' own, or one that trusts the system store and
+  // offers ALPN http/1.1, built at the first https request on the to_thread pool (loading
+  // the store reads the CA bundle: tens of milliseconds no loop should block for). Two first
+  // requests at once may both build one; the first stored is kept, so sessions are shared.
+  Task<tls::Context> tls_context() {
+    if (options.tls) co_return *options.tls;
+    {
+      std::lock_guard lock(mutex_);
+      if (default_tls_) co_return *default_tls_;
+    }
+    auto build = [] { return tls::Context::client({.alpn = {"http/1.1"}}); };
+    tls::Context built = co_await weft::to_thread(build);
+    std::lock_guard lock(mutex_);
+    if (!default_tls_) default_tls_ = std::move(built);
+    co_return *default_tls_;
   }
 
   Task<io::TcpStream> connect_tcp(const Url& url) {
@@ -377,11 +387,9 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
     return next;
   }
 
-  std::once_flag default_tls_once_;
-  std::optional<tls::Context> default_tls_;  // set once, under default_tls_once_
-
   mutable std::mutex mutex_;
   // Everything below is guarded by mutex_.
+  std::optional<tls::Context> default_tls_;  // set once (tls_context)
   std::unordered_map<std::string, std::unique_ptr<HostPool>> hosts_;
   ClientStats stats_;
   bool closed_ = false;

@@ -28,36 +28,35 @@ struct Context::Shared {
   Shared(SSL_CTX* c, bool server, bool verify) : ctx(c), is_server(server), verifies(verify) {}
   Shared(const Shared&) = delete;
   Shared& operator=(const Shared&) = delete;
-  ~Shared() {
-    for (auto& [key, session] : sessions) SSL_SESSION_free(session);
-    SSL_CTX_free(ctx);
-  }
+  ~Shared() { SSL_CTX_free(ctx); }
 
-  // A client's resumable session for `key`, replacing the one before; takes the reference.
-  void store_session(const std::string& key, SSL_SESSION* session) {
-    SSL_SESSION* replaced = nullptr;
+  // Sessions are kept serialized (i2d_SSL_SESSION), and each connection that resumes one gets
+  // its own copy (d2i): no SSL_SESSION is shared between connections, so none is touched by
+  // two loops' threads at once. A shared one would be, inside OpenSSL (a TLS 1.3 client copies
+  // its session when a ticket arrives while another connection drops the last reference), and
+  // OpenSSL's reference counts are invisible to ThreadSanitizer. A few microseconds per
+  // resumption, against a handshake's milliseconds.
+  void store_session(const std::string& key, std::string serialized) {
+    const std::lock_guard lock(sessions_mutex);
+    auto it = sessions.find(key);
+    if (it != sessions.end()) {
+      it->second = std::move(serialized);
+      return;
+    }
+    if (sessions.size() >= kMaxSessions) sessions.erase(sessions.begin());  // bounded: any
+    sessions.emplace(key, std::move(serialized));
+  }
+  // A session of its own for `key` (the caller frees it), or nullptr.
+  SSL_SESSION* find_session(const std::string& key) {
+    std::string serialized;
     {
       const std::lock_guard lock(sessions_mutex);
       auto it = sessions.find(key);
-      if (it != sessions.end()) {
-        replaced = std::exchange(it->second, session);
-      } else {
-        if (sessions.size() >= kMaxSessions) {  // bounded: drop one, any
-          replaced = sessions.begin()->second;
-          sessions.erase(sessions.begin());
-        }
-        sessions.emplace(key, session);
-      }
+      if (it == sessions.end()) return nullptr;
+      serialized = it->second;
     }
-    if (replaced != nullptr) SSL_SESSION_free(replaced);
-  }
-  // The session stored for `key`, with a reference for the caller, or nullptr.
-  SSL_SESSION* find_session(const std::string& key) {
-    const std::lock_guard lock(sessions_mutex);
-    auto it = sessions.find(key);
-    if (it == sessions.end()) return nullptr;
-    SSL_SESSION_up_ref(it->second);
-    return it->second;
+    const auto* data = reinterpret_cast<const unsigned char*>(serialized.data());
+    return d2i_SSL_SESSION(nullptr, &data, static_cast<long>(serialized.size()));
   }
 
   static constexpr std::size_t kMaxSessions = 1024;
@@ -70,7 +69,7 @@ struct Context::Shared {
   // A client's sessions to resume, by server name and address (see prepare_resumption). Any
   // loop's connection may store one (the callback runs inside SSL_read), hence the mutex.
   std::mutex sessions_mutex;
-  std::unordered_map<std::string, SSL_SESSION*> sessions;
+  std::unordered_map<std::string, std::string> sessions;
 };
 
 namespace {
@@ -194,9 +193,14 @@ int select_alpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_len,
 int keep_new_session(SSL* ssl, SSL_SESSION* session) {
   const auto* key = static_cast<const std::string*>(SSL_get_app_data(ssl));
   auto* shared = static_cast<Context::Shared*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  if (key == nullptr || key->empty() || shared == nullptr) return 0;  // not kept
-  shared->store_session(*key, session);
-  return 1;  // the reference is ours now
+  if (key == nullptr || key->empty() || shared == nullptr) return 0;
+  const int size = i2d_SSL_SESSION(session, nullptr);
+  if (size <= 0) return 0;
+  std::string serialized(static_cast<std::size_t>(size), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(serialized.data());
+  if (i2d_SSL_SESSION(session, &out) != size) return 0;
+  shared->store_session(*key, std::move(serialized));
+  return 0;  // OpenSSL keeps its reference: we kept a copy
 }
 
 }  // namespace
@@ -210,6 +214,7 @@ void prepare_resumption(const Context& context, SSL* ssl, const std::string& key
     SSL_set_session(ssl, session);  // takes its own reference
     SSL_SESSION_free(session);
   }
+  ERR_clear_error();  // a stored session that no longer parses is just not resumed
 }
 
 }  // namespace detail
