@@ -28,6 +28,7 @@
 // connection is closed before a waiter may open another (the server never sees more than the
 // limit), and the slot's semaphore is released while its HostPool still exists.
 
+#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -259,7 +260,14 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
       std::lock_guard lock(mutex_);
       if (default_tls_) co_return *default_tls_;
     }
-    auto build = [] { return tls::Context::client({.alpn = {"http/1.1"}}); };
+    auto build = [] {
+      tls::Context context = tls::Context::client({.alpn = {"http/1.1"}});
+      // Loading the store leaves OpenSSL state in this pool thread (its error queue), which
+      // OpenSSL frees only when the thread ends; the pool's threads outlive the runtime, and
+      // LeakSanitizer reported that state at exit. Free it now.
+      OPENSSL_thread_stop();
+      return context;
+    };
     tls::Context built = co_await weft::to_thread(build);
     std::lock_guard lock(mutex_);
     if (!default_tls_) default_tls_ = std::move(built);
