@@ -67,6 +67,8 @@ constexpr std::uint32_t kCarvingCredit = 1u << 30;  // more blocks than a slab c
 constexpr std::size_t class_of(std::size_t size) { return (size + kGranule - 1) / kGranule - 1; }
 constexpr std::size_t class_bytes(std::size_t cls) { return (cls + 1) * kGranule; }
 
+// Slabs allocated and not yet freed, for frame_pool_slabs_live() (tests, diagnostics). A
+// counter only: relaxed everywhere, since nobody reads a slab's memory through it.
 std::atomic<std::int64_t> g_slabs_live{0};
 
 class EmptySlabs;
@@ -209,6 +211,9 @@ void Slab::settle(std::uint32_t n) noexcept {
 
 Slab* Slab::create(std::uint32_t initial) {
   Slab* slab = empty_slabs().take();
+  // Relaxed: only this thread can touch the slab until it hands out its first block, and a
+  // block reaches another thread only through a synchronizing hand-over (a task moving
+  // between loops), which carries this store with it.
   slab->outstanding.store(initial, std::memory_order_relaxed);
   WEFT_POISON(slab->first_block(), kSlabSize - kSlabHeader);
   return slab;
