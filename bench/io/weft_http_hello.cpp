@@ -2,7 +2,7 @@
 // against raw-epoll-http-hello, a hand-written C server that only looks for "\r\n\r\n"; and
 // the mixed server of weft-bench's io/http_sha256 scenario.
 //
-//   weft-http-hello PORT [--loops N] [--pool N] [--stats]
+//   weft-http-hello PORT [--loops N] [--pool N] [--stats] [--tls-cert FILE --tls-key FILE]
 //
 // weft::http::Server as an embedder would use it: the strict parser, the router, one
 // listener per loop, default limits and timeouts, and two routes:
@@ -13,6 +13,8 @@
 //                 hash runs on a weft::to_thread worker (OpenSSL's EVP SHA-256), so a loop
 //                 keeps serving other connections while a body is hashed: I/O and CPU-bound
 //                 work in one server.
+// With --tls-cert (a PEM chain, leaf first) and --tls-key, PORT serves HTTPS (ALPN http/1.1)
+// with the same routes: the server of weft-bench's io/https_hello scenario.
 // --pool N sets the to_thread workers (RuntimeOptions::to_thread_threads; by default one per
 // core). SIGINT/SIGTERM shut the server down gracefully (5 s grace) and print its counters;
 // --stats adds the runtime's per-loop counters (tasks run, I/O events, parks, wake-ups,
@@ -34,6 +36,7 @@
 #include <system_error>
 #include <utility>
 #include <weft/http/server.hpp>
+#include <weft/tls/context.hpp>
 #include <weft/weft.hpp>
 
 namespace {
@@ -71,8 +74,17 @@ std::string sha256_hex(std::string_view data) {
   return hex;
 }
 
-Task<int> serve(int port) {
-  weft::http::Server server;
+struct TlsFiles {
+  std::string cert;
+  std::string key;
+};
+
+Task<int> serve(int port, TlsFiles tls) {
+  weft::http::ServerOptions options;
+  if (!tls.cert.empty())
+    options.tls = weft::tls::Context::server(
+        {.cert_chain_file = tls.cert, .key_file = tls.key, .alpn = {"http/1.1"}});
+  weft::http::Server server(std::move(options));
   server.route("GET", "/", [](ServerRequest&) -> Task<ServerResponse> {
     co_return ServerResponse::text(200, "hello, world\n");
   });
@@ -83,19 +95,28 @@ Task<int> serve(int port) {
     std::string digest = co_await weft::to_thread(sha256_hex, request.body());
     co_return ServerResponse::text(200, std::move(digest));
   });
-  (void)server.listen(weft::io::SocketAddress::parse("127.0.0.1:" + std::to_string(port)));
-  std::printf("weft-http-hello listening on 127.0.0.1:%d with %u loops\n", port,
-              weft::loop_count());
+  const auto address = weft::io::SocketAddress::parse("127.0.0.1:" + std::to_string(port));
+  if (tls.cert.empty()) {
+    (void)server.listen(address);
+  } else {
+    (void)server.listen_tls(address);
+  }
+  std::printf("weft-http-hello listening on 127.0.0.1:%d with %u loops%s\n", port,
+              weft::loop_count(), tls.cert.empty() ? "" : " (HTTPS)");
   std::fflush(stdout);
   weft::JoinHandle<void> serving = weft::spawn(server.serve());
   co_await stop_signal();
   co_await server.shutdown(std::chrono::seconds(5));
   co_await serving;
   const weft::http::ServerStats s = server.stats();
-  std::fprintf(stderr, "weft-http-hello: %llu requests on %llu connections, %llu refused\n",
+  std::fprintf(stderr, "weft-http-hello: %llu requests on %llu connections, %llu refused",
                static_cast<unsigned long long>(s.requests),
                static_cast<unsigned long long>(s.connections_accepted),
                static_cast<unsigned long long>(s.refused));
+  if (!tls.cert.empty())
+    std::fprintf(stderr, ", %llu TLS handshakes failed",
+                 static_cast<unsigned long long>(s.tls_handshake_failures));
+  std::fputc('\n', stderr);
   co_return 0;
 }
 
@@ -114,7 +135,10 @@ void print_stats(const weft::RuntimeMetrics& m) {
 }
 
 [[noreturn]] void usage() {
-  std::fputs("usage: weft-http-hello PORT [--loops N] [--pool N] [--stats]\n", stderr);
+  std::fputs(
+      "usage: weft-http-hello PORT [--loops N] [--pool N] [--stats] "
+      "[--tls-cert FILE --tls-key FILE]\n",
+      stderr);
   std::exit(2);
 }
 
@@ -126,6 +150,7 @@ int main(int argc, char** argv) {
   weft::RuntimeOptions options;
   options.loops = 1;
   bool stats = false;
+  TlsFiles tls;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--loops") == 0 && i + 1 < argc) {
       options.loops = static_cast<unsigned>(std::atoi(argv[++i]));
@@ -135,11 +160,19 @@ int main(int argc, char** argv) {
       options.to_thread_threads = static_cast<unsigned>(pool);
     } else if (std::strcmp(argv[i], "--stats") == 0) {
       stats = true;
+    } else if (std::strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
+      tls.cert = argv[++i];
+    } else if (std::strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
+      tls.key = argv[++i];
     } else {
       usage();
     }
   }
   if (port <= 0 || port > 65535 || options.loops == 0) usage();
+  if (tls.cert.empty() != tls.key.empty()) {
+    std::fputs("weft-http-hello: --tls-cert and --tls-key go together\n", stderr);
+    usage();
+  }
   // Idle-connection measurements open tens of thousands of sockets.
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -157,7 +190,14 @@ int main(int argc, char** argv) {
   // LeakSanitizer reports 904 bytes of OpenSSL's initialisation on that worker at exit).
   (void)sha256_hex("");
   weft::Runtime runtime(options);
-  const int status = runtime.block_on(serve(port));
+  int status = 1;
+  try {
+    status = runtime.block_on(serve(port, std::move(tls)));
+  } catch (const std::exception& e) {
+    // A certificate or key that does not load, a port in use: say which, exit 1.
+    std::fprintf(stderr, "weft-http-hello: %s\n", e.what());
+    return 1;
+  }
   if (stats) print_stats(runtime.metrics());
   return status;
 }

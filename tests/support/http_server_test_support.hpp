@@ -78,13 +78,19 @@ class TestServer {
   [[nodiscard]] weft::http::ServerStats stats() const noexcept { return server_.stats(); }
 
   // listen() on a loop (it registers with the caller's loop), then serve() as its own task.
-  const weft::io::SocketAddress& start() {
-    address_ = runtime_.block_on([](weft::http::Server& s) -> Task<weft::io::SocketAddress> {
-      co_return s.listen(weft::io::SocketAddress::parse("127.0.0.1:0"));
-    }(server_));
+  // With `tls` (ServerOptions::tls set), listen_tls() too, on a port of its own: tls_address().
+  // With `plain` false, only that.
+  const weft::io::SocketAddress& start(bool tls = false, bool plain = true) {
+    runtime_.block_on([](TestServer& t, bool with_tls, bool with_plain) -> Task<void> {
+      const auto any = weft::io::SocketAddress::parse("127.0.0.1:0");
+      if (with_plain) t.address_ = t.server_.listen(any);
+      if (with_tls) t.tls_address_ = t.server_.listen_tls(any);
+      co_return;
+    }(*this, tls, plain));
     serving_ = runtime_.spawn(server_.serve(), {.name = "http server"});
-    return address_;
+    return plain ? address_ : tls_address_;
   }
+  [[nodiscard]] const weft::io::SocketAddress& tls_address() const noexcept { return tls_address_; }
 
   // shutdown(grace), then waits for serve() to return (rethrowing what it threw). Throws
   // std::runtime_error if either takes longer than `bound` (the test then fails).
@@ -134,6 +140,7 @@ class TestServer {
   weft::Runtime runtime_;
   weft::http::Server server_;
   weft::io::SocketAddress address_;
+  weft::io::SocketAddress tls_address_;
   JoinHandle<void> serving_;
   JoinHandle<void> shutdown_;
   bool stopped_ = false;
@@ -223,8 +230,8 @@ inline Parsed parse_responses(std::string_view bytes, std::vector<std::string> m
     }
     out.responses.push_back(own(parser.response()));
     ++i;
-    if (parser.buffered() == 0) return out;
     out.trailing_bytes = parser.buffered();
+    if (out.trailing_bytes == 0) return out;
     parser.start(methods.empty() ? "GET" : methods[std::min(i, methods.size() - 1)]);
     st = parser.feed(std::string_view{});
   }

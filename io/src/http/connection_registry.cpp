@@ -59,7 +59,7 @@ std::size_t ConnectionRegistry::close_idle() noexcept {
     // see `closing` after its response.
     if (d > 0 && e->deadline.compare_exchange_strong(d, ConnectionEntry::kShutDown,
                                                      std::memory_order_seq_cst))
-      ::shutdown(e->fd, SHUT_RDWR);
+      ::shutdown(e->fd, e->idle_shutdown_how);
   }
   return size_;
 }

@@ -16,6 +16,8 @@
 // (under that mutex) before its socket is closed, so the sweep never touches a closed fd —
 // or a reused fd number.
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
 #include <ctime>
@@ -46,6 +48,10 @@ struct ConnectionEntry {
   // Shutdown began: the response in progress says "Connection: close" and is the last.
   std::atomic<bool> closing{false};
   int fd = -1;
+  // How a shutdown cuts an idle wait (close_idle): SHUT_RDWR, or SHUT_RD over TLS, which
+  // wakes the reader and leaves the write side for the close_notify of its close. (A timeout
+  // cuts both ways: its wait may be a write.)
+  int idle_shutdown_how = SHUT_RDWR;
   // The listener's timeout counter, bumped by the sweep that claims the deadline, before it
   // shuts the socket down: a client that sees its connection cut by a timeout then finds the
   // timeout counted in stats(). (Counted by the connection when it disarmed, the count came

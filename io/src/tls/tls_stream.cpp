@@ -62,6 +62,8 @@ struct TlsStream::State {
   // What the last readiness waits saw, for clearing after the next EAGAIN (see wait_io).
   std::optional<Readiness> read_seen;
   std::optional<Readiness> write_seen;
+  // The last try_read met WANT_WRITE: wait_readable() waits for the socket to be writable.
+  bool read_wants_write = false;
   std::atomic<bool> busy{false};
 };
 
@@ -144,6 +146,22 @@ Task<void> wait_io(State& state, int ssl_error) {
   }
 }
 
+// try_read's half of wait_io: forget the readiness that led to the EAGAIN now, and remember
+// which direction wait_readable() has to wait for.
+void note_would_block(State& state, int ssl_error) {
+  std::optional<Readiness>& seen =
+      ssl_error == SSL_ERROR_WANT_READ ? state.read_seen : state.write_seen;
+  if (seen) {
+    if (ssl_error == SSL_ERROR_WANT_READ) {
+      state.fd.clear_readable(*seen);
+    } else {
+      state.fd.clear_writable(*seen);
+    }
+    seen.reset();
+  }
+  state.read_wants_write = ssl_error == SSL_ERROR_WANT_WRITE;
+}
+
 bool wants_io(int ssl_error) {
   return ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE;
 }
@@ -164,7 +182,7 @@ bool wants_io(int ssl_error) {
   throw TlsError(where + ": " + (reason.empty() ? "TLS failure" : reason));
 }
 
-Task<void> handshake(State& state) {
+Task<void> run_handshake(State& state) {
   for (;;) {
     ERR_clear_error();
     state.last_errno = 0;
@@ -190,9 +208,9 @@ Task<void> handshake(State& state) {
 
 Task<void> handshake_within(State& state, std::chrono::milliseconds limit) {
   if (limit.count() <= 0) {
-    co_await handshake(state);
+    co_await run_handshake(state);
   } else {
-    co_await weft::wait_for(handshake(state), limit);
+    co_await weft::wait_for(run_handshake(state), limit);
   }
 }
 
@@ -251,10 +269,9 @@ Task<TlsStream> TlsStream::connect(io::TcpStream stream, Context context, std::s
   co_return TlsStream(std::move(state));
 }
 
-Task<TlsStream> TlsStream::accept(io::TcpStream stream, Context context,
-                                  std::chrono::milliseconds handshake_timeout) {
+TlsStream TlsStream::wrap_server(io::TcpStream stream, Context context) {
   if (!context.is_server())
-    throw std::invalid_argument("weft::tls::TlsStream::accept: a client context");
+    throw std::invalid_argument("weft::tls::TlsStream: accepting with a client context");
   std::string peer = "client";
   try {
     peer = "client " + stream.peer_address().to_string();
@@ -263,8 +280,20 @@ Task<TlsStream> TlsStream::accept(io::TcpStream stream, Context context,
   }
   std::unique_ptr<State> state = new_connection(std::move(stream), std::move(context), peer);
   SSL_set_accept_state(state->ssl);
-  co_await handshake_within(*state, handshake_timeout);
-  co_return TlsStream(std::move(state));
+  return TlsStream(std::move(state));
+}
+
+Task<void> TlsStream::handshake() {
+  State& state = checked("handshake");
+  const OneAtATime guard(state, "handshake");
+  if (!state.established) co_await run_handshake(state);
+}
+
+Task<TlsStream> TlsStream::accept(io::TcpStream stream, Context context,
+                                  std::chrono::milliseconds handshake_timeout) {
+  TlsStream tls = wrap_server(std::move(stream), std::move(context));
+  co_await handshake_within(*tls.state_, handshake_timeout);
+  co_return tls;
 }
 
 TlsStream::State& TlsStream::checked(const char* what) const {
@@ -288,6 +317,68 @@ Task<std::size_t> TlsStream::read_some(std::span<std::byte> buffer) {
     if (!wants_io(err)) throw_failure(state, err, "read");
     co_await wait_io(state, err);
   }
+}
+
+TlsStream::ReadableAwaiter TlsStream::wait_readable() {
+  State& state = checked("wait_readable");
+  if (state.read_wants_write)
+    return ReadableAwaiter({state.fd.writable(), &state.write_seen, false});
+  return ReadableAwaiter({state.fd.readable(), &state.read_seen, SSL_pending(state.ssl) > 0});
+}
+
+std::optional<std::size_t> TlsStream::try_read(std::span<std::byte> buffer) {
+  State& state = checked("try_read");
+  const OneAtATime guard(state, "try_read");
+  if (buffer.empty()) return 0;
+  ERR_clear_error();
+  state.last_errno = 0;
+  std::size_t n = 0;
+  const int r = SSL_read_ex(state.ssl, buffer.data(), buffer.size(), &n);
+  if (r == 1) {
+    state.read_wants_write = false;
+    return n;
+  }
+  const int err = SSL_get_error(state.ssl, r);
+  if (err == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify
+  if (!wants_io(err)) throw_failure(state, err, "read");
+  note_would_block(state, err);
+  return std::nullopt;
+}
+
+std::size_t TlsStream::try_write(std::span<const std::byte> buffer) {
+  State& state = checked("try_write");
+  const OneAtATime guard(state, "try_write");
+  std::size_t taken = 0;
+  while (taken < buffer.size()) {
+    ERR_clear_error();
+    state.last_errno = 0;
+    std::size_t n = 0;
+    // Partial writes (see context.cpp): each call returns once a record or more is out.
+    const int r = SSL_write_ex(state.ssl, buffer.data() + taken, buffer.size() - taken, &n);
+    if (r == 1) {
+      taken += n;
+      continue;
+    }
+    const int err = SSL_get_error(state.ssl, r);
+    if (!wants_io(err)) throw_failure(state, err, "write");
+    // The socket is full (or, in TLS 1.2, OpenSSL must read first): write_all waits for it,
+    // and its first SSL_write clears the stale readiness (see wait_io).
+    break;
+  }
+  return taken;
+}
+
+void TlsStream::shutdown_write() noexcept {
+  if (!state_ || !state_->fd.valid()) return;
+  State& state = *state_;
+  if (state.ssl != nullptr && state.established && !state.broken &&
+      !state.busy.load(std::memory_order_acquire) &&
+      (SSL_get_shutdown(state.ssl) & SSL_SENT_SHUTDOWN) == 0) {
+    ERR_clear_error();
+    (void)SSL_shutdown(state.ssl);
+    ERR_clear_error();
+  }
+  ::shutdown(state.fd.fd(), SHUT_WR);
 }
 
 Task<void> TlsStream::read_exact(std::span<std::byte> buffer) {

@@ -40,6 +40,16 @@
 // accepted and closed at once, without a response, and counts in
 // stats().connections_over_limit.
 //
+// HTTPS: listen_tls() binds a second group of listeners whose connections speak TLS with
+// ServerOptions::tls (a weft::tls::Context::server with the certificate chain and key), beside
+// or instead of listen()'s plain ones. Everything above holds over TLS: the handshake runs on
+// the connection's task and counts against the first request's header_timeout (a handshake
+// that never finishes, or drips, is cut there like a slowloris), and a client that does not
+// speak TLS (garbage, plain HTTP) is closed as soon as OpenSSL refuses it, counted in
+// stats().tls_handshake_failures. Static files are read and encrypted in 64 KiB pieces (no
+// sendfile(2) without kernel TLS). A connection closed by the server, by a shutdown
+// included, sends close_notify first.
+//
 // Shutdown: shutdown(grace) stops accepting, closes idle keep-alive connections, lets
 // requests in progress finish (their responses say "Connection: close") for up to `grace`,
 // then cuts what is left; serve() and shutdown() return once every connection has ended.
@@ -50,6 +60,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +71,7 @@
 #include "weft/io/detail/socket.hpp"
 #include "weft/io/socket_address.hpp"
 #include "weft/task.hpp"
+#include "weft/tls/context.hpp"
 
 namespace weft::http {
 
@@ -93,6 +105,11 @@ struct ServerOptions {
   std::size_t max_connections = 0;
   // The Server field; empty sends none.
   std::string server_name = "weft";
+  // The certificate chain and key of listen_tls()'s listeners:
+  //   options.tls = weft::tls::Context::server({.cert_chain_file = "chain.pem",
+  //                                             .key_file = "key.pem",
+  //                                             .alpn = {"http/1.1"}});
+  std::optional<tls::Context> tls{};
   // Called (on the connection's task) when a handler throws; by default a line on stderr.
   std::function<void(const ServerRequest&, std::exception_ptr)> on_handler_error{};
 };
@@ -106,6 +123,10 @@ struct ServerStats {
   std::uint64_t timeouts = 0;        // connections closed by a deadline
   // Closed at once because max_connections were open (not in connections_accepted).
   std::uint64_t connections_over_limit = 0;
+  // TLS listeners: handshakes that failed (a client that does not speak TLS or shares no
+  // version or cipher, garbage, a peer gone mid-handshake). A handshake cut by the header
+  // timeout counts in timeouts instead.
+  std::uint64_t tls_handshake_failures = 0;
 };
 
 class Server {
@@ -131,10 +152,14 @@ class Server {
   // a 503 with Retry-After, never a 404.
   void static_files(std::string_view url_prefix, std::filesystem::path root);
 
-  // Binds the listeners (call from a weft task; port 0 picks one) and returns the address.
-  // std::system_error when the address is taken.
+  // Binds the plain HTTP listeners (call from a weft task; port 0 picks one) and returns the
+  // address. std::system_error when the address is taken. Once per server, before serve().
   io::SocketAddress listen(const io::SocketAddress& address);
-  // Accepts and serves until shutdown() is called and finished. Call listen() first.
+  // The same for HTTPS, with ServerOptions::tls (std::logic_error without it). With listen()
+  // too, the two groups need two ports.
+  io::SocketAddress listen_tls(const io::SocketAddress& address);
+  // Accepts and serves until shutdown() is called and finished. Call listen() or listen_tls()
+  // first.
   [[nodiscard]] Task<void> serve();
   // Graceful stop; returns when every connection has ended. Safe to call more than once.
   [[nodiscard]] Task<void> shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));

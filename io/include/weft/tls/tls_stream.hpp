@@ -19,13 +19,25 @@
 // One operation at a time: an SSL connection is one state machine, so a read and a write
 // from two tasks at once are a std::logic_error, not a data race. A task that needs to read
 // and write at the same time alternates, or uses one task for both.
+//
+// A server that reads into a per-thread scratch buffer (so that an idle connection holds no
+// read buffer) uses the readiness level, as with io::TcpStream:
+//
+//   for (;;) { co_await tls.wait_readable();
+//              if (auto n = tls.try_read(scratch)) { ...*n bytes, 0 at close_notify...; break; } }
+//
+// OpenSSL keeps no plaintext between calls unless a record was larger than the buffer;
+// wait_readable() then returns at once.
 
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
+#include "weft/async_fd.hpp"
 #include "weft/io/tcp_stream.hpp"
 #include "weft/task.hpp"
 #include "weft/tls/context.hpp"
@@ -50,6 +62,14 @@ class TlsStream {
       io::TcpStream stream, Context context,
       std::chrono::milliseconds handshake_timeout = kDefaultHandshakeTimeout);
 
+  // The server's side in two steps, for a server whose own deadline bounds the handshake
+  // together with what follows (an HTTP server's header timeout): wrap the socket, then
+  // handshake(), which has no time limit of its own and is cancellable. Unlike accept(), a
+  // failed handshake leaves the socket open (the stream is unusable) until close() or the
+  // destructor, so the caller decides when its fd number is freed.
+  [[nodiscard]] static TlsStream wrap_server(io::TcpStream stream, Context context);
+  [[nodiscard]] Task<void> handshake();
+
   TlsStream(TlsStream&& other) noexcept;
   TlsStream& operator=(TlsStream&& other) noexcept;
   TlsStream(const TlsStream&) = delete;
@@ -66,6 +86,25 @@ class TlsStream {
   // Sends close_notify (an orderly end of this side) and then FIN; the peer reads 0.
   // Reading on may still return what the peer sends before its own close_notify.
   [[nodiscard]] Task<void> shutdown();
+
+  // The readiness level (see the top of this file). wait_readable() waits for what the last
+  // try_read() needed: the socket readable, or writable when OpenSSL had to send first (a
+  // TLS 1.3 key update's answer that met a full send buffer). It returns at once while
+  // plaintext is buffered. Cancellable.
+  class ReadableAwaiter;
+  [[nodiscard]] ReadableAwaiter wait_readable();
+  // One non-blocking SSL_read: the plaintext byte count, 0 once the peer sent close_notify, or
+  // std::nullopt when a record has not arrived whole yet (wait_readable() again). Throws like
+  // read_some.
+  [[nodiscard]] std::optional<std::size_t> try_read(std::span<std::byte> buffer);
+  // Non-blocking SSL_writes until the socket's buffer is full: the byte count taken, in whole
+  // records. A record only partly sent when the buffer filled is kept by OpenSSL; its bytes
+  // are the first of what the count leaves, and write_all() of that rest finishes it. So
+  // after a short try_write, the next write must start with those bytes. Throws like write_all.
+  [[nodiscard]] std::size_t try_write(std::span<const std::byte> buffer);
+  // One non-blocking try at close_notify, then FIN, without waiting: for a server that stops
+  // talking (after refusing a request) but still reads for a while. Never throws.
+  void shutdown_write() noexcept;
   // Closes the socket now (the destructor does the same). A healthy connection first gets one
   // non-blocking try at close_notify, which also keeps its session resumable; after a failed
   // operation it is closed as it stands. To be sure the peer got close_notify, shutdown().
@@ -84,9 +123,29 @@ class TlsStream {
   struct State;  // the SSL connection and its socket (tls_stream.cpp)
 
  private:
+  // What wait_readable() needs from the state (which is private to tls_stream.cpp).
+  struct ReadWait {
+    ReadinessAwaiter inner;
+    std::optional<Readiness>* seen;  // where the readiness it saw is kept, for the next clear
+    bool ready_now;                  // plaintext is buffered: no wait
+  };
   explicit TlsStream(std::unique_ptr<State> state) noexcept;
   State& checked(const char* what) const;
   std::unique_ptr<State> state_;
+};
+
+// A bare awaiter, as io::TcpStream's: no frame per wait.
+class TlsStream::ReadableAwaiter {
+ public:
+  explicit ReadableAwaiter(ReadWait wait) noexcept : wait_(wait) {}
+  bool await_ready() noexcept { return wait_.ready_now || wait_.inner.await_ready(); }
+  bool await_suspend(std::coroutine_handle<> caller) { return wait_.inner.await_suspend(caller); }
+  void await_resume() {
+    if (!wait_.ready_now) *wait_.seen = wait_.inner.await_resume();
+  }
+
+ private:
+  ReadWait wait_;
 };
 
 }  // namespace weft::tls
