@@ -4,7 +4,9 @@
 //   io/tcp_echo     weft-echo against raw-epoll-echo (the raw epoll C server), 64-byte echo;
 //   io/http_hello   weft-http-hello against raw-epoll-http-hello, keep-alive GET /;
 //   io/http_sha256  weft-http-hello's POST /sha256: 16 KiB bodies hashed on weft::to_thread,
-//                   against the limit of the pool's cores doing nothing but hashing.
+//                   against the limit of the pool's cores doing nothing but hashing;
+//   io/https_hello  weft-http-hello --tls-cert/--tls-key against nginx with one worker process,
+//                   keep-alive GET / over TLS with the same certificate (skipped without nginx).
 //
 // Per configuration (L loops): the servers start once (each on a free port), each gets its
 // own load generator with connections held for the whole configuration, one unmeasured
@@ -22,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "https_fixture.hpp"
 #include "load_generator.hpp"
 #include "scenario.hpp"
 #include "sha256.hpp"
@@ -86,14 +90,32 @@ struct Exchange {
   Framing framing = Framing::echo;
   std::string request;
   std::optional<std::string> expected_body;
+  bool tls = false;
 };
 
-// How to run one server: bench/io's NAME PORT ARGS...
+// How to run one server.
 struct ServerSpec {
-  std::string binary;
-  std::vector<std::string> args;
+  std::filesystem::path program;
+  // Its arguments, given the port it must listen on.
+  std::function<std::vector<std::string>(std::uint16_t port)> args;
+  // What it prints on stdout once it listens ("": none; then connects tell).
+  std::string ready_text;
   bool single_threaded = false;  // pinned next to the client when there are 2+ CPUs
 };
+
+// bench/io's NAME PORT ARGS..., which prints "listening on" when it does.
+ServerSpec bench_io_server(const std::string& name, std::vector<std::string> args,
+                           bool single_threaded) {
+  return {.program = server_binary(name),
+          .args =
+              [args = std::move(args)](std::uint16_t port) {
+                std::vector<std::string> all{std::to_string(port)};
+                all.insert(all.end(), args.begin(), args.end());
+                return all;
+              },
+          .ready_text = "listening on",
+          .single_threaded = single_threaded};
+}
 
 // A server child process with its load generator, for one configuration.
 class ServerUnderLoad {
@@ -101,13 +123,14 @@ class ServerUnderLoad {
   ServerUnderLoad(const ServerSpec& spec, const Placement& placement, const Exchange& exchange,
                   unsigned connections)
       : port_(free_loopback_port()), process_(start(spec, port_, placement)) {
-    wait_until_accepting(process_, port_, "listening on");
+    wait_until_accepting(process_, port_, spec.ready_text);
     load_.emplace(LoadOptions{
         .port = port_,
         .server_name = process_.command(),
         .framing = exchange.framing,
         .request = exchange.request,
         .expected_body = exchange.expected_body,
+        .tls = exchange.tls,
         .connections = connections,
         .threads = placement.client_threads,
         .client_cpus = placement.client_cpus,
@@ -154,10 +177,8 @@ class ServerUnderLoad {
  private:
   static ChildProcess start(const ServerSpec& spec, std::uint16_t port,
                             const Placement& placement) {
-    std::vector<std::string> args{std::to_string(port)};
-    args.insert(args.end(), spec.args.begin(), spec.args.end());
     return ChildProcess(
-        server_binary(spec.binary), std::move(args),
+        spec.program, spec.args(port),
         spec.single_threaded ? placement.single_threaded_server_cpus : std::vector<unsigned>{});
   }
 
@@ -214,8 +235,10 @@ struct IoScenarioSpec {
   std::string weft_binary;
   // weft's server arguments for L loops (--stats is added).
   std::function<std::vector<std::string>(unsigned loops)> weft_args;
-  // The baseline server (run with --threads L), or none.
-  std::optional<std::string> baseline_binary;
+  // The baseline server for L loops (`single`: it may be pinned as one thread), or none.
+  std::function<ServerSpec(unsigned loops, bool single)> baseline;
+  // The baseline's extras are named with this prefix ("raw_p99_us").
+  std::string baseline_prefix = "raw_";
   // Without a baseline: the limit for a configuration, measured before the servers start.
   std::function<double(const RunConfig&, const IoTiming&)> limit;
   Exchange exchange;
@@ -240,14 +263,13 @@ std::vector<Measurement> run_io_scenario(const RunConfig& config, const IoScenar
 
   report(config, "starting the servers");
   std::optional<ServerUnderLoad> baseline;
-  if (spec.baseline_binary) {
-    baseline.emplace(
-        ServerSpec{*spec.baseline_binary, {"--threads", std::to_string(config.loops)}, single},
-        placement, spec.exchange, timing.connections);
+  if (spec.baseline) {
+    baseline.emplace(spec.baseline(config.loops, single), placement, spec.exchange,
+                     timing.connections);
   }
   std::vector<std::string> weft_args = spec.weft_args(config.loops);
   weft_args.push_back("--stats");
-  ServerUnderLoad weft(ServerSpec{spec.weft_binary, std::move(weft_args), single}, placement,
+  ServerUnderLoad weft(bench_io_server(spec.weft_binary, std::move(weft_args), single), placement,
                        spec.exchange, timing.connections);
 
   report(config, "warm-up");
@@ -263,7 +285,7 @@ std::vector<Measurement> run_io_scenario(const RunConfig& config, const IoScenar
       report(config, label + "raw");
       const WindowResult raw = baseline->measure(timing.window);
       m.reference = raw.rate();
-      add_window_extras(m, raw, "raw_");
+      add_window_extras(m, raw, spec.baseline_prefix);
     }
     report(config, label + "weft");
     const WindowResult ours = weft.measure(timing.window);
@@ -324,10 +346,17 @@ constexpr std::size_t kEchoBytes = 64;
 // scenario is about moving CPU work off the loops.
 constexpr std::size_t kHashedBodyBytes = 16 * 1024;
 
+// The raw epoll C servers of bench/io, with --threads L.
+std::function<ServerSpec(unsigned, bool)> raw_epoll(const std::string& name) {
+  return [name](unsigned loops, bool single) {
+    return bench_io_server(name, {"--threads", std::to_string(loops)}, single);
+  };
+}
+
 IoScenarioSpec tcp_echo_spec() {
   return {.weft_binary = "weft-echo",
           .weft_args = loops_args,
-          .baseline_binary = "raw-epoll-echo",
+          .baseline = raw_epoll("raw-epoll-echo"),
           .limit = {},
           .exchange = {.framing = Framing::echo,
                        .request = to_text(pseudo_random_bytes(kEchoBytes, 0xec40)),
@@ -337,7 +366,7 @@ IoScenarioSpec tcp_echo_spec() {
 IoScenarioSpec http_hello_spec() {
   return {.weft_binary = "weft-http-hello",
           .weft_args = loops_args,
-          .baseline_binary = "raw-epoll-http-hello",
+          .baseline = raw_epoll("raw-epoll-http-hello"),
           .limit = {},
           .exchange = {.framing = Framing::http,
                        .request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
@@ -357,7 +386,7 @@ IoScenarioSpec http_sha256_spec() {
                 return std::vector<std::string>{"--loops", std::to_string(loops), "--pool",
                                                 std::to_string(loops)};
               },
-          .baseline_binary = std::nullopt,
+          .baseline = {},
           // Requests per second if the pool's cores did nothing but hash the bodies.
           .limit =
               [](const RunConfig& config, const IoTiming& timing) {
@@ -376,6 +405,32 @@ IoScenarioSpec http_sha256_spec() {
                        .request = std::move(request),
                        .expected_body = hex(sha256(body)) + "\n"},
           .one_thread_at_one_loop = false};
+}
+
+// nginx as one process (its master does the work) and weft, both with the fixture's
+// certificate. nginx has one worker at every loop count: the figure to beat is its CPU per
+// request, which a second worker would not change.
+IoScenarioSpec https_hello_spec(const HttpsFixture& files, std::filesystem::path nginx) {
+  return {.weft_binary = "weft-http-hello",
+          .weft_args =
+              [&files](unsigned loops) {
+                return std::vector<std::string>{"--loops",    std::to_string(loops), "--tls-cert",
+                                                files.cert(), "--tls-key",           files.key()};
+              },
+          .baseline =
+              [&files, nginx = std::move(nginx)](unsigned, bool) {
+                return ServerSpec{
+                    .program = nginx,
+                    .args = [&files](std::uint16_t port) { return files.nginx_args(port); },
+                    .ready_text = "",
+                    .single_threaded = true};
+              },
+          .baseline_prefix = "nginx_",
+          .limit = {},
+          .exchange = {.framing = Framing::http,
+                       .request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                       .expected_body = "hello, world\n",
+                       .tls = true}};
 }
 
 const std::vector<std::string> kWeftVerboseExtras = {"steals_per_op", "parks_per_op",
@@ -424,6 +479,26 @@ void add_io_scenarios(std::vector<Scenario>& out) {
       .shown_extras = {"p50_us", "p99_us", "server_user_us_per_op", "server_cpu_us_per_op"},
       .verbose_extras = kWeftVerboseExtras,
       .run = [](const RunConfig& config) { return run_io_scenario(config, http_sha256_spec()); },
+  });
+  const std::optional<std::filesystem::path> nginx = find_program("nginx");
+  out.push_back({
+      .id = "io/https_hello",
+      .group = "io",
+      .title = "HTTPS hello",
+      .unit = "requests/s",
+      .size = "50 keep-alive TLS connections x GET /, ECDSA P-256",
+      .axis = "loops",
+      .reference_kind = ReferenceKind::baseline,
+      .reference_label = "nginx, 1 worker",
+      .shown_extras = {"p50_us", "p99_us", "server_user_us_per_op", "server_cpu_us_per_op",
+                       "nginx_server_user_us_per_op", "nginx_server_cpu_us_per_op"},
+      .verbose_extras = kWeftVerboseExtras,
+      .skip_reason = nginx ? "" : "nginx is not installed (Debian package nginx-light)",
+      .run =
+          [nginx](const RunConfig& config) {
+            const HttpsFixture files;  // the certificate, for this configuration
+            return run_io_scenario(config, https_hello_spec(files, nginx.value_or("")));
+          },
   });
 }
 

@@ -53,6 +53,7 @@
 #include <utility>
 
 #include "http_response_head.hpp"
+#include "tls_client.hpp"
 
 namespace weft::bench {
 
@@ -134,6 +135,7 @@ UniqueFd connect_loopback(std::uint16_t port, const std::string& server_name) {
 // One connection's state; only its client thread touches it once the thread runs.
 struct Connection {
   UniqueFd socket;
+  std::unique_ptr<TlsConnection> tls;  // over `socket`, when the load speaks TLS
   bool in_flight = false;   // a request was (being) sent and its response is not complete
   bool want_write = false;  // EPOLLOUT registered: the request did not fit the send buffer
   std::size_t request_sent = 0;
@@ -147,8 +149,8 @@ struct Connection {
 
 class LoadGenerator::ClientThread {
  public:
-  ClientThread(const LoadOptions& options, std::optional<unsigned> cpu)
-      : options_(options), cpu_(cpu) {
+  ClientThread(const LoadOptions& options, const TlsClientContext* tls, std::optional<unsigned> cpu)
+      : options_(options), tls_(tls), cpu_(cpu) {
     epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!epoll_ || !wake_) fail_setup("epoll_create1/eventfd");
@@ -166,7 +168,7 @@ class LoadGenerator::ClientThread {
   // Before start(), on the coordinator.
   void add_connection() {
     Connection c;
-    c.socket = connect_loopback(options_.port, options_.server_name);
+    connect(c);
     watch(c.socket.get(), EPOLLIN, connections_.size(), EPOLL_CTL_ADD);
     connections_.push_back(std::move(c));
   }
@@ -220,6 +222,28 @@ class LoadGenerator::ClientThread {
   [[noreturn]] void fail(std::size_t index, const std::string& what) {
     throw std::runtime_error("load on " + options_.server_name + ", connection " +
                              std::to_string(index) + ": " + what);
+  }
+
+  // A new connection in `c`, with its TLS handshake done when the load speaks TLS.
+  void connect(Connection& c) {
+    c.tls.reset();
+    c.socket = connect_loopback(options_.port, options_.server_name);
+    if (tls_ != nullptr) {
+      try {
+        c.tls = std::make_unique<TlsConnection>(*tls_, c.socket.get());
+      } catch (const std::exception& e) {
+        throw std::runtime_error("load on " + options_.server_name + ": " + e.what());
+      }
+    }
+  }
+  ssize_t send_some(Connection& c, const char* data, std::size_t size) {
+    return c.tls ? c.tls->send(data, size) : ::send(c.socket.get(), data, size, MSG_NOSIGNAL);
+  }
+  ssize_t recv_some(Connection& c, char* data, std::size_t size) {
+    return c.tls ? c.tls->recv(data, size) : ::recv(c.socket.get(), data, size, 0);
+  }
+  std::string io_error(const Connection& c, int error) {
+    return error == EPROTO && c.tls ? "TLS: " + c.tls->error() : errno_text(error);
   }
 
   void watch(int fd, std::uint32_t events, std::uint64_t key, int operation) {
@@ -278,7 +302,13 @@ class LoadGenerator::ClientThread {
         }
         const auto index = static_cast<std::size_t>(event.data.u64);
         if ((event.events & EPOLLOUT) != 0 && connections_[index].want_write) continue_send(index);
-        if ((event.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) on_readable(index);
+        if ((event.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) {
+          // A TLS record larger than the read leaves plaintext in OpenSSL that epoll cannot
+          // see: read it now.
+          do {
+            on_readable(index);
+          } while (connections_[index].tls && connections_[index].tls->pending());
+        }
       }
       // Only a change is news to the coordinator; the quiet edge is always one (to 0).
       if (in_flight_count_ != before) publish();
@@ -307,8 +337,8 @@ class LoadGenerator::ClientThread {
     Connection& c = connections_[index];
     const std::string& request = options_.request;
     while (c.request_sent < request.size()) {
-      const ssize_t n = ::send(c.socket.get(), request.data() + c.request_sent,
-                               request.size() - c.request_sent, MSG_NOSIGNAL);
+      const ssize_t n =
+          send_some(c, request.data() + c.request_sent, request.size() - c.request_sent);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) {
@@ -317,7 +347,7 @@ class LoadGenerator::ClientThread {
           c.want_write = true;
           return;
         }
-        fail(index, "send: " + errno_text(errno));
+        fail(index, "send: " + io_error(c, errno));
       }
       c.request_sent += static_cast<std::size_t>(n);
     }
@@ -333,10 +363,10 @@ class LoadGenerator::ClientThread {
     // Echo reads no further than the reply it waits for, so the check below sees every byte.
     const std::size_t want =
         echo && c.in_flight ? options_.request.size() - c.echo_received : scratch_.size();
-    const ssize_t n = ::recv(c.socket.get(), scratch_.data(), want, 0);
+    const ssize_t n = recv_some(c, scratch_.data(), want);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
-      fail(index, "recv: " + errno_text(errno) + (c.in_flight ? " (waiting for a response)" : ""));
+      fail(index, "recv: " + io_error(c, errno) + (c.in_flight ? " (waiting for a response)" : ""));
     }
     if (n == 0)
       fail(index, c.in_flight ? "the server closed the connection before the response was complete"
@@ -384,7 +414,7 @@ class LoadGenerator::ClientThread {
     --in_flight_count_;
     if (server_closes) {
       // A fresh connection under the same key; closing the old socket removed it from epoll.
-      c.socket = connect_loopback(options_.port, options_.server_name);
+      connect(c);
       watch(c.socket.get(), EPOLLIN, index, EPOLL_CTL_ADD);
       c.want_write = false;
       ++reconnects_;
@@ -395,6 +425,7 @@ class LoadGenerator::ClientThread {
   }
 
   const LoadOptions& options_;
+  const TlsClientContext* const tls_;  // nullptr: plain TCP
   const std::optional<unsigned> cpu_;
   UniqueFd epoll_;
   UniqueFd wake_;
@@ -433,11 +464,12 @@ LoadGenerator::LoadGenerator(LoadOptions options) : options_(std::move(options))
     limit.rlim_cur = needed;
     (void)::setrlimit(RLIMIT_NOFILE, &limit);
   }
+  if (options_.tls) tls_ = std::make_unique<TlsClientContext>();
   const unsigned thread_count = std::clamp(options_.threads, 1u, options_.connections);
   for (unsigned t = 0; t < thread_count; ++t) {
     std::optional<unsigned> cpu;
     if (!options_.client_cpus.empty()) cpu = options_.client_cpus[t % options_.client_cpus.size()];
-    threads_.push_back(std::make_unique<ClientThread>(options_, cpu));
+    threads_.push_back(std::make_unique<ClientThread>(options_, tls_.get(), cpu));
   }
   // Dealt out in turn, so the threads' shares differ by one at most.
   for (unsigned i = 0; i < options_.connections; ++i) threads_[i % thread_count]->add_connection();

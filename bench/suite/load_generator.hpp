@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "tls_client.hpp"
 
 namespace weft::bench {
 
@@ -50,6 +51,9 @@ struct LoadOptions {
   std::string request;
   // http: what every response body must be, if set.
   std::optional<std::string> expected_body;
+  // Speak TLS on every connection (tls_client.hpp): each connect, the first and those after a
+  // "Connection: close", is followed by a full handshake, inside the window for the latter.
+  bool tls = false;
   unsigned connections = 50;
   unsigned threads = 1;
   // If not empty, client thread i runs on client_cpus[i % size()].
@@ -98,6 +102,7 @@ class LoadGenerator {
   void throw_if_failed() const;
 
   LoadOptions options_;
+  std::unique_ptr<TlsClientContext> tls_;  // with options_.tls; outlives the threads
   std::vector<std::unique_ptr<ClientThread>> threads_;
   std::uint64_t generation_ = 0;  // of the last window opened
 };

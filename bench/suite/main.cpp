@@ -11,7 +11,9 @@
 // same repetition or to a limit computed from this machine. Progress goes to stderr.
 //
 // Exit status: 0 if every scenario produced its figures, 1 if one failed (its error is in
-// the table and the JSON; the others still ran), 2 for a bad command line.
+// the table and the JSON; the others still ran), 2 for a bad command line. A scenario this
+// machine cannot run (io/https_hello without nginx) is skipped with a line saying why, after
+// the table, and is not a failure.
 
 #include <unistd.h>
 
@@ -119,8 +121,11 @@ int main(int argc, char** argv) {
     }
   }
   if (cl.list) {
-    for (const Scenario& s : scenarios)
-      std::printf("%-34s %-14s %s\n", s.id.c_str(), s.unit.c_str(), s.size.c_str());
+    for (const Scenario& s : scenarios) {
+      std::printf("%-34s %-14s %s", s.id.c_str(), s.unit.c_str(), s.size.c_str());
+      if (!s.skip_reason.empty()) std::printf(" (skipped: %s)", s.skip_reason.c_str());
+      std::printf("\n");
+    }
     return 0;
   }
 
@@ -133,7 +138,13 @@ int main(int argc, char** argv) {
   const std::size_t steps = scenarios.size() * cl.suite.loops.size();
   std::size_t step = 0;
   Progress progress;
+  std::vector<std::string> skipped;
   for (const Scenario& s : scenarios) {
+    if (!s.skip_reason.empty()) {
+      skipped.push_back(s.id + " skipped: " + s.skip_reason);
+      progress.note(skipped.back());
+      continue;
+    }
     ScenarioResult sr{.scenario = &s, .configs = {}};
     for (unsigned loops : cl.suite.loops) {
       progress.start(++step, steps, s.id + ", " + loops_phrase(s, loops));
@@ -166,6 +177,7 @@ int main(int argc, char** argv) {
   result.summary = summarize(result);
 
   print_table(stdout, result);
+  for (const std::string& line : skipped) std::printf("%s\n", line.c_str());
   std::printf("\n%s\n", result.summary.c_str());
   int status = 0;
   for (const ScenarioResult& sr : result.scenarios)

@@ -56,6 +56,9 @@ struct Scenario {
   std::vector<std::string> shown_extras;
   // Side figures shown only with --verbose.
   std::vector<std::string> verbose_extras;
+  // Not empty: the scenario cannot run on this machine (what it needs is missing, and this
+  // says what); the driver prints it as skipped, not failed, and runs the others.
+  std::string skip_reason;
   // Runs the warm-up and config.repetitions measured repetitions. Throws on failure (the
   // driver reports it, marks the scenario failed and goes on with the next one).
   using Run = std::function<std::vector<Measurement>(const RunConfig&)>;

@@ -187,6 +187,27 @@ void io_sentence(const SuiteResult& r, std::string& out) {
   }
 }
 
+// HTTPS: the server CPU per request against nginx's, the figure TLS work is judged by (the
+// request rate on a small machine is the client's and the kernel's as much as the server's).
+void https_sentence(const SuiteResult& r, std::string& out) {
+  const ScenarioResult* sr = find(r, "io/https_hello");
+  if (sr == nullptr) return;
+  bool first = true;
+  for (const ConfigResult* c : {sr->base(), most(*sr)}) {
+    if (c == nullptr || !c->ok()) continue;
+    const auto ours = c->extra("server_cpu_us_per_op");
+    const auto nginx = c->extra("nginx_server_cpu_us_per_op");
+    if (!ours || !nginx || nginx->median <= 0) continue;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s%.2f us at %s (%.2fx nginx's %.2f us)",
+                  first ? "Over TLS, weft's server spent " : "; ", ours->median,
+                  loops_word(c->loops).c_str(), ours->median / nginx->median, nginx->median);
+    out += buf;
+    first = false;
+  }
+  if (!first) out += " of CPU per keep-alive request against nginx with one worker. ";
+}
+
 void mixed_sentence(const SuiteResult& r, std::string& out) {
   const unsigned cpus = r.machine.usable_cpus;
   if (const ScenarioResult* mixed = find(r, "io/http_sha256")) {
@@ -237,6 +258,7 @@ std::string summarize(const SuiteResult& r) {
   tutorial_sentence(r, out);
   hashing_sentence(r, out);
   io_sentence(r, out);
+  https_sentence(r, out);
   mixed_sentence(r, out);
   noise_sentence(r, out);
   if (!out.empty() && out.back() == ' ') out.pop_back();
