@@ -21,6 +21,7 @@
 #include <weft/wait_for.hpp>
 
 #include "test_support.hpp"
+#include "fd_count.hpp"
 
 namespace {
 
@@ -31,12 +32,7 @@ using weft::io::SocketAddress;
 using weft::io::TcpListener;
 using weft::io::TcpStream;
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++n;
-  return n;
-}
+using weft::test::open_fd_count;
 
 // Server side of one connection: echo until the client ends or resets it.
 Task<void> serve(TcpStream stream, std::atomic<long>& live) {

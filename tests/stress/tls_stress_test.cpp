@@ -29,6 +29,7 @@
 
 #include "test_certs.hpp"
 #include "test_support.hpp"
+#include "fd_count.hpp"
 
 namespace {
 
@@ -41,12 +42,7 @@ using weft::io::TcpStream;
 using weft::tls::Context;
 using weft::tls::TlsStream;
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++n;
-  return n;
-}
+using weft::test::open_fd_count;
 
 struct ServerCounts {
   std::atomic<long> live{0};

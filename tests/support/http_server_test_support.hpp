@@ -45,6 +45,7 @@
 #include <weft/wait_for.hpp>
 #include <weft/weft.hpp>
 
+#include "fd_count.hpp"
 #include "test_support.hpp"
 
 namespace weft::test::http {
@@ -543,11 +544,7 @@ inline std::uint16_t free_loopback_port() {
   return ntohs(a.sin_port);
 }
 
-inline std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-  return n;
-}
+using weft::test::open_fd_count;
 
 // A directory under /tmp removed with everything in it when this goes away.
 class TempDir {

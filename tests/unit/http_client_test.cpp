@@ -31,6 +31,7 @@
 #include "http_client_script_server.hpp"
 #include "http_client_servers.hpp"
 #include "test_support.hpp"
+#include "fd_count.hpp"
 
 namespace {
 
@@ -870,12 +871,7 @@ TEST(HttpClient, CancelledRequestClosesItsConnectionAndFreesItsSlot) {
   run_bounded(body());
 }
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++n;
-  return n;
-}
+using weft::test::open_fd_count;
 
 // Four tasks on two loops share a client with 2 connections to a server that trickles its
 // bodies, each abandoning its requests at seeded random moments (waiting for a slot,

@@ -203,6 +203,42 @@ TEST(HttpClientTls, AnUntrustedServerIsATlsHandshakeErrorWithItsReason) {
   run_bounded(body());
 }
 
+// A server that does not speak TLS: the error says once where it happened and gives
+// OpenSSL's reason on its own, not a message of the TLS layer wrapped in the client's.
+TEST(HttpClientTls, AServerThatDoesNotSpeakTlsIsAHandshakeErrorSaidOnce) {
+  auto body = []() -> Task<std::optional<TlsHandshakeError>> {
+    auto listener = TcpListener::bind(SocketAddress::parse("127.0.0.1:0"));
+    // Answers the ClientHello with a plain HTTP response, as a plain server on the port would.
+    auto plain = [](TcpListener& l) -> Task<void> {
+      TcpStream s = co_await l.accept();
+      std::array<std::byte, 4096> hello{};
+      (void)co_await s.read_some(hello);
+      const std::string answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+      co_await s.write_all(std::as_bytes(std::span(answer)));
+    };
+    JoinHandle<void> server = weft::spawn(plain(listener));
+    Client client({.tls = Context::client({.insecure_skip_verification = true})});
+    std::optional<TlsHandshakeError> failure;
+    try {
+      (void)co_await client.get("https://127.0.0.1:" +
+                                std::to_string(listener.local_address().port()) + "/");
+    } catch (const TlsHandshakeError& e) {
+      failure = e;
+    }
+    co_await server;
+    co_await client.close();
+    co_return failure;
+  };
+  const std::optional<TlsHandshakeError> failure = run_bounded(body());
+  ASSERT_TRUE(failure.has_value()) << "a server answering in plain HTTP was taken for TLS";
+  const std::string what = failure->what();
+  EXPECT_EQ(failure->verify_result(), 0);
+  EXPECT_FALSE(failure->reason().empty());
+  EXPECT_EQ(failure->reason().find("weft::"), std::string::npos) << failure->reason();
+  EXPECT_EQ(what.find("weft::tls"), std::string::npos) << what;
+  EXPECT_NE(what.find(": TLS handshake failed: " + failure->reason()), std::string::npos) << what;
+}
+
 TEST(HttpClientTls, AnAddressNotInTheCertificateIsRefused) {
   const TestCa ca;
   const KeyAndCert identity = ca.issue({.dns_names = {"localhost"}, .ip_addresses = {}});

@@ -19,6 +19,7 @@
 #include <weft/wait_for.hpp>
 
 #include "http_server_test_support.hpp"
+#include "required_tool.hpp"
 
 namespace {
 
@@ -63,19 +64,8 @@ class HttpServerClients : public ::testing::Test {
     base_ = "http://" + server_.address().to_string();
   }
 
-  // The path of `name`, or a failure naming the Debian package that provides it.
-  static std::string tool(std::string_view name, std::string_view package) {
-    const auto path = find_executable(name);
-    if (!path) {
-      ADD_FAILURE() << name << " is not installed (Debian package " << package
-                    << "; scripts/deps installs it)";
-      return {};
-    }
-    return *path;
-  }
-
   ProcessResult curl(std::vector<std::string> args) {
-    const std::string path = tool("curl", "curl");
+    const std::string path = weft::test::required_tool("curl", "curl");
     if (path.empty()) return {};
     std::vector<std::string> argv = {path, "-sS", "--max-time", "20"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -147,7 +137,7 @@ TEST_F(HttpServerClients, CurlChunkedUpload) {
 }
 
 TEST_F(HttpServerClients, PythonHttpClient) {
-  const std::string python = tool("python3", "python3");
+  const std::string python = weft::test::required_tool("python3", "python3");
   if (python.empty()) return;
   const std::string script = R"PY(
 import http.client, sys
@@ -182,7 +172,7 @@ c.close()
 }
 
 TEST_F(HttpServerClients, WrkFiftyConnectionsTwoSeconds) {
-  const std::string wrk = tool("wrk", "wrk");
+  const std::string wrk = weft::test::required_tool("wrk", "wrk");
   if (wrk.empty()) return;
   const auto r = run_process({wrk, "-t1", "-c50", "-d2s", base_ + "/hello"}, 60s);
   ASSERT_TRUE(r.ok()) << r.describe();

@@ -24,6 +24,7 @@
 
 #include "blocking_tls_client.hpp"
 #include "http_server_test_support.hpp"
+#include "required_tool.hpp"
 #include "test_certs.hpp"
 
 namespace {
@@ -377,11 +378,6 @@ class RealClients : public ::testing::Test {
     ca_file_ = dir_.write("ca.pem", ca().cert_pem()).string();
     url_ = "https://127.0.0.1:" + std::to_string(served_.tls_address().port());
   }
-  std::string tool(std::string_view name) {
-    const auto path = weft::test::http::find_executable(name);
-    if (!path) ADD_FAILURE() << name << " is not installed (scripts/deps installs it)";
-    return path.value_or("");
-  }
   TempDir dir_;
   TlsServed served_;
   std::string ca_file_;
@@ -389,7 +385,7 @@ class RealClients : public ::testing::Test {
 };
 
 TEST_F(RealClients, CurlVerifiesTheServerAndReusesItsConnection) {
-  const std::string curl = tool("curl");
+  const std::string curl = weft::test::required_tool("curl", "curl");
   if (curl.empty()) return;
   const auto result = weft::test::http::run_process(
       {curl, "-sS", "--max-time", "20", "--cacert", ca_file_, url_ + "/hello", url_ + "/p/2"}, 30s);
@@ -401,7 +397,7 @@ TEST_F(RealClients, CurlVerifiesTheServerAndReusesItsConnection) {
 }
 
 TEST_F(RealClients, PythonsHttpClientKeepsAliveAndSeesCloseNotifyAtTheEnd) {
-  const std::string python = tool("python3");
+  const std::string python = weft::test::required_tool("python3", "python3");
   if (python.empty()) return;
   // suppress_ragged_eofs=False: an end without close_notify raises SSLEOFError, so the last
   // recv returning b"" proves the server sent close_notify.
@@ -438,7 +434,7 @@ print(data.split(b"\r\n\r\n", 1)[1].decode(), end="")
 }
 
 TEST_F(RealClients, OpensslSClientGetsHttp11ByAlpnAndCloseNotifyAtTheEnd) {
-  const std::string openssl = tool("openssl");
+  const std::string openssl = weft::test::required_tool("openssl", "openssl");
   if (openssl.empty()) return;
   const std::string request_file =
       dir_.write("request", "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").string();

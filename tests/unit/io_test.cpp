@@ -31,6 +31,7 @@
 
 #include "test_support.hpp"
 #include "weft/loop_info.hpp"
+#include "fd_count.hpp"
 
 namespace {
 
@@ -61,12 +62,7 @@ std::array<int, 2> make_socketpair() {
   return fds;
 }
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++n;
-  return n;
-}
+using weft::test::open_fd_count;
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
 

@@ -36,6 +36,7 @@
 #include <weft/wait_for.hpp>
 
 #include "test_support.hpp"
+#include "fd_count.hpp"
 
 namespace {
 
@@ -60,12 +61,7 @@ std::string text(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-std::size_t open_fd_count() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
-    ++n;
-  return n;
-}
+using weft::test::open_fd_count;
 
 // Every test body runs under a deadline: a hang fails the test (TimeoutError escapes run())
 // instead of running into ctest's timeout.

@@ -18,6 +18,7 @@
 #include <weft/wait_for.hpp>
 
 #include "http_server_test_support.hpp"
+#include "required_tool.hpp"
 #include "test_certs.hpp"
 #include "test_support.hpp"
 
@@ -31,7 +32,7 @@ using weft::io::TcpListener;
 using weft::io::TcpStream;
 using weft::test::KeyAndCert;
 using weft::test::TestCa;
-using weft::test::http::find_executable;
+using weft::test::required_tool;
 using weft::test::http::ProcessResult;
 using weft::test::http::run_process;
 using weft::test::http::Subprocess;
@@ -39,15 +40,6 @@ using weft::test::http::TempDir;
 using weft::tls::Context;
 using weft::tls::TlsStream;
 
-std::string tool(std::string_view name, std::string_view package) {
-  const auto path = find_executable(name);
-  if (!path) {
-    ADD_FAILURE() << name << " is not installed (Debian package " << package
-                  << "; scripts/deps installs it)";
-    return {};
-  }
-  return *path;
-}
 
 std::string text(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
@@ -114,7 +106,7 @@ class TlsInterop : public ::testing::Test {
 };
 
 TEST_F(TlsInterop, CurlFetchesOverHttpsFromAWeftServer) {
-  const std::string curl = tool("curl", "curl");
+  const std::string curl = required_tool("curl", "curl");
   if (curl.empty()) return;
   const auto [result, alpn] = one_request([&](int port) -> std::vector<std::string> {
     return {curl,
@@ -131,7 +123,7 @@ TEST_F(TlsInterop, CurlFetchesOverHttpsFromAWeftServer) {
 }
 
 TEST_F(TlsInterop, PythonsSslVerifiesAndReadsFromAWeftServer) {
-  const std::string python = tool("python3", "python3");
+  const std::string python = required_tool("python3", "python3");
   if (python.empty()) return;
   const std::string script = R"(
 import socket, ssl, sys
@@ -158,7 +150,7 @@ with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
 }
 
 TEST_F(TlsInterop, AWeftClientTalksToOpensslSServer) {
-  const std::string openssl = tool("openssl", "openssl");
+  const std::string openssl = required_tool("openssl", "openssl");
   if (openssl.empty()) return;
   const int port = weft::test::http::free_loopback_port();
   // -rev: answers each line reversed. -naccept 1: exits after one connection.

@@ -241,7 +241,7 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
     } catch (const tls::CertificateError& e) {
       throw TlsHandshakeError(url.to_string(), e.reason(), e.verify_result());
     } catch (const tls::TlsError& e) {
-      throw TlsHandshakeError(url.to_string(), e.what(), 0);
+      throw TlsHandshakeError(url.to_string(), e.reason(), 0);
     } catch (const weft::TimeoutError&) {
       throw ClientTimeout(url.to_string(), TimeoutPhase::handshake, limit);
     } catch (const std::system_error& e) {

@@ -18,12 +18,6 @@
 
 namespace weft::tls {
 
-CertificateError::CertificateError(long verify_result, const std::string& reason,
-                                   const std::string& peer)
-    : TlsError("weft::tls: the certificate of " + peer + " failed verification: " + reason),
-      verify_result_(verify_result),
-      reason_(reason) {}
-
 struct Context::Shared {
   Shared(SSL_CTX* c, bool server, bool verify) : ctx(c), is_server(server), verifies(verify) {}
   Shared(const Shared&) = delete;

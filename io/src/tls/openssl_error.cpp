@@ -19,7 +19,8 @@ std::string take_openssl_error() {
 
 void throw_openssl_error(const std::string& what) {
   const std::string reason = take_openssl_error();
-  throw TlsError(reason.empty() ? what : what + ": " + reason);
+  if (reason.empty()) throw TlsError(what);
+  throw TlsError(what, reason);
 }
 
 }  // namespace weft::tls::detail

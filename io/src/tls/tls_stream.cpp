@@ -174,12 +174,11 @@ bool wants_io(int ssl_error) {
     std::string queued = detail::take_openssl_error();
     if (state.last_errno != 0)
       throw std::system_error(state.last_errno, std::system_category(), where);
-    throw TlsError(
-        where + ": " +
-        (queued.empty() ? "the peer closed the connection without close_notify" : queued));
+    throw TlsError(where,
+                   queued.empty() ? "the peer closed the connection without close_notify" : queued);
   }
   const std::string reason = detail::take_openssl_error();
-  throw TlsError(where + ": " + (reason.empty() ? "TLS failure" : reason));
+  throw TlsError(where, reason.empty() ? "TLS failure" : reason);
 }
 
 Task<void> run_handshake(State& state) {

@@ -14,7 +14,16 @@ namespace weft::tls {
 // close_notify. what() names the operation and OpenSSL's reason.
 class TlsError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // what(): "<context>: <reason>"; reason() the second part alone.
+  TlsError(const std::string& context, std::string reason);
+  // A message with no separate reason: reason() is the whole of it.
+  explicit TlsError(const std::string& what);
+  // Why, without where: OpenSSL's reason ("wrong version number", "certificate has
+  // expired"), for a caller that puts it in a message of its own.
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string reason_;
 };
 
 // The peer's certificate did not pass verification. reason() is OpenSSL's text for it
@@ -25,11 +34,9 @@ class CertificateError : public TlsError {
  public:
   CertificateError(long verify_result, const std::string& reason, const std::string& peer);
   [[nodiscard]] long verify_result() const noexcept { return verify_result_; }
-  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
 
  private:
   long verify_result_;
-  std::string reason_;
 };
 
 }  // namespace weft::tls
