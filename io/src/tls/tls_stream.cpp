@@ -64,6 +64,9 @@ struct TlsStream::State {
   std::optional<Readiness> write_seen;
   // The last try_read met WANT_WRITE: wait_readable() waits for the socket to be writable.
   bool read_wants_write = false;
+  // The last try_read met WANT_READ: what OpenSSL holds (if anything) is part of a record, and
+  // only the socket can complete it.
+  bool read_wants_socket = false;
   std::atomic<bool> busy{false};
 };
 
@@ -86,6 +89,11 @@ int bio_read(BIO* bio, char* data, int size) {
   auto* state = static_cast<State*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   const ssize_t n = ::recv(state->fd.fd(), data, static_cast<std::size_t>(size), MSG_DONTWAIT);
+  // With read-ahead (context.cpp) OpenSSL asks for all its buffer holds: a shorter answer
+  // drained the socket, so its readiness is cleared now (unless a newer edge came) rather than
+  // after the EAGAIN of one more recv, as io::StreamSocket does for a short read. A keep-alive
+  // request then costs one recv.
+  if (n > 0 && n < size && state->read_seen) state->fd.clear_readable(*state->read_seen);
   if (n >= 0) return static_cast<int>(n);  // 0: the peer closed the socket
   state->last_errno = errno;
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(bio);
@@ -160,6 +168,7 @@ void note_would_block(State& state, int ssl_error) {
     seen.reset();
   }
   state.read_wants_write = ssl_error == SSL_ERROR_WANT_WRITE;
+  state.read_wants_socket = ssl_error == SSL_ERROR_WANT_READ;
 }
 
 bool wants_io(int ssl_error) {
@@ -322,7 +331,12 @@ TlsStream::ReadableAwaiter TlsStream::wait_readable() {
   State& state = checked("wait_readable");
   if (state.read_wants_write)
     return ReadableAwaiter({state.fd.writable(), &state.write_seen, false});
-  return ReadableAwaiter({state.fd.readable(), &state.read_seen, SSL_pending(state.ssl) > 0});
+  // Plaintext, or (read-ahead) whole records OpenSSL read with an earlier one, are not in the
+  // socket's readiness any more: ready now. Bytes of a record not yet complete are, after a
+  // WANT_READ, waited for like any other.
+  const bool buffered =
+      SSL_pending(state.ssl) > 0 || (!state.read_wants_socket && SSL_has_pending(state.ssl) == 1);
+  return ReadableAwaiter({state.fd.readable(), &state.read_seen, buffered});
 }
 
 std::optional<std::size_t> TlsStream::try_read(std::span<std::byte> buffer) {
@@ -335,6 +349,7 @@ std::optional<std::size_t> TlsStream::try_read(std::span<std::byte> buffer) {
   const int r = SSL_read_ex(state.ssl, buffer.data(), buffer.size(), &n);
   if (r == 1) {
     state.read_wants_write = false;
+    state.read_wants_socket = false;
     return n;
   }
   const int err = SSL_get_error(state.ssl, r);
