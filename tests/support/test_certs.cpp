@@ -103,17 +103,40 @@ TestCa::TestCa(const std::string& common_name) {
   ca_ = {pem_of(cert.get()), pem_of(key.get())};
 }
 
+namespace {
+
+struct ParsedCa {
+  CertPtr cert;
+  KeyPtr key;
+};
+
+ParsedCa parse(const KeyAndCert& ca) {
+  BioPtr cert_bio(BIO_new_mem_buf(ca.cert_pem.data(), static_cast<int>(ca.cert_pem.size())));
+  CertPtr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  BioPtr key_bio(BIO_new_mem_buf(ca.key_pem.data(), static_cast<int>(ca.key_pem.size())));
+  KeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  check(cert != nullptr && key != nullptr, "reading the CA back");
+  return {std::move(cert), std::move(key)};
+}
+
+}  // namespace
+
+TestCa TestCa::intermediate(const std::string& common_name) const {
+  const ParsedCa issuer = parse(ca_);
+  KeyPtr key = new_key();
+  CertPtr cert = make_cert(common_name, key.get(), issuer.cert.get(), -3600, 10 * 24 * 3600, true);
+  check(X509_sign(cert.get(), issuer.key.get(), EVP_sha256()) > 0, "X509_sign");
+  return TestCa(KeyAndCert{pem_of(cert.get()), pem_of(key.get())});
+}
+
 KeyAndCert TestCa::issue(const LeafSpec& spec) const {
-  BioPtr cert_bio(BIO_new_mem_buf(ca_.cert_pem.data(), static_cast<int>(ca_.cert_pem.size())));
-  CertPtr ca_cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
-  BioPtr key_bio(BIO_new_mem_buf(ca_.key_pem.data(), static_cast<int>(ca_.key_pem.size())));
-  KeyPtr ca_key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-  check(ca_cert != nullptr && ca_key != nullptr, "reading the CA back");
+  const ParsedCa issuer = parse(ca_);
   KeyPtr key = new_key();
   const std::string cn = spec.dns_names.empty() ? "weft test leaf" : spec.dns_names.front();
-  CertPtr cert = make_cert(cn, key.get(), ca_cert.get(), spec.not_before, spec.not_after, false);
-  add_names(cert.get(), ca_cert.get(), spec);
-  check(X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0, "X509_sign");
+  CertPtr cert =
+      make_cert(cn, key.get(), issuer.cert.get(), spec.not_before, spec.not_after, false);
+  add_names(cert.get(), issuer.cert.get(), spec);
+  check(X509_sign(cert.get(), issuer.key.get(), EVP_sha256()) > 0, "X509_sign");
   return {pem_of(cert.get()), pem_of(key.get())};
 }
 

@@ -4,6 +4,7 @@
 // signs (with chosen names and validity), and self-signed leaves. ECDSA P-256 keys.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weft::test {
@@ -26,8 +27,11 @@ class TestCa {
   explicit TestCa(const std::string& common_name = "weft test CA");
   [[nodiscard]] const std::string& cert_pem() const noexcept { return ca_.cert_pem; }
   [[nodiscard]] KeyAndCert issue(const LeafSpec& spec = {}) const;
+  // A CA that this one signs: leaves it issues verify against this CA only through it.
+  [[nodiscard]] TestCa intermediate(const std::string& common_name) const;
 
  private:
+  explicit TestCa(KeyAndCert ca) : ca_(std::move(ca)) {}
   KeyAndCert ca_;
 };
 

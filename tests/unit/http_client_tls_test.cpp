@@ -220,8 +220,8 @@ TEST(HttpClientTls, AServerThatDoesNotSpeakTlsIsAHandshakeErrorSaidOnce) {
     Client client({.tls = Context::client({.insecure_skip_verification = true})});
     std::optional<TlsHandshakeError> failure;
     try {
-      (void)co_await client.get("https://127.0.0.1:" +
-                                std::to_string(listener.local_address().port()) + "/");
+      (void)co_await client.get(
+          "https://127.0.0.1:" + std::to_string(listener.local_address().port()) + "/");
     } catch (const TlsHandshakeError& e) {
       failure = e;
     }

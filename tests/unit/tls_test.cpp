@@ -298,6 +298,30 @@ TEST(Tls, ACertificateNotYetValidIsRefused) {
   EXPECT_EQ(e.verify_result(), X509_V_ERR_CERT_NOT_YET_VALID) << e.what();
 }
 
+// A server must send the intermediates between its leaf and the root the client trusts: the
+// leaf alone does not verify, the leaf with its intermediate in cert_chain_pem does.
+TEST(Tls, AChainMissingItsIntermediateIsRefusedAndTheWholeChainVerifies) {
+  const TestCa root("weft test root");
+  const TestCa intermediate = root.intermediate("weft test intermediate");
+  const KeyAndCert leaf = intermediate.issue();
+  const CertificateError e = verification_failure(leaf, client_trusting(root));
+  EXPECT_EQ(e.verify_result(), X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << e.what();
+
+  const KeyAndCert chain{leaf.cert_pem + intermediate.cert_pem(), leaf.key_pem};
+  const Context server = server_context(chain);
+  const Context client = client_trusting(root);
+  auto body = [&]() -> Task<std::string> {
+    auto serve = handshake_only(server);
+    auto connect = [client](TcpStream tcp) -> Task<std::string> {
+      TlsStream tls = co_await TlsStream::connect(std::move(tcp), client, "localhost");
+      co_await tls.write_all(bytes("x"));
+      co_return "verified";
+    };
+    co_return co_await over_one_connection<std::string>(serve, connect);
+  };
+  EXPECT_EQ(run_bounded(body()), "verified");
+}
+
 TEST(Tls, SkippingVerificationIsExplicitAndAcceptsAnything) {
   const Context insecure = Context::client({.insecure_skip_verification = true});
   EXPECT_FALSE(insecure.verifies_peer());
