@@ -289,6 +289,58 @@ class NginxServer : public ServerProcess {
   }
 };
 
+// nginx as a TLS *client*: plain HTTP on its own port, every request proxied to
+// https://127.0.0.1:<upstream> (proxy_pass https://), the upstream's certificate verified
+// against `ca_pem` for the name "localhost", with SNI, over kept-alive upstream connections.
+class NginxTlsProxy : public ServerProcess {
+ public:
+  static std::unique_ptr<NginxTlsProxy> start(std::uint16_t upstream, const std::string& ca_pem,
+                                              std::string& error) {
+    if (::access(NginxServer::kBinary, X_OK) != 0) {
+      error = std::string(NginxServer::kBinary) +
+              " not found: install nginx-light (scripts/deps does) to run the nginx tests";
+      return nullptr;
+    }
+    std::unique_ptr<NginxTlsProxy> proxy(new NginxTlsProxy());
+    proxy->dir_.write("ca.pem", ca_pem);
+    const std::string prefix = proxy->dir_.path().string();
+    auto failure = proxy->launch("nginx", [&](std::uint16_t port) {
+      proxy->write_config(port, upstream);
+      return std::vector<std::string>{
+          NginxServer::kBinary,   "-p", prefix,       "-e", prefix + "/error.log", "-c",
+          prefix + "/nginx.conf", "-g", "daemon off;"};
+    });
+    if (failure) {
+      error = *failure + read_file(proxy->dir_.path() / "error.log");
+      return nullptr;
+    }
+    return proxy;
+  }
+  [[nodiscard]] std::string error_log() const { return read_file(dir_.path() / "error.log"); }
+
+ private:
+  NginxTlsProxy() = default;
+
+  void write_config(std::uint16_t port, std::uint16_t upstream) const {
+    const std::string p = dir_.path().string();
+    std::string conf;
+    if (::geteuid() == 0) conf += "user root;\n";
+    conf += "worker_processes 1;\nerror_log " + p + "/error.log;\npid " + p +
+            "/nginx.pid;\nevents { worker_connections 512; }\nhttp {\n  access_log off;\n" +
+            "  client_body_temp_path " + p + "/body;\n  proxy_temp_path " + p +
+            "/proxy;\n  fastcgi_temp_path " + p + "/fastcgi;\n  uwsgi_temp_path " + p +
+            "/uwsgi;\n  scgi_temp_path " + p + "/scgi;\n" +
+            "  upstream weft { server 127.0.0.1:" + std::to_string(upstream) +
+            "; keepalive 4; }\n" + "  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+            ";\n    location / {\n      proxy_pass https://weft;\n" +
+            "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n" +
+            "      proxy_ssl_verify on;\n      proxy_ssl_trusted_certificate " + p +
+            "/ca.pem;\n      proxy_ssl_name localhost;\n      proxy_ssl_server_name on;\n" +
+            "      proxy_ssl_session_reuse on;\n    }\n  }\n}\n";
+    dir_.write("nginx.conf", conf);
+  }
+};
+
 // python3 -m http.server: HTTP/1.0 answers, one request per connection.
 class PythonHttpServer : public ServerProcess {
  public:

@@ -23,6 +23,7 @@
 #include <weft/tls/tls_error.hpp>
 
 #include "blocking_tls_client.hpp"
+#include "http_client_servers.hpp"
 #include "http_server_test_support.hpp"
 #include "required_tool.hpp"
 #include "test_certs.hpp"
@@ -452,6 +453,30 @@ TEST_F(RealClients, OpensslSClientGetsHttp11ByAlpnAndCloseNotifyAtTheEnd) {
   EXPECT_NE(result.out.find("\r\n\r\nhello\n"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("\nclosed\n"), std::string::npos) << result.out;
   EXPECT_EQ(result.out.find("read:errno"), std::string::npos) << result.out;
+}
+
+// nginx as the client: a reverse proxy whose upstream is the weft server over TLS, verified
+// against the test CA. Three requests through it reach weft over kept-alive upstream
+// connections.
+TEST_F(RealClients, NginxProxiesToTheServerOverVerifiedTls) {
+  std::string error;
+  const auto proxy =
+      weft::test::NginxTlsProxy::start(served_.tls_address().port(), ca().cert_pem(), error);
+  ASSERT_NE(proxy, nullptr) << error;
+  const auto address = weft::io::SocketAddress::parse("127.0.0.1:" + std::to_string(proxy->port()));
+  const std::vector<std::pair<std::string, std::string>> exchanges = {
+      {"/hello", "hello\n"}, {"/p/7", "p=7"}, {"/users/3", "user 3"}};
+  for (const auto& [path, body] : exchanges) {
+    const auto response = weft::test::http::fetch(address, request(path));
+    ASSERT_TRUE(response.has_value()) << path << "; nginx's log:\n" << proxy->error_log();
+    EXPECT_EQ(response->status, 200) << response->describe() << "\n" << proxy->error_log();
+    EXPECT_EQ(response->body, body);
+  }
+  const weft::http::ServerStats stats = served_.server.stats();
+  EXPECT_EQ(stats.requests, 3u);
+  EXPECT_EQ(stats.tls_handshake_failures, 0u);
+  // keepalive 4 in the upstream block: nginx reuses its TLS connection to weft.
+  EXPECT_EQ(stats.connections_accepted, 1u);
 }
 
 }  // namespace
