@@ -455,6 +455,29 @@ TEST_F(RealClients, OpensslSClientGetsHttp11ByAlpnAndCloseNotifyAtTheEnd) {
   EXPECT_EQ(result.out.find("read:errno"), std::string::npos) << result.out;
 }
 
+// wrk, a load generator over TLS: 20 connections for a second, every answer a 200 and no socket
+// error, the connections kept alive.
+TEST_F(RealClients, WrkLoadsTheServerOverTlsWithoutAnError) {
+  const std::string wrk = weft::test::required_tool("wrk", "wrk");
+  if (wrk.empty()) return;
+  const auto r = weft::test::http::run_process({wrk, "-t1", "-c20", "-d1s", url_ + "/hello"}, 60s);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.out.find("Non-2xx"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Socket errors"), std::string::npos) << r.out;
+  const std::size_t at = r.out.find(" requests in ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::size_t start = r.out.find_last_not_of("0123456789", at - 1) + 1;
+  const long requests = std::stol(r.out.substr(start, at - start));
+  EXPECT_GT(requests, 100) << r.out;
+  const weft::http::ServerStats stats = served_.server.stats();
+  EXPECT_GE(stats.requests, static_cast<std::uint64_t>(requests));
+  // wrk reconnects after every keep_alive_requests (1000) and stops at the second mark with
+  // whatever connections it was opening: those handshakes end with the client gone, at most
+  // one per connection.
+  EXPECT_LE(stats.tls_handshake_failures, 20u);
+  EXPECT_LE(stats.connections_accepted, 20u + stats.requests / 1000 + 20) << r.out;
+}
+
 // nginx as the client: a reverse proxy whose upstream is the weft server over TLS, verified
 // against the test CA. Three requests through it reach weft over kept-alive upstream
 // connections.
