@@ -68,7 +68,7 @@
 #include "weft/http/router.hpp"
 #include "weft/http/server_request.hpp"
 #include "weft/http/server_response.hpp"
-#include "weft/io/detail/socket.hpp"
+#include "weft/io/connection_placement.hpp"
 #include "weft/io/socket_address.hpp"
 #include "weft/task.hpp"
 #include "weft/tls/context.hpp"
