@@ -80,8 +80,8 @@ void in_process_sentence(const SuiteResult& r, std::string& out) {
     if (entries.back().title.find("Queue") != std::string::npos)
       out +=
           ": its 8 tasks do nothing but push to and pop from one shared queue, so with "
-          "more loops its lock and cache lines move between cores on every operation, a "
-          "cost one loop never pays";
+          "more loops the ring's head and tail words (lock-free, but written by every "
+          "operation) move between cores each time, a cost one loop never pays";
     else if (entries.back().title.find("wait_for") != std::string::npos)
       out +=
           ": its calls run strictly one after another, so extra loops can only move each "
