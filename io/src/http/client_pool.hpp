@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -135,9 +136,7 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
   // new one. Waits for a slot first. Throws ConnectError, ClientTimeout (connect), ClientError
   // (closed), CancelledError.
   Task<Lease> acquire(Url url, bool allow_idle) {
-    // Keyed by scheme too: an https and an http connection to one host:port are not
-    // interchangeable.
-    HostRef host = ref_host(url.scheme() + "://" + url.authority());
+    HostRef host = ref_host(pool_key(url));
     SemaphoreGuard slot = co_await host.pool().slots.scoped();
     if (allow_idle) {
       while (std::optional<ClientConnection> idle = take_idle(host.pool())) {
@@ -186,6 +185,22 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
  private:
   friend class HostRef;
   friend class Lease;
+
+  // The pool of `url`: keyed by scheme, host and port (an https and an http connection to one
+  // host:port are not interchangeable). Written into a per-thread buffer that keeps its
+  // capacity, so a request to a host the client knows builds no string; ref_host copies it
+  // only for a new host. Valid until the thread's next call: use it before any suspension.
+  static const std::string& pool_key(const Url& url) {
+    thread_local std::string key;
+    key.assign(url.scheme());
+    key += "://";
+    key += url.host();
+    key += ':';
+    char digits[8];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, url.port());
+    key.append(digits, end);
+    return key;
+  }
 
   HostRef ref_host(const std::string& key) {
     std::lock_guard lock(mutex_);
