@@ -51,14 +51,14 @@ struct Scenario {
   std::string size;            // the fixed workload, e.g. "1,000,000 tasks spawned by one task"
   std::string axis = "loops";  // what --loops sets: "loops", "pool workers", ...
   ReferenceKind reference_kind = ReferenceKind::none;
-  std::string reference_label;  // "raw epoll C server", "OpenSSL 1 core x workers", ...
+  std::string reference_label{};  // "raw epoll C server", "OpenSSL 1 core x workers", ...
   // Side figures worth a column in the table (keys of Measurement::extras), in order.
-  std::vector<std::string> shown_extras;
+  std::vector<std::string> shown_extras{};
   // Side figures shown only with --verbose.
-  std::vector<std::string> verbose_extras;
+  std::vector<std::string> verbose_extras{};
   // Not empty: the scenario cannot run on this machine (what it needs is missing, and this
   // says what); the driver prints it as skipped, not failed, and runs the others.
-  std::string skip_reason;
+  std::string skip_reason{};
   // Runs the warm-up and config.repetitions measured repetitions. Throws on failure (the
   // driver reports it, marks the scenario failed and goes on with the next one).
   using Run = std::function<std::vector<Measurement>(const RunConfig&)>;
