@@ -117,6 +117,23 @@ CertificateError verification_failure(const KeyAndCert& identity, Context client
   return CertificateError(0, "", "");
 }
 
+// True if a client with `client` verifies a server showing `identity` as `name` and writes to
+// it (the server ignores how the connection ends).
+bool verifies(const KeyAndCert& identity, Context client, std::string name = "localhost") {
+  auto body = [](Context server_side, Context client_side,
+                 std::string server_name) -> Task<std::string> {
+    auto serve = handshake_only(server_side);
+    auto connect = [client_side, server_name](TcpStream tcp) -> Task<std::string> {
+      TlsStream tls = co_await TlsStream::connect(std::move(tcp), client_side, server_name);
+      co_await tls.write_all(bytes("x"));
+      co_return "verified";
+    };
+    co_return co_await over_one_connection<std::string>(serve, connect);
+  };
+  return run_bounded(body(server_context(identity), std::move(client), std::move(name))) ==
+         "verified";
+}
+
 TEST(Tls, HandshakeDataBothWaysAlpnAndCloseNotify) {
   const TestCa ca;
   const KeyAndCert identity = ca.issue();
@@ -244,18 +261,7 @@ TEST(Tls, MegabytesFlowThroughInRecordsWithBackPressure) {
 TEST(Tls, AnIpAddressIsCheckedAgainstTheIpSans) {
   const TestCa ca;
   const KeyAndCert identity = ca.issue({.dns_names = {"localhost"}, .ip_addresses = {"127.0.0.1"}});
-  const Context server = server_context(identity);
-  const Context client = client_trusting(ca);
-  auto body = [&]() -> Task<std::string> {
-    auto serve = handshake_only(server);
-    auto connect = [client](TcpStream tcp) -> Task<std::string> {
-      TlsStream tls = co_await TlsStream::connect(std::move(tcp), client, "127.0.0.1");
-      co_await tls.write_all(bytes("x"));
-      co_return "verified";
-    };
-    co_return co_await over_one_connection<std::string>(serve, connect);
-  };
-  EXPECT_EQ(run_bounded(body()), "verified");
+  EXPECT_TRUE(verifies(identity, client_trusting(ca), "127.0.0.1"));
 
   const KeyAndCert dns_only = ca.issue({.dns_names = {"localhost"}, .ip_addresses = {}});
   const CertificateError e = verification_failure(dns_only, client_trusting(ca), "127.0.0.1");
@@ -308,18 +314,7 @@ TEST(Tls, AChainMissingItsIntermediateIsRefusedAndTheWholeChainVerifies) {
   EXPECT_EQ(e.verify_result(), X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << e.what();
 
   const KeyAndCert chain{leaf.cert_pem + intermediate.cert_pem(), leaf.key_pem};
-  const Context server = server_context(chain);
-  const Context client = client_trusting(root);
-  auto body = [&]() -> Task<std::string> {
-    auto serve = handshake_only(server);
-    auto connect = [client](TcpStream tcp) -> Task<std::string> {
-      TlsStream tls = co_await TlsStream::connect(std::move(tcp), client, "localhost");
-      co_await tls.write_all(bytes("x"));
-      co_return "verified";
-    };
-    co_return co_await over_one_connection<std::string>(serve, connect);
-  };
-  EXPECT_EQ(run_bounded(body()), "verified");
+  EXPECT_TRUE(verifies(chain, client_trusting(root)));
 }
 
 TEST(Tls, SkippingVerificationIsExplicitAndAcceptsAnything) {
