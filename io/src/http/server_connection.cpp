@@ -434,27 +434,23 @@ Task<std::optional<Ending>> handshake(Connection& c, const tls::Context& context
     (void)c.entry.disarm();
     co_return Ending::keep_alive_over;
   }
-  std::exception_ptr failure;
+  // A client that does not speak TLS (TlsError) or resets mid-handshake (system_error). Any
+  // other exception, CancelledError included, ends the connection through serve_connection.
+  bool failed = false;
   try {
     co_await c.stream.start_tls(context);
-  } catch (const CancelledError&) {
-    throw;
-  } catch (...) {
-    failure = std::current_exception();
+  } catch (const tls::TlsError&) {
+    failed = true;
+  } catch (const std::system_error&) {
+    failed = true;
   }
   const bool cut = c.entry.disarm();
   c.entry.idle.store(false, std::memory_order_relaxed);
   // A handshake the sweep cut fails (its socket was shut down): that is the timeout, counted
   // by the sweep, and not a failure of the client's TLS.
   if (cut) co_return Ending::timed_out;
-  if (failure) {
-    try {
-      std::rethrow_exception(failure);
-    } catch (const tls::TlsError&) {
-      count(c.shard.tls_failures);
-    } catch (const std::system_error&) {
-      count(c.shard.tls_failures);  // reset by the client mid-handshake
-    }
+  if (failed) {
+    count(c.shard.tls_failures);
     co_return Ending::closed_by_peer;
   }
   co_return std::nullopt;

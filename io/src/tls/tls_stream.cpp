@@ -42,13 +42,21 @@ struct TlsStream::State {
   // resumable: OpenSSL marks the session of a connection freed without one as bad.
   void close() noexcept {
     if (!fd.valid()) return;
-    if (ssl != nullptr && established && !broken &&
-        (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0) {
-      ERR_clear_error();
-      (void)SSL_shutdown(ssl);
-      ERR_clear_error();
-    }
+    try_close_notify();
     fd.close();
+  }
+
+  // One non-blocking SSL_shutdown if the connection is healthy and idle; never waits, never
+  // throws (close() and shutdown_write()).
+  void try_close_notify() noexcept {
+    // Acquire pairs with OneAtATime's release: the last operation's changes to the SSL are
+    // seen here. An operation in progress (busy) is left alone rather than raced.
+    if (ssl == nullptr || !established || broken || busy.load(std::memory_order_acquire) ||
+        (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) != 0)
+      return;
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl);
+    ERR_clear_error();
   }
 
   AsyncFd fd;
@@ -385,13 +393,7 @@ std::size_t TlsStream::try_write(std::span<const std::byte> buffer) {
 void TlsStream::shutdown_write() noexcept {
   if (!state_ || !state_->fd.valid()) return;
   State& state = *state_;
-  if (state.ssl != nullptr && state.established && !state.broken &&
-      !state.busy.load(std::memory_order_acquire) &&
-      (SSL_get_shutdown(state.ssl) & SSL_SENT_SHUTDOWN) == 0) {
-    ERR_clear_error();
-    (void)SSL_shutdown(state.ssl);
-    ERR_clear_error();
-  }
+  state.try_close_notify();
   ::shutdown(state.fd.fd(), SHUT_WR);
 }
 
