@@ -15,8 +15,10 @@
 // released (WakeChain). Waiters are served FIFO.
 //
 // Invariants, under mutex_ (for the ring, as far as the section can see: below):
-//   - pop waiters exist only while the queue holds no item: a push hands its item straight
-//     to the oldest pop waiter (who resumes with it; the item never enters the queue);
+//   - pop waiters exist only while the queue holds no item ready for them: a push hands its
+//     item straight to the oldest pop waiter (who resumes with it; the item never enters the
+//     queue), but in a ring queue only while the ring is empty (see "Claimed, unfinished
+//     operations" below);
 //   - push waiters exist only while the queue is full, where `full` counts the slots that
 //     were already *reserved* for woken pushers: a pop that frees room reserves it for the
 //     oldest push waiter, who adds its item when it resumes. A newcomer therefore never
@@ -96,6 +98,13 @@
 // it moves its item out, so a slot the head is past may not be free yet: room is judged by
 // the slot past the reserved room (MpmcRing::room), not by the counts alone, and a slot is
 // reserved only once it is free.
+// Order behind an unfinished push. While a popper waits on such a head, items published
+// behind it wait in the ring too, older than any push to come. So a push under the mutex hands
+// its item straight to a waiting popper only when the ring holds no position at all
+// (may_hand_locked); otherwise it goes into the ring behind them, and the unfinished push's
+// settle() hands them all out in order. Handing it over would let a producer's later item
+// reach a consumer before its earlier one (a 2-loop stress caught it under g++ -O0, whose
+// slower pushes leave that window open longest).
 //
 // Shutdown gates both ends for good. After shutdown(immediate), the item of a push that
 // claimed its slot before the gate and stores it after is dropped (done for join()) as if
@@ -423,11 +432,19 @@ class Queue {
     wakes.add(popper);
   }
 
+  // True if a push now may go straight to the oldest pop waiter: one waits, and no item is
+  // ahead of the push (in a ring queue: the ring holds no position, see the top comment).
+  // Exact under the mutex: both ring ends are gated while poppers wait, so no fast operation
+  // claims a position meanwhile.
+  [[nodiscard]] bool may_hand_locked() const noexcept {
+    return !pop_waiters_.empty() && (!ring_ || ring_->size() == 0);
+  }
+
   // A newcomer's push, if it need not wait: to the oldest pop waiter, else into the queue.
   // Moves from `value` only if it returns true (a ring end still open may fill meanwhile).
   bool admit_locked(T& value, detail::WakeChain& wakes) {
     if (full_locked()) return false;
-    if (!pop_waiters_.empty()) {
+    if (may_hand_locked()) {
       hand_locked(std::move(value), wakes);
       ++pushed_;
       return true;
@@ -438,11 +455,11 @@ class Queue {
     return true;
   }
 
-  // A reserved pusher resumed: `value` fills its room (or goes straight to the oldest popper,
-  // leaving the room free), or, if null, the room is passed on. Then the free room goes to
-  // the oldest push waiters.
+  // A reserved pusher resumed: `value` fills its room (or goes straight to the oldest popper
+  // if nothing is ahead of it, leaving the room free), or, if null, the room is passed on. Then the
+  // free room goes to the oldest push waiters.
   void use_reservation_locked(T* value, detail::WakeChain& wakes) {
-    if (value != nullptr && !pop_waiters_.empty()) {
+    if (value != nullptr && may_hand_locked()) {
       hand_locked(std::move(*value), wakes);
       ++pushed_;
       value = nullptr;
