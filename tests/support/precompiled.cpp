@@ -1,0 +1,2 @@
+// The translation unit that builds tests' precompiled header (precompiled.hpp); the test
+// executables reuse it.
