@@ -129,10 +129,9 @@ struct Crawl {
       : start(start_url),
         max_depth(options.max_depth),
         list(options.list),
-        // The semaphore is the limit; the client's pool is as wide so that it never binds.
-        client({.max_connections_per_host = options.concurrency,
-                .max_idle_per_host = options.concurrency,
-                .total_timeout = options.timeout}),
+        // The semaphore is the limit; the client's pool is as wide so that it never binds (its
+        // idle cap follows the connection cap).
+        client({.max_connections_per_host = options.concurrency, .total_timeout = options.timeout}),
         permits(options.concurrency),
         frontier(start_url) {}
 
@@ -236,7 +235,8 @@ void print_summary(const Crawl& crawl, double seconds, const scraper::Options& o
       per_second, loops, options.concurrency);
   std::printf(
       "Crawled %llu pages (%.1f MB) in %.2f s: %.0f pages/s, %zu at a time on %u loop%s. %llu "
-      "failed. %llu of the %llu links found were not followed (another site, or not http or https).\n",
+      "failed. %llu of the %llu links found were not followed (another site, or not http or "
+      "https).\n",
       total(c.pages), static_cast<double>(total(c.bytes)) / 1e6, seconds, per_second,
       options.concurrency, loops, loops == 1 ? "" : "s", total(c.errors), total(c.skipped),
       total(c.links));

@@ -89,104 +89,6 @@ std::size_t HeaderList::remove(std::string_view name) noexcept {
   return std::erase_if(fields_, [name](const HeaderField& f) { return iequals(f.name, name); });
 }
 
-// --- errors ---------------------------------------------------------------------------------
-
-namespace {
-
-std::string milliseconds_text(std::chrono::milliseconds d) {
-  return std::to_string(d.count()) + " ms";
-}
-
-std::string connect_error_text(const std::string& url, std::error_code code,
-                               const std::optional<io::SocketAddress>& address) {
-  if (!address) return "weft::http: cannot resolve the host of " + url + ": " + code.message();
-  return "weft::http: cannot connect to " + url + " (" + address->to_string() +
-         "): " + code.message();
-}
-
-std::string timeout_text(const std::string& url, TimeoutPhase phase,
-                         std::chrono::milliseconds limit) {
-  switch (phase) {
-    case TimeoutPhase::connect:
-      return "weft::http: connecting for " + url + " timed out after " + milliseconds_text(limit) +
-             " (connect_timeout)";
-    case TimeoutPhase::handshake:
-      return "weft::http: the TLS handshake for " + url + " timed out after " +
-             milliseconds_text(limit) + " (handshake_timeout)";
-    case TimeoutPhase::read:
-      return "weft::http: " + url + ": no data from the server for " + milliseconds_text(limit) +
-             " (read_timeout)";
-    case TimeoutPhase::total:
-      break;
-  }
-  return "weft::http: " + url + ": not complete after " + milliseconds_text(limit) +
-         " (total_timeout)";
-}
-
-std::string closed_text(const std::string& url, std::error_code code, std::size_t received) {
-  if (code) {
-    return "weft::http: " + url + ": connection failed after " + std::to_string(received) +
-           " bytes of the response: " + code.message();
-  }
-  if (received == 0) return "weft::http: " + url + ": the server closed the connection unanswered";
-  return "weft::http: " + url + ": the server closed the connection mid-response, after " +
-         std::to_string(received) + " bytes";
-}
-
-}  // namespace
-
-ConnectError::ConnectError(std::string url, std::error_code code,
-                           std::optional<io::SocketAddress> address)
-    : ClientError(connect_error_text(url, code, address)),
-      url_(std::move(url)),
-      code_(code),
-      address_(address) {}
-
-const char* to_string(TimeoutPhase phase) noexcept {
-  switch (phase) {
-    case TimeoutPhase::connect:
-      return "connect";
-    case TimeoutPhase::handshake:
-      return "handshake";
-    case TimeoutPhase::read:
-      return "read";
-    case TimeoutPhase::total:
-      break;
-  }
-  return "total";
-}
-
-ClientTimeout::ClientTimeout(std::string url, TimeoutPhase phase, std::chrono::milliseconds limit)
-    : ClientError(timeout_text(url, phase, limit)),
-      url_(std::move(url)),
-      phase_(phase),
-      limit_(limit) {}
-
-TlsHandshakeError::TlsHandshakeError(std::string url, std::string reason, long verify_result)
-    : ClientError("weft::http: " + url + ": TLS handshake failed: " + reason),
-      url_(std::move(url)),
-      reason_(std::move(reason)),
-      verify_result_(verify_result) {}
-
-ConnectionClosed::ConnectionClosed(std::string url, std::error_code code,
-                                   std::size_t bytes_received)
-    : ClientError(closed_text(url, code, bytes_received)),
-      url_(std::move(url)),
-      code_(code),
-      bytes_received_(bytes_received) {}
-
-MalformedResponse::MalformedResponse(std::string url, int parse_status, std::string reason)
-    : ClientError("weft::http: " + url + ": malformed response (" + std::to_string(parse_status) +
-                  "): " + reason),
-      url_(std::move(url)),
-      parse_status_(parse_status),
-      reason_(std::move(reason)) {}
-
-TooManyRedirects::TooManyRedirects(std::string url, std::size_t limit)
-    : ClientError("weft::http: " + url + ": more than " + std::to_string(limit) + " redirects"),
-      url_(std::move(url)),
-      limit_(limit) {}
-
 // --- one request ----------------------------------------------------------------------------
 
 namespace {
@@ -400,12 +302,15 @@ Task<ClientResponse> run_request(std::shared_ptr<ClientState> state, std::string
     co_return co_await follow(std::move(state), std::move(method), std::move(url),
                               std::move(headers), std::move(body));
   const std::string shown = url.to_string();
-  // Only this scope's own deadline comes out as weft::TimeoutError here: the connect and read
-  // scopes inside turn theirs into ClientTimeout, and an outer cancel is a CancelledError.
+  // The connect, handshake and read scopes inside turn their deadlines into ClientTimeout,
+  // which is a weft::TimeoutError too: it passes as it is. What else comes out as a
+  // TimeoutError is this scope's own deadline (an outer cancel is a CancelledError).
   try {
     co_return co_await weft::wait_for(follow(std::move(state), std::move(method), std::move(url),
                                              std::move(headers), std::move(body)),
                                       total);
+  } catch (const ClientTimeout&) {
+    throw;
   } catch (const weft::TimeoutError&) {
     throw ClientTimeout(shown, TimeoutPhase::total, total);
   }

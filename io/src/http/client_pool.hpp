@@ -128,9 +128,12 @@ class Lease {
 
 class ClientState : public std::enable_shared_from_this<ClientState> {
  public:
-  explicit ClientState(ClientOptions client_options) : options(std::move(client_options)) {}
+  explicit ClientState(ClientOptions client_options)
+      : options(std::move(client_options)),
+        max_idle_per_host(options.max_idle_per_host.value_or(options.max_connections_per_host)) {}
 
   const ClientOptions options;
+  const std::size_t max_idle_per_host;  // the option, or its default
 
   // A connection to `url`'s host:port: a pooled one if `allow_idle` and one is alive, else a
   // new one. Waits for a slot first. Throws ConnectError, ClientTimeout (connect), ClientError
@@ -339,12 +342,12 @@ class ClientState : public std::enable_shared_from_this<ClientState> {
     {
       std::lock_guard lock(mutex_);
       --stats_.active_connections;
-      if (closed_ || options.max_idle_per_host == 0 || options.idle_timeout.count() <= 0) {
+      if (closed_ || max_idle_per_host == 0 || options.idle_timeout.count() <= 0) {
         evicted = std::move(stream);
       } else {
         pool.idle.push_back({std::move(stream), Clock::now() + options.idle_timeout});
         ++stats_.idle_connections;
-        if (pool.idle.size() > options.max_idle_per_host) {
+        if (pool.idle.size() > max_idle_per_host) {
           evicted = std::move(pool.idle.front().stream);
           pool.idle.erase(pool.idle.begin());
           --stats_.idle_connections;

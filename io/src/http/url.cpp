@@ -159,7 +159,7 @@ bool is_host_name_char(char c) noexcept {
 }  // namespace
 
 InvalidUrl::InvalidUrl(std::string url, std::string reason)
-    : ClientError("weft::http: invalid URL " + quote(url) + ": " + reason),
+    : std::runtime_error("weft::http: invalid URL " + quote(url) + ": " + reason),
       url_(std::move(url)),
       reason_(std::move(reason)) {}
 

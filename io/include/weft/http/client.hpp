@@ -78,6 +78,7 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
+#include <weft/http/client_errors.hpp>
 #include <weft/http/limits.hpp>
 #include <weft/http/message.hpp>
 #include <weft/http/url.hpp>
@@ -147,8 +148,10 @@ struct ClientOptions {
   // Browsers use 6 per host; 8 is a guess, tune.
   std::size_t max_connections_per_host = 8;
   // Idle keep-alive connections kept per host:port; beyond it the oldest is closed. 0: none
-  // (every connection is closed after its response).
-  std::size_t max_idle_per_host = 8;
+  // (every connection is closed after its response). Unset: max_connections_per_host, so the
+  // connections of a burst at the connection cap all stay for the next one (a lower cap would
+  // close some and open new ones each burst).
+  std::optional<std::size_t> max_idle_per_host{};
   // An idle connection is closed after this long. aiohttp's keepalive_timeout (15 s), below
   // the servers' usual (nginx 75 s), so the server rarely closes first. 0: never pooled.
   std::chrono::milliseconds idle_timeout{15'000};
@@ -185,107 +188,6 @@ struct ClientStats {
                                          // found closed by the server, close()
   std::size_t idle_connections = 0;      // pooled now
   std::size_t active_connections = 0;    // leased to a request now
-};
-
-// Could not connect: the host name did not resolve (address() empty, code() in
-// weft::io::resolve_category()) or no resolved address accepted (refused, unreachable: the
-// error of the first address that failed other than by timing out).
-class ConnectError : public ClientError {
- public:
-  ConnectError(std::string url, std::error_code code, std::optional<io::SocketAddress> address);
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  [[nodiscard]] std::error_code code() const noexcept { return code_; }
-  [[nodiscard]] const std::optional<io::SocketAddress>& address() const noexcept {
-    return address_;
-  }
-
- private:
-  std::string url_;
-  std::error_code code_;
-  std::optional<io::SocketAddress> address_;
-};
-
-enum class TimeoutPhase {
-  connect,    // ClientOptions::connect_timeout (every resolved address timed out)
-  handshake,  // ClientOptions::handshake_timeout (the TLS handshake of an https connection)
-  read,       // ClientOptions::read_timeout
-  total,      // ClientOptions::total_timeout
-};
-[[nodiscard]] const char* to_string(TimeoutPhase phase) noexcept;
-
-class ClientTimeout : public ClientError {
- public:
-  ClientTimeout(std::string url, TimeoutPhase phase, std::chrono::milliseconds limit);
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  [[nodiscard]] TimeoutPhase phase() const noexcept { return phase_; }
-  [[nodiscard]] std::chrono::milliseconds limit() const noexcept { return limit_; }
-
- private:
-  std::string url_;
-  TimeoutPhase phase_;
-  std::chrono::milliseconds limit_;
-};
-
-// The connection ended before the response was complete: closed by the server (code() empty)
-// or failed (ECONNRESET, EPIPE while sending, ...).
-// The TLS handshake of an https connection failed. reason(): for a certificate that did not
-// verify, OpenSSL's reason ("certificate has expired", "self-signed certificate", "unable to
-// get local issuer certificate" for an unknown CA, "hostname mismatch", ...) with its
-// X509_V_ERR_* code in verify_result(); for other failures (no shared protocol version, not
-// TLS at all) OpenSSL's error, with verify_result() 0.
-class TlsHandshakeError : public ClientError {
- public:
-  TlsHandshakeError(std::string url, std::string reason, long verify_result);
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
-  [[nodiscard]] long verify_result() const noexcept { return verify_result_; }
-
- private:
-  std::string url_;
-  std::string reason_;
-  long verify_result_;
-};
-
-class ConnectionClosed : public ClientError {
- public:
-  ConnectionClosed(std::string url, std::error_code code, std::size_t bytes_received);
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  [[nodiscard]] std::error_code code() const noexcept { return code_; }
-  // Bytes of the response that had arrived (0: the server answered nothing).
-  [[nodiscard]] std::size_t bytes_received() const noexcept { return bytes_received_; }
-
- private:
-  std::string url_;
-  std::error_code code_;
-  std::size_t bytes_received_;
-};
-
-// The response broke HTTP/1.1 framing or a limit (the response parser's verdict).
-class MalformedResponse : public ClientError {
- public:
-  MalformedResponse(std::string url, int parse_status, std::string reason);
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  // As ParseError::status classifies it: 400 malformed, 413 body over limits.max_body, 431
-  // header section over its limits, 501 unknown transfer coding, 505 HTTP version.
-  [[nodiscard]] int parse_status() const noexcept { return parse_status_; }
-  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
-
- private:
-  std::string url_;
-  int parse_status_;
-  std::string reason_;
-};
-
-class TooManyRedirects : public ClientError {
- public:
-  TooManyRedirects(std::string url, std::size_t limit);
-  // The URL that answered with the redirect over the limit.
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
-
- private:
-  std::string url_;
-  std::size_t limit_;
 };
 
 namespace detail {

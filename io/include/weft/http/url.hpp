@@ -24,29 +24,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <weft/http/client_errors.hpp>
 
 namespace weft::http {
-
-// The root of every error weft::http::Client reports (client.hpp has the others). It is
-// declared here, with the first of them, because URL parsing is the lowest layer of the
-// client and client.hpp includes this header.
-class ClientError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// A URL the client cannot use: malformed, or a scheme it does not speak.
-class InvalidUrl : public ClientError {
- public:
-  InvalidUrl(std::string url, std::string reason);
-  // The text as given (for a resolved reference: the absolute URL it resolved to).
-  [[nodiscard]] const std::string& url() const noexcept { return url_; }
-  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
-
- private:
-  std::string url_;
-  std::string reason_;
-};
 
 class Url {
  public:
