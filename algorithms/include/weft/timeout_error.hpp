@@ -16,6 +16,9 @@ namespace weft {
 class TimeoutError : public virtual std::runtime_error {
  public:
   TimeoutError() : std::runtime_error("weft: timed out") {}
+  // Copied, never moved (see weft/http/client_errors.hpp's ClientError).
+  TimeoutError(const TimeoutError&) = default;
+  TimeoutError& operator=(const TimeoutError&) = default;
 };
 
 }  // namespace weft

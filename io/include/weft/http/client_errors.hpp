@@ -37,6 +37,10 @@ namespace weft::http {
 class ClientError : public virtual std::runtime_error {
  public:
   explicit ClientError(const std::string& what) : std::runtime_error(what) {}
+  // Copied, never moved: a moving assignment through a virtual base would assign it once per
+  // path (g++ -Wvirtual-move-assign), and copying a runtime_error shares its message.
+  ClientError(const ClientError&) = default;
+  ClientError& operator=(const ClientError&) = default;
 
  protected:
   // For the classes below, which construct the virtual base themselves.
