@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "loop.hpp"
@@ -103,6 +104,15 @@ void report_never_awaited(const FrameOrigin& origin) noexcept {
   } catch (...) {
     // Reporting must never turn a destructor into a crash.
   }
+}
+
+void throw_no_result(const FrameOrigin& origin, bool taken_before) {
+  const std::string who = describe_origin(origin);
+  if (taken_before) throw std::logic_error("weft::Task: the result of " + who + " taken twice");
+  throw std::logic_error(
+      "weft::Task: " + who +
+      " ended without co_return: a Task<T> coroutine ran off its end, which is undefined "
+      "behaviour (clang warns with -Wreturn-type; g++ 12 does not warn)");
 }
 
 }  // namespace detail

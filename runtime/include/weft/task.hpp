@@ -48,6 +48,12 @@ struct FrameOrigin {
 // Reports a task destroyed before it ever ran (see report.hpp).
 void report_never_awaited(const FrameOrigin& origin) noexcept;
 
+// A Task<T> (T not void) ended with no value: its coroutine ran off its end without
+// co_return (undefined behaviour, which clang and g++ turn into an end with no value: clang
+// warns with -Wreturn-type, g++ 12 does not), or the value was taken already. Throws
+// std::logic_error naming the coroutine.
+[[noreturn]] void throw_no_result(const FrameOrigin& origin, bool taken_before);
+
 class TaskPromiseBase {
  public:
   explicit TaskPromiseBase(FrameOrigin origin) noexcept : origin_(origin) {}
@@ -131,10 +137,11 @@ class TaskPromise final : public TaskPromiseBase {
   // Moves the value out (or rethrows the task's exception).
   T take_result() {
     rethrow_if_failed();
-    if (!has_value_) throw std::logic_error("weft::Task: result taken twice");
+    if (!has_value_) throw_no_result(origin(), taken_);
     T out = std::move(*value_ptr());
     value_ptr()->~T();
     has_value_ = false;
+    taken_ = true;
     return out;
   }
 
@@ -142,6 +149,7 @@ class TaskPromise final : public TaskPromiseBase {
   T* value_ptr() noexcept { return std::launder(reinterpret_cast<T*>(&storage_)); }
   alignas(T) unsigned char storage_[sizeof(T)];
   bool has_value_ = false;
+  bool taken_ = false;  // the value was moved out: tells "taken twice" from "no co_return"
 };
 
 template <class T>
@@ -153,6 +161,7 @@ class TaskPromise<T&> final : public TaskPromiseBase {
   void return_value(T& value) noexcept { value_ = std::addressof(value); }
   T& take_result() {
     rethrow_if_failed();
+    if (value_ == nullptr) throw_no_result(origin(), false);
     return *value_;
   }
 
