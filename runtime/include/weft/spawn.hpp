@@ -5,6 +5,7 @@
 
 #include "weft/detail/spawned_task.hpp"
 #include "weft/join_handle.hpp"
+#include "weft/make_task.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
@@ -37,6 +38,19 @@ JoinHandle<T> spawn(Task<T> task) {
   detail::TaskHeader* spawned = detail::make_spawned_task(scheduler, std::move(task));
   detail::submit_spawn(spawned, std::string());
   return JoinHandle<T>{spawned};
+}
+
+// Starts `fn(args...)`, a callable returning a Task, with the callable and copies of the
+// arguments kept alive in the task (make_task.hpp says why a coroutine lambda needs this):
+//
+//   weft::spawn([url](int tries) -> weft::Task<void> { co_await fetch(url, tries); }, 3);
+//
+// For a name, spawn(weft::make_task(fn, args...), {.name = "..."}).
+template <class F, class... Args>
+requires detail::TaskCallable<F, Args...>
+auto spawn(F&& fn, Args&&... args)
+    -> JoinHandle<typename detail::invoked_task_t<F, Args...>::value_type> {
+  return spawn(make_task(std::forward<F>(fn), std::forward<Args>(args)...));
 }
 
 }  // namespace weft

@@ -6,6 +6,7 @@
 #include "weft/errors.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/loop_info.hpp"
+#include "weft/make_task.hpp"
 #include "weft/metrics.hpp"
 #include "weft/report.hpp"
 #include "weft/runtime.hpp"
