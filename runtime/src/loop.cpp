@@ -638,7 +638,11 @@ void Loop::park() {
 
 void Loop::begin_shutdown() {
   shutdown_seen_ = true;
-  registry_.for_each([](TaskHeader* t) { t->request_cancel(); });
+  const bool report_pending = scheduler_.options().report_pending_at_shutdown;
+  registry_.for_each([this, report_pending](TaskHeader* t) {
+    if (report_pending) pending_at_shutdown_.add_if_pending(*t);
+    t->request_cancel();
+  });
   if (index_ == 0) scheduler_.cancel_foreign_tasks();
 }
 

@@ -15,6 +15,7 @@
 #include "io_state.hpp"
 #include "parker.hpp"
 #include "reactor.hpp"
+#include "reporting.hpp"
 #include "task_list.hpp"
 #include "timer_queue.hpp"
 #include "weft/detail/task_header.hpp"
@@ -53,6 +54,10 @@ class Loop {
   void run();  // the thread body
 
   [[nodiscard]] unsigned index() const noexcept { return index_; }
+  // The tasks that were running when this loop began its shutdown (once it has exited).
+  [[nodiscard]] const PendingTasks& pending_at_shutdown() const noexcept {
+    return pending_at_shutdown_;
+  }
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
   [[nodiscard]] TaskHeader* current_task() const noexcept { return current_task_; }
   [[nodiscard]] bool consume_budget() noexcept { return budget_ > 0 && --budget_ > 0; }
@@ -164,6 +169,8 @@ class Loop {
   // least_loaded_loop() compare the loops, and neither orders anything by it.
   std::atomic<std::size_t> registered_fds_{0};
   TaskList registry_;
+  // Filled by begin_shutdown on this loop's thread; read by ~Scheduler after the join.
+  PendingTasks pending_at_shutdown_;
 
   // Cross-thread mailboxes, drained by the owner between tasks and after every park.
   moodycamel::ConcurrentQueue<TimerNode*> timer_cancels_;

@@ -29,6 +29,8 @@ const char* to_string(ReportKind kind) noexcept {
       return "unretrieved_exception";
     case ReportKind::shutdown_forced:
       return "shutdown_forced";
+    case ReportKind::pending_at_shutdown:
+      return "pending_at_shutdown";
   }
   return "unknown";
 }
@@ -104,6 +106,36 @@ void report_never_awaited(const FrameOrigin& origin) noexcept {
   } catch (...) {
     // Reporting must never turn a destructor into a crash.
   }
+}
+
+void PendingTasks::add_if_pending(const TaskHeader& task) {
+  if (task.is_complete()) return;
+  if (task.root_promise() != nullptr && task.root_promise()->reports_own_end()) return;
+  ++count;
+  if (shown.size() < kShown) shown.push_back(describe_task(task));
+}
+
+void PendingTasks::merge(const PendingTasks& other) {
+  count += other.count;
+  for (const std::string& s : other.shown) {
+    if (shown.size() < kShown) shown.push_back(s);
+  }
+}
+
+void report_pending_at_shutdown(const Scheduler* scheduler, const PendingTasks& pending) {
+  if (pending.count == 0) return;
+  std::string list;
+  for (const std::string& s : pending.shown) list += (list.empty() ? "" : ", ") + s;
+  if (pending.count > pending.shown.size())
+    list += ", and " + std::to_string(pending.count - pending.shown.size()) + " more";
+  const bool one = pending.count == 1;
+  emit_report(scheduler,
+              {ReportKind::pending_at_shutdown, -1, pending.shown.front(),
+               "weft: " + std::to_string(pending.count) + (one ? " task was" : " tasks were") +
+                   " still running when the runtime shut down, and " + (one ? "was" : "were") +
+                   " cancelled: " + list +
+                   " (await or cancel them before run() returns, or set "
+                   "RuntimeOptions::report_pending_at_shutdown = false)"});
 }
 
 void throw_no_result(const FrameOrigin& origin, bool taken_before) {

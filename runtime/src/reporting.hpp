@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include "weft/report.hpp"
 
@@ -14,5 +16,21 @@ class Scheduler;
 
 // To `scheduler`'s sink, or when it is null to the default sink (stderr).
 void emit_report(const Scheduler* scheduler, const Report& report);
+
+// The tasks still running when shutdown began (asyncio's "Task was destroyed but it is
+// pending!"): every one counted, the first kShown described. A task whose end its owner
+// reports (the block_on root, which may be in its last instructions when the blocked thread
+// returns; a combinator's child, whose owner is counted) is not one of them.
+struct PendingTasks {
+  static constexpr std::size_t kShown = 10;
+  std::size_t count = 0;
+  std::vector<std::string> shown;
+
+  void add_if_pending(const TaskHeader& task);
+  void merge(const PendingTasks& other);
+};
+
+// One pending_at_shutdown report for them, if there are any.
+void report_pending_at_shutdown(const Scheduler* scheduler, const PendingTasks& pending);
 
 }  // namespace weft::detail

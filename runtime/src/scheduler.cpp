@@ -69,6 +69,17 @@ Scheduler::~Scheduler() {
     }
   }
   for (auto& t : threads_) t.join();
+  {
+    // The loops wrote theirs before exiting (the joins order it); the foreign one is
+    // guarded by its mutex.
+    PendingTasks pending;
+    for (auto& loop : loops_) pending.merge(loop->pending_at_shutdown());
+    {
+      std::lock_guard lock(foreign_mutex_);
+      pending.merge(foreign_pending_);
+    }
+    report_pending_at_shutdown(this, pending);
+  }
   // No task runs now, so no to_thread job can start; the ones running end on their own and
   // may still wake (inject) their tasks: wait for them before draining and freeing.
   thread_pool_->wait_idle();
@@ -139,7 +150,11 @@ void Scheduler::unlink_foreign(TaskHeader* task) noexcept {
 
 void Scheduler::cancel_foreign_tasks() {
   std::lock_guard lock(foreign_mutex_);
-  foreign_registry_.for_each([](TaskHeader* t) { t->request_cancel(); });
+  const bool report_pending = options_.report_pending_at_shutdown;
+  foreign_registry_.for_each([this, report_pending](TaskHeader* t) {
+    if (report_pending) foreign_pending_.add_if_pending(*t);
+    t->request_cancel();
+  });
 }
 
 // Quiescence: every task spawned so far has completed. Completions are summed before

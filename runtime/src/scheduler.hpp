@@ -91,7 +91,8 @@ class Scheduler {
   moodycamel::ConcurrentQueue<TaskHeader*> injection_;
 
   mutable std::mutex foreign_mutex_;
-  TaskList foreign_registry_;  // guarded by foreign_mutex_
+  TaskList foreign_registry_;     // guarded by foreign_mutex_
+  PendingTasks foreign_pending_;  // guarded by foreign_mutex_; see Loop::pending_at_shutdown_
   std::atomic<std::uint64_t> foreign_spawned_{0};
 
   std::atomic<bool> shutting_down_{false};

@@ -13,6 +13,7 @@ enum class ReportKind {
   detached_exception,     // a detached task ended with an exception nobody can observe
   unretrieved_exception,  // a JoinHandle was dropped after its task failed, unawaited
   shutdown_forced,        // a task ignored cancellation past the shutdown grace period
+  pending_at_shutdown,    // tasks still running when the runtime shut down (then cancelled)
 };
 
 struct Report {

@@ -28,6 +28,10 @@ struct RuntimeOptions {
   // At shutdown, tasks left are cancelled; any still running after this long have their
   // frames destroyed without finishing (reported as shutdown_forced).
   std::chrono::milliseconds shutdown_grace{5000};
+  // At shutdown, one pending_at_shutdown report counts and names the tasks still running
+  // then (a detached ticker, a forgotten handle's task), which shutdown cancels: asyncio's
+  // "Task was destroyed but it is pending!". False: no report.
+  bool report_pending_at_shutdown = true;
   // Where reports go (thread-safe). Default: one line on stderr each.
   ReportSink on_report{};
   // Initial slots of each loop's work-stealing deque (it grows). Tests shrink it so the
