@@ -23,10 +23,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -169,8 +171,6 @@ Task<void> join_quietly(JoinHandle<void> handle) {
 
 Server::Server(ServerOptions options) : state_(std::make_shared<State>(std::move(options))) {}
 
-Server::~Server() = default;
-
 void Server::route(std::string_view method, std::string_view pattern, Handler handler) {
   if (std::lock_guard guard(state_->lifecycle); state_->serving)
     throw std::logic_error("weft::http::Server::route: add routes before serve()");
@@ -251,13 +251,22 @@ io::SocketAddress Server::listen_tls(const io::SocketAddress& address) {
   return bound;
 }
 
-Task<void> Server::serve() {
-  std::shared_ptr<State> s = state_;
+namespace {
+
+// serve() and shutdown() are coroutines over the shared state, not over `this`: a Server
+// destroyed while they run (or before a spawned one first runs) leaves them nothing dangling.
+
+// Under s.lifecycle: what serve() refuses.
+void check_can_serve(const State& s, const char* who) {
+  if (s.listeners.empty())
+    throw std::logic_error(std::string(who) + ": call listen() or listen_tls() first");
+  if (s.serving) throw std::logic_error(std::string(who) + ": already serving");
+}
+
+Task<void> serve_state(std::shared_ptr<State> s) {
   {
     std::lock_guard guard(s->lifecycle);
-    if (s->listeners.empty())
-      throw std::logic_error("weft::http::Server::serve: call listen() or listen_tls() first");
-    if (s->serving) throw std::logic_error("weft::http::Server::serve: already serving");
+    check_can_serve(*s, "weft::http::Server::serve");
     s->serving = true;
     if (!s->stopping.load(std::memory_order_seq_cst)) {
       for (std::size_t i = 0; i < s->listeners.size(); ++i) {
@@ -269,8 +278,7 @@ Task<void> Server::serve() {
   co_await s->finished.wait();
 }
 
-Task<void> Server::shutdown(std::chrono::milliseconds grace) {
-  std::shared_ptr<State> s = state_;
+Task<void> shutdown_state(std::shared_ptr<State> s, std::chrono::milliseconds grace) {
   if (s->stopping.exchange(true, std::memory_order_seq_cst)) {
     co_await s->finished.wait();
     co_return;
@@ -300,6 +308,73 @@ Task<void> Server::shutdown(std::chrono::milliseconds grace) {
   }
   for (JoinHandle<void>& sweeper : sweepers) co_await join_quietly(std::move(sweeper));
   s->finished.set();
+}
+
+Task<void> serve_state_until(std::shared_ptr<State> s, Task<void> stop,
+                             std::chrono::milliseconds grace) {
+  JoinHandle<void> serving = weft::spawn(serve_state(s));
+  // However `stop` ends (done, failed, or this task cancelled while waiting for it), the
+  // server shuts down gracefully before serve_until returns or rethrows.
+  std::exception_ptr stop_failure;
+  try {
+    co_await std::move(stop);
+  } catch (...) {
+    stop_failure = std::current_exception();
+  }
+  co_await shutdown_state(s, grace);
+  co_await serving;
+  if (stop_failure) std::rethrow_exception(stop_failure);
+}
+
+Task<void> event_wait(weft::Event& event) { co_await event.wait(); }
+
+}  // namespace
+
+Server::~Server() {
+  // Destroyed while serving and never shut down: stop in the background, with the default
+  // grace, so that its acceptors and connections do not serve on for an object that is gone
+  // (they hold the state, not the Server). Outside a runtime no task of it can be running.
+  bool serving = false;
+  {
+    std::lock_guard guard(state_->lifecycle);
+    serving = state_->serving;
+  }
+  if (serving && !state_->stopping.load(std::memory_order_seq_cst) &&
+      weft::detail::current_scheduler() != nullptr) {
+    weft::spawn(shutdown_state(state_, std::chrono::seconds(10))).detach();
+  }
+}
+
+Task<void> Server::serve() { return serve_state(state_); }
+
+Task<void> Server::shutdown(std::chrono::milliseconds grace) {
+  return shutdown_state(state_, grace);
+}
+
+Task<void> Server::serve_until_done(Task<void> stop, std::chrono::milliseconds grace) {
+  {
+    // Refused now, not after `stop` fired: serve() would only fail inside the spawned task.
+    std::lock_guard guard(state_->lifecycle);
+    check_can_serve(*state_, "weft::http::Server::serve_until");
+  }
+  return serve_state_until(state_, std::move(stop), grace);
+}
+
+Task<void> Server::serve_until(weft::Event& stop, std::chrono::milliseconds grace) {
+  return serve_until_done(event_wait(stop), grace);
+}
+
+Task<void> Server::serve_until(std::stop_token stop, std::chrono::milliseconds grace) {
+  return serve_until_done(
+      [](std::stop_token token) -> Task<void> {
+        weft::Event stopped;
+        // The callback may run on any thread (request_stop's), or at once if stop was
+        // requested already; Event::set is thread-safe. Its destructor waits for a callback
+        // running on another thread, so `stopped` outlives it.
+        std::stop_callback on_stop(token, [&stopped]() noexcept { stopped.set(); });
+        co_await stopped.wait();
+      }(std::move(stop)),
+      grace);
 }
 
 ServerStats Server::stats() const noexcept {

@@ -61,9 +61,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
+#include "weft/event.hpp"
 #include "weft/http/limits.hpp"
 #include "weft/http/router.hpp"
 #include "weft/http/server_request.hpp"
@@ -134,7 +137,9 @@ class Server {
   explicit Server(ServerOptions options = {});
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
-  // Precondition: serve() is not running (shut down and awaited first).
+  // Safe at any point. Destroyed while serving and never shut down, it begins a graceful
+  // shutdown in the background (10 s grace); serve() and shutdown() already running finish
+  // on their own, as they hold the server's state, not the Server.
   ~Server();
 
   // Routes; see router.hpp. Add them before serve().
@@ -164,11 +169,41 @@ class Server {
   // Graceful stop; returns when every connection has ended. Safe to call more than once.
   [[nodiscard]] Task<void> shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
+  // Serves until `stop` fires, then shuts down gracefully (within `grace`) and returns once
+  // every connection has ended: the whole life of a server in one co_await.
+  //
+  //   co_await server.serve_until(weft::signal({SIGINT, SIGTERM}));   // a Task of any type
+  //   co_await server.serve_until(stop_event);                        // a weft::Event
+  //   co_await server.serve_until(stop_source.get_token());           // a std::stop_token
+  //
+  // If `stop` fails, or this task is cancelled while waiting, the server still shuts down
+  // gracefully, then the exception (CancelledError) comes out. std::logic_error at once
+  // without listen()/listen_tls() or when already serving.
+  template <class T>
+  [[nodiscard]] Task<void> serve_until(Task<T> stop,
+                                       std::chrono::milliseconds grace = std::chrono::seconds(10)) {
+    if constexpr (std::is_void_v<T>) {
+      return serve_until_done(std::move(stop), grace);
+    } else {
+      return serve_until_done(discard_value(std::move(stop)), grace);
+    }
+  }
+  [[nodiscard]] Task<void> serve_until(weft::Event& stop,
+                                       std::chrono::milliseconds grace = std::chrono::seconds(10));
+  [[nodiscard]] Task<void> serve_until(std::stop_token stop,
+                                       std::chrono::milliseconds grace = std::chrono::seconds(10));
+
   [[nodiscard]] ServerStats stats() const noexcept;
 
   struct State;
 
  private:
+  template <class T>
+  static Task<void> discard_value(Task<T> task) {
+    (void)co_await std::move(task);
+  }
+  Task<void> serve_until_done(Task<void> stop, std::chrono::milliseconds grace);
+
   std::shared_ptr<State> state_;
 };
 
