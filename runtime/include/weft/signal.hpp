@@ -66,6 +66,12 @@
 // thread that does not block it. A Runtime destroyed on another thread than its
 // constructor's cannot restore that thread's mask and leaves it as it is.
 //
+// Child processes. A mask is inherited across fork and kept across exec: a program that a
+// task, a to_thread job or the constructing thread starts has the listed signals blocked
+// (SIGTERM would not stop it). Clear them in the child (posix_spawnattr_setsigmask, or
+// pthread_sigmask between fork and exec) if it must see them. Dispositions that are
+// handlers, as weft's is, go back to their default at exec.
+//
 // Cancellation. A waiting weft::signal is cancellable: CancelledError, and the task is no
 // longer a waiter. A signal handed to a waiter is returned by it even if a cancel raced with
 // it (that cancel is then delivered at the task's next suspension): a signal is never
