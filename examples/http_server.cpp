@@ -8,7 +8,6 @@
 // TcpStream, and exits non-zero if an answer is wrong.
 
 #include <signal.h>
-#include <sys/signalfd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -52,19 +51,6 @@ void add_routes(weft::http::Server& server) {
   });
 }
 
-// Waits for SIGINT or SIGTERM (blocked in main, so the loop threads inherit the mask).
-Task<void> stop_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::system_category(), "signalfd");
-  weft::AsyncFd signals(fd);
-  signalfd_siginfo info{};
-  (void)co_await signals.read_some(std::as_writable_bytes(std::span(&info, 1)));
-}
-
 Task<int> serve_until_signal(std::uint16_t port, std::string root) {
   weft::http::Server server;
   add_routes(server);
@@ -74,7 +60,11 @@ Task<int> serve_until_signal(std::uint16_t port, std::string root) {
               weft::loop_count());
   std::fflush(stdout);
   weft::JoinHandle<void> serving = weft::spawn(server.serve());
-  co_await stop_signal();
+  // The runtime took SIGINT and SIGTERM over (RuntimeOptions::signals in main): one sent
+  // from now on, or already, ends this wait instead of the process.
+  const int sig = co_await weft::signal(SIGINT, SIGTERM);
+  std::printf("%s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
   co_await server.shutdown(std::chrono::seconds(5));
   co_await serving;
   const auto stats = server.stats();
@@ -144,11 +134,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Taken over for the runtime's life: blocked on its threads from the start, so a Ctrl-C
+  // during startup is not lost either (weft/signal.hpp).
+  options.signals = {SIGINT, SIGTERM};
   return weft::run(serve_until_signal(static_cast<std::uint16_t>(std::atoi(argv[1])), root),
                    options);
 }

@@ -69,6 +69,7 @@
 
 #include "reporting.hpp"
 #include "scheduler.hpp"
+#include "signal_hub.hpp"
 #include "weft/detail/task_deadline.hpp"
 #include "weft/errors.hpp"
 #include "weft/loop_info.hpp"
@@ -495,13 +496,25 @@ void Loop::fire_timers() {
   if (n > 0) timers_fired_.add(n);
 }
 
+void Loop::watch_signals(SignalHub& hub) {
+  signal_hub_ = &hub;
+  reactor_.add(hub.loop_fd(index_), signal_hub_);
+}
+
 bool Loop::maintenance(std::int64_t timeout_ns) {
   bool any = drain_mailboxes();
   fire_timers();
-  if (registered_fds_.load(std::memory_order_relaxed) > 0 || timeout_ns != 0) {
+  // A loop watching signals polls even with no fd registered, so a busy loop reads them.
+  if (registered_fds_.load(std::memory_order_relaxed) > 0 || signal_hub_ != nullptr ||
+      timeout_ns != 0) {
     std::uint64_t events = 0;
     dispatching_io_ = true;
     const bool notified = reactor_.poll(timeout_ns, [&](ReadyEvent ev) {
+      ++events;
+      if (signal_hub_ != nullptr && ev.cookie == signal_hub_) {  // never an IoState's address
+        signal_hub_->read_loop_fd(index_);
+        return;
+      }
       auto* state = static_cast<IoState*>(ev.cookie);
       constexpr std::uint32_t kErr = EPOLLERR | EPOLLHUP;
       if ((ev.events & (EPOLLRDHUP | kErr)) != 0) {
@@ -510,7 +523,6 @@ bool Loop::maintenance(std::int64_t timeout_ns) {
         state->read.set_ready();
       }
       if ((ev.events & (EPOLLOUT | kErr)) != 0) state->write.set_ready();
-      ++events;
     });
     dispatching_io_ = false;
     // Tasks woken by this loop's own reactor wake a sibling only as a batch of at least

@@ -25,6 +25,7 @@
 namespace weft::detail {
 
 class Scheduler;
+class SignalHub;
 
 // A counter with a single writer thread, read by others: load + store, no locked
 // instruction on the hot path. Release/acquire (free on x86) so that the shutdown
@@ -79,6 +80,9 @@ class Loop {
 
   // --- any thread -------------------------------------------------------------------------
   void add_io(IoState* state);  // epoll_ctl is thread-safe; the state is complete before it
+  // Before the loop's thread starts: registers this loop's signalfd of `hub` with the
+  // reactor; its edges are read on this thread (signal_hub.hpp).
+  void watch_signals(SignalHub& hub);
   void post_timer_cancel(TimerNode* node);
   void post_io_retire(IoState* state);
   void post_remote_completion(TaskHeader* task) noexcept;
@@ -171,6 +175,8 @@ class Loop {
   TaskList registry_;
   // Filled by begin_shutdown on this loop's thread; read by ~Scheduler after the join.
   PendingTasks pending_at_shutdown_;
+  // Set before the thread starts, then constant: its address is the signalfd's cookie.
+  SignalHub* signal_hub_ = nullptr;
 
   // Cross-thread mailboxes, drained by the owner between tasks and after every park.
   moodycamel::ConcurrentQueue<TimerNode*> timer_cancels_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "reporting.hpp"
+#include "signal_hub.hpp"
 #include "stall_monitor.hpp"
 #include "thread_pool.hpp"
 #include "weft/detail/sigpipe.hpp"
@@ -15,6 +16,7 @@ namespace weft::detail {
 
 namespace {
 unsigned resolve_loops(unsigned requested) {
+  if (requested > 0xffff) throw std::invalid_argument("weft::RuntimeOptions::loops: at most 65535");
   if (requested != 0) return requested;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw != 0 ? hw : 1;
@@ -23,14 +25,18 @@ unsigned resolve_loops(unsigned requested) {
 
 Scheduler::Scheduler(RuntimeOptions options)
     : options_(std::move(options)),
-      thread_pool_(
-          std::make_unique<ThreadPool>(options_.to_thread_threads, options_.max_to_thread_jobs)),
+      signal_hub_(options_.signals.empty() ? nullptr
+                                           : std::make_unique<SignalHub>(
+                                                 options_.signals, resolve_loops(options_.loops))),
+      thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
+                                                options_.max_to_thread_jobs, signal_hub_.get())),
       idle_(resolve_loops(options_.loops)) {
   const unsigned n = resolve_loops(options_.loops);
-  if (n > 0xffff) throw std::invalid_argument("weft::RuntimeOptions::loops: at most 65535");
   loops_.reserve(n);
   for (unsigned i = 0; i < n; ++i)
     loops_.push_back(std::make_unique<Loop>(*this, i, options_.deque_capacity));
+  if (signal_hub_)
+    for (unsigned i = 0; i < n; ++i) loops_[i]->watch_signals(*signal_hub_);
   active_loops_.store(n, std::memory_order_relaxed);
   // The monitor reports stalls and, with several loops, exposes a busy loop's LIFO slot.
   if (options_.stall_threshold.count() > 0 || n > 1)
@@ -205,6 +211,10 @@ RuntimeMetrics Scheduler::metrics() const {
   m.spawned_remote = foreign_spawned_.load(std::memory_order_relaxed);
   m.live_tasks = spawned > completed ? spawned - completed : 0;
   thread_pool_->add_metrics(m);
+  if (signal_hub_) {
+    m.signal_waiters = signal_hub_->waiters();
+    m.signals_received = signal_hub_->received();
+  }
   return m;
 }
 
@@ -214,6 +224,14 @@ void check_block_on_allowed(Scheduler& scheduler) {
         "weft::Runtime::block_on called from a loop thread: it would block the loop; "
         "co_await the task instead");
   if (scheduler.shutting_down()) throw std::logic_error("weft::Runtime::block_on: shutting down");
+}
+
+SignalMaskScope::SignalMaskScope(Scheduler& scheduler) noexcept
+    : hub_(scheduler.signal_hub()),
+      added_(hub_ != nullptr ? hub_->block_missing_in_this_thread() : 0) {}
+
+SignalMaskScope::~SignalMaskScope() {
+  if (hub_ != nullptr) hub_->unblock_in_this_thread(added_);
 }
 
 }  // namespace weft::detail

@@ -21,6 +21,7 @@
 
 namespace weft::detail {
 
+class SignalHub;
 class StallMonitor;
 class ThreadPool;
 
@@ -36,6 +37,8 @@ class Scheduler {
   [[nodiscard]] Loop& loop(unsigned i) noexcept { return *loops_[i]; }
   [[nodiscard]] Idle& idle() noexcept { return idle_; }
   [[nodiscard]] ThreadPool& thread_pool() noexcept { return *thread_pool_; }
+  // The signals taken over (RuntimeOptions::signals); nullptr if none.
+  [[nodiscard]] SignalHub* signal_hub() const noexcept { return signal_hub_.get(); }
 
   // --- work from outside the loops --------------------------------------------------------
   void inject(TaskHeader* task);
@@ -83,6 +86,9 @@ class Scheduler {
 
  private:
   RuntimeOptions options_;
+  // First: its constructor blocks the signals on this thread before any thread starts (so
+  // they all inherit the mask), and it is destroyed last, once every thread has ended.
+  std::unique_ptr<SignalHub> signal_hub_;
   // weft::to_thread's workers. Declared early: destroyed after everything that may still
   // hold a job (frames are freed in ~Scheduler's body, after the pool went idle).
   std::unique_ptr<ThreadPool> thread_pool_;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "scheduler.hpp"
+#include "signal_hub.hpp"
 #include "weft/detail/sigpipe.hpp"
 #include "weft/errors.hpp"
 
@@ -83,9 +84,10 @@ ThreadPool& pool_of(TaskHeader& task) { return task.scheduler()->thread_pool(); 
 
 // --- ThreadPool -------------------------------------------------------------------------
 
-ThreadPool::ThreadPool(unsigned threads, std::size_t max_jobs)
+ThreadPool::ThreadPool(unsigned threads, std::size_t max_jobs, SignalHub* signals)
     : threads_(resolve_threads(threads)),
       max_jobs_(max_jobs),
+      signals_(signals),
       // No slot reserved for an external thread: none ever joins, jobs come by enqueue.
       arena_(checked_arena_size(threads_, max_jobs), 0) {}
 
@@ -183,8 +185,10 @@ void ThreadPool::run_job(ThreadJob* job) noexcept {
     block_sigpipe_in_this_thread();
     sigpipe_blocked = true;
   }
+  if (signals_ != nullptr) signals_->block_in_this_thread();
   started_.fetch_add(1, std::memory_order_relaxed);
   job->run();
+  if (signals_ != nullptr) signals_->drain_this_thread();
   completed_.fetch_add(1, std::memory_order_relaxed);
   free_slot();
   TaskHeader* waiter = job->waiter;

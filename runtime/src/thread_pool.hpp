@@ -34,6 +34,14 @@
 // that `threads` workers can serve it at once; both only on the first job, so a runtime
 // that never calls to_thread starts no TBB thread. A worker blocks SIGPIPE before the first
 // job it runs for weft (weft/detail/sigpipe.hpp).
+//
+// Signals (RuntimeOptions::signals, signal_hub.hpp). Workers that oneTBB starts for this
+// arena are started by a thread of the runtime (the one whose enqueue needed them) and
+// inherit its mask. A worker started earlier, for other work, blocks them before its first
+// job here: checked before every job (a thread-local flag, no syscall after the first).
+// After every job the worker takes what is pending for it, so a job's raise() (a signal to
+// its own thread, which no loop's signalfd can read) reaches the waiters before the job's
+// awaiter is woken. That is one sigtimedwait per job, only in a runtime with signals.
 
 #include <oneapi/tbb/task_arena.h>
 
@@ -47,6 +55,8 @@
 #include "weft/to_thread.hpp"
 
 namespace weft::detail {
+
+class SignalHub;
 
 // The FIFO of tasks waiting for a slot; guarded by the pool's mutex.
 class ThreadSlotQueue {
@@ -93,8 +103,9 @@ class ThreadSlotQueue {
 
 class ThreadPool {
  public:
-  // `threads` 0 means one per core; `max_jobs` must be at least 1.
-  ThreadPool(unsigned threads, std::size_t max_jobs);
+  // `threads` 0 means one per core; `max_jobs` must be at least 1. `signals` (may be null):
+  // the runtime's taken-over signals, blocked and drained around each job.
+  ThreadPool(unsigned threads, std::size_t max_jobs, SignalHub* signals);
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   ~ThreadPool();  // wait_idle(), then gives back the workers it asked oneTBB for
@@ -124,6 +135,7 @@ class ThreadPool {
 
   const unsigned threads_;
   const std::size_t max_jobs_;
+  SignalHub* const signals_;
   tbb::task_arena arena_;
   std::once_flag started_flag_;
   bool workers_requested_ = false;  // written inside call_once, read by the destructor

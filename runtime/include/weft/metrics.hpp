@@ -41,6 +41,9 @@ struct RuntimeMetrics {
   std::uint64_t to_thread_completed = 0;
   std::uint64_t to_thread_discarded = 0;
   std::uint64_t to_thread_waited = 0;  // calls that found every slot taken and queued
+  // weft::signal (RuntimeOptions::signals): tasks waiting now, and signals read so far.
+  std::uint64_t signal_waiters = 0;
+  std::uint64_t signals_received = 0;
 
   [[nodiscard]] LoopMetrics total() const noexcept;
 };

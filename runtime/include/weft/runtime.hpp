@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <latch>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "weft/join_handle.hpp"
 #include "weft/metrics.hpp"
@@ -42,6 +44,15 @@ struct RuntimeOptions {
   unsigned to_thread_threads = 0;
   // to_thread jobs in flight at once; a call beyond waits, FIFO.
   std::size_t max_to_thread_jobs = 512;
+  // Signals the runtime takes over for its life, for weft::signal (weft/signal.hpp): blocked
+  // on all its threads from its start (on the constructing thread too, until the Runtime is
+  // destroyed), read through one signalfd per loop, and given a disposition that reroutes
+  // one landing on a thread weft does not own, so that one sent to the process is never
+  // lost and never runs the previous disposition; masks and dispositions are restored at
+  // the end. Checked by the constructor: std::invalid_argument for SIGKILL, SIGSTOP, the
+  // fault signals, SIGPIPE or a number that is no signal; std::logic_error for a signal
+  // another live Runtime took.
+  std::vector<int> signals{};
 };
 
 namespace detail {
@@ -101,6 +112,25 @@ Task<void> run_to_outcome(Task<T> task, std::shared_ptr<BlockOnState<T>> state) 
 
 void check_block_on_allowed(Scheduler& scheduler);
 
+class SignalHub;
+
+// For block_on: blocks the runtime's signals (RuntimeOptions::signals) on the calling thread
+// if it does not block them yet, so a signal sent to the process cannot pick it while it
+// waits; on the way out hands what was sent to this thread meanwhile to the waiters (it
+// only waits, so a signal aimed at this very thread is read then) and unblocks what it
+// blocked (weft/signal.hpp).
+class SignalMaskScope {
+ public:
+  explicit SignalMaskScope(Scheduler& scheduler) noexcept;
+  SignalMaskScope(const SignalMaskScope&) = delete;
+  SignalMaskScope& operator=(const SignalMaskScope&) = delete;
+  ~SignalMaskScope();
+
+ private:
+  SignalHub* hub_;
+  std::uint64_t added_;
+};
+
 }  // namespace detail
 
 // A multi-loop runtime: N event loops on N threads sharing tasks by work stealing. Build one
@@ -117,9 +147,14 @@ void check_block_on_allowed(Scheduler& scheduler);
 // to_thread job keeps SIGPIPE blocked afterwards). On those threads a write to a closed
 // peer returns EPIPE and never kills the process; threads a task or a job starts inherit
 // the mask. The thread that calls run() or block_on() only waits, and its mask is not
-// touched. Your own threads are yours: one that writes to sockets or pipes must use
-// send(MSG_NOSIGNAL), block SIGPIPE with pthread_sigmask, or set a disposition for the
+// touched for SIGPIPE. Your own threads are yours: one that writes to sockets or pipes must
+// use send(MSG_NOSIGNAL), block SIGPIPE with pthread_sigmask, or set a disposition for the
 // process, as it would without weft.
+//
+// Other signals: the ones in RuntimeOptions::signals are blocked on every thread of the
+// runtime, the constructing thread included (from the constructor to the destructor, which
+// restores its mask when it runs on the same thread), and tasks wait for them with
+// weft::signal (weft/signal.hpp).
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});
@@ -132,6 +167,7 @@ class Runtime {
   template <class T>
   T block_on(Task<T> task) {
     detail::check_block_on_allowed(*scheduler_);
+    const detail::SignalMaskScope signal_mask(*scheduler_);
     auto state = std::make_shared<detail::BlockOnState<T>>();
     // It must run to release the blocked thread, whatever cancels it (a shutdown).
     Task<void> root = detail::run_to_outcome(std::move(task), state);

@@ -10,6 +10,7 @@
 #include "weft/metrics.hpp"
 #include "weft/report.hpp"
 #include "weft/runtime.hpp"
+#include "weft/signal.hpp"
 #include "weft/sleep.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"
