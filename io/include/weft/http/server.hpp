@@ -172,7 +172,7 @@ class Server {
   // Serves until `stop` fires, then shuts down gracefully (within `grace`) and returns once
   // every connection has ended: the whole life of a server in one co_await.
   //
-  //   co_await server.serve_until(weft::signal({SIGINT, SIGTERM}));   // a Task of any type
+  //   co_await server.serve_until(weft::signal(SIGINT, SIGTERM));     // a Task of any type
   //   co_await server.serve_until(stop_event);                        // a weft::Event
   //   co_await server.serve_until(stop_source.get_token());           // a std::stop_token
   //
