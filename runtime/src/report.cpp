@@ -109,7 +109,9 @@ void report_never_awaited(const FrameOrigin& origin) noexcept {
 }
 
 void PendingTasks::add_if_pending(const TaskHeader& task) {
-  if (task.is_complete()) return;
+  // Cancelled already (by its handle, a TaskGroup, a timeout): its owner ended it, the
+  // shutdown did not; it may still be on its way out.
+  if (task.is_complete() || task.cancel_requested()) return;
   if (task.root_promise() != nullptr && task.root_promise()->reports_own_end()) return;
   ++count;
   if (shown.size() < kShown) shown.push_back(describe_task(task));

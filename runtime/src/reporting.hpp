@@ -18,9 +18,10 @@ class Scheduler;
 void emit_report(const Scheduler* scheduler, const Report& report);
 
 // The tasks still running when shutdown began (asyncio's "Task was destroyed but it is
-// pending!"): every one counted, the first kShown described. A task whose end its owner
-// reports (the block_on root, which may be in its last instructions when the blocked thread
-// returns; a combinator's child, whose owner is counted) is not one of them.
+// pending!"): every one counted, the first kShown described. Not counted: a task cancelled
+// before the shutdown began (its owner ended it; it may still be finishing), and a task
+// whose end its owner reports (the block_on root, which may be in its last instructions when
+// the blocked thread returns; a combinator's child, whose owner is counted).
 struct PendingTasks {
   static constexpr std::size_t kShown = 10;
   std::size_t count = 0;

@@ -143,6 +143,30 @@ Task<void> blocks_on_both_loops(Clock::duration d, int times) {
 // a run is timed by the wall clock, so one that is reported must have lasted 25 ms — a loop
 // thread kept off the CPU for some 20 ms in the middle of a 5 ms run, and then the report
 // would be right. (10 ms runs left too little room on a loaded 2-core machine.)
+// The root task of block_on is weft's wrapper around the user's task: its reports name the
+// user's coroutine, not the wrapper's.
+Task<void> root_that_blocks() {
+  std::this_thread::sleep_for(100ms);  // the scenario: a blocking call on a loop thread
+  co_return;
+}
+
+TEST(Stall, AStalledRootTaskIsNamedByTheUsersCoroutine) {
+  weft::test::ReportLog log;
+  weft::RuntimeOptions o = weft::test::options(1);
+  o.on_report = log.sink();
+  o.stall_threshold = 20ms;
+  {
+    weft::Runtime rt(o);
+    rt.block_on(root_that_blocks());
+  }
+  ASSERT_GE(log.count(ReportKind::stall), 1u);
+  for (const weft::Report& r : log.reports()) {
+    if (r.kind != ReportKind::stall && r.kind != ReportKind::stall_ended) continue;
+    EXPECT_NE(r.task.find("root_that_blocks"), std::string::npos) << r.task;
+    EXPECT_EQ(r.task.find("run_to_outcome"), std::string::npos) << r.task;
+  }
+}
+
 TEST(Stall, ShortRunIsNeverReported) {
   weft::test::ReportLog log;
   weft::RuntimeOptions o = weft::test::options();

@@ -54,6 +54,15 @@ void report_never_awaited(const FrameOrigin& origin) noexcept;
 // std::logic_error naming the coroutine.
 [[noreturn]] void throw_no_result(const FrameOrigin& origin, bool taken_before);
 
+// A coroutine whose first parameter is a Task wraps it (block_on's root, wait_for, the
+// combinators' children): its reports name the wrapped coroutine, which is the user's code,
+// rather than weft's wrapper. The compiler passes the coroutine's parameters to the promise's
+// constructor when one takes them (TaskPromise's second one), else uses the default.
+template <class U>
+FrameOrigin wrapped_origin(const Task<U>& wrapped) noexcept {
+  return wrapped.valid() ? wrapped.handle().promise().origin() : FrameOrigin::here();
+}
+
 class TaskPromiseBase {
  public:
   explicit TaskPromiseBase(FrameOrigin origin) noexcept : origin_(origin) {}
@@ -117,10 +126,14 @@ class TaskPromiseBase {
 template <class T>
 class TaskPromise final : public TaskPromiseBase {
  public:
-  // No coroutine parameter converts to FrameOrigin, so the compiler always falls back to
-  // this constructor with the origin defaulted at the coroutine's own definition.
+  // No coroutine parameter converts to FrameOrigin, so unless the first parameter is a Task
+  // (the constructor below) the compiler falls back to this one, with the origin defaulted
+  // at the coroutine's own definition.
   explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
       : TaskPromiseBase(origin) {}
+  template <class U, class... Rest>
+  explicit TaskPromise(const Task<U>& wrapped, const Rest&...) noexcept
+      : TaskPromiseBase(wrapped_origin(wrapped)) {}
   Task<T> get_return_object() noexcept;
 
   template <class U>
@@ -157,6 +170,9 @@ class TaskPromise<T&> final : public TaskPromiseBase {
  public:
   explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
       : TaskPromiseBase(origin) {}
+  template <class U, class... Rest>
+  explicit TaskPromise(const Task<U>& wrapped, const Rest&...) noexcept
+      : TaskPromiseBase(wrapped_origin(wrapped)) {}
   Task<T&> get_return_object() noexcept;
   void return_value(T& value) noexcept { value_ = std::addressof(value); }
   T& take_result() {
@@ -174,6 +190,9 @@ class TaskPromise<void> final : public TaskPromiseBase {
  public:
   explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
       : TaskPromiseBase(origin) {}
+  template <class U, class... Rest>
+  explicit TaskPromise(const Task<U>& wrapped, const Rest&...) noexcept
+      : TaskPromiseBase(wrapped_origin(wrapped)) {}
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}
   void take_result() { rethrow_if_failed(); }
