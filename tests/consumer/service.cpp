@@ -49,10 +49,12 @@ void add_routes(weft::http::Server& server) {
   });
 }
 
-Task<void> ticker(std::atomic<int>* ticks) {
+// A background job: ticks until cancelled; `first` is set on its first tick.
+Task<void> ticker(std::atomic<int>* ticks, weft::Event* first) {
   for (;;) {
     co_await weft::sleep(5ms);
     ticks->fetch_add(1);
+    first->set();
   }
 }
 
@@ -92,11 +94,14 @@ Task<int> service() {
   add_routes(server);
   const auto address = server.listen(weft::io::SocketAddress::parse("127.0.0.1:0"));
   std::atomic<int> ticks{0};
-  auto tick = weft::spawn(ticker(&ticks), {.name = "ticker"});
-  // The client's job, then a SIGTERM to this process: the stop an operator would send.
+  weft::Event ticked;
+  auto tick = weft::spawn(ticker(&ticks, &ticked), {.name = "ticker"});
+  // The client's job, then (once the ticker has run, which a fast machine may not have let
+  // it do yet) a SIGTERM to this process: the stop an operator would send.
   auto client = weft::spawn(
-      [](std::string base) -> Task<int> {
+      [&ticked](std::string base) -> Task<int> {
         const int ok = co_await fetch_all(std::move(base));
+        co_await ticked.wait();
         ::kill(::getpid(), SIGTERM);
         co_return ok;
       },
