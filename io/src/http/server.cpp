@@ -339,6 +339,9 @@ Server::~Server() {
     std::lock_guard guard(state_->lifecycle);
     serving = state_->serving;
   }
+  // `stopping` only spares a redundant task: shutdown_state's exchange is what makes exactly
+  // one shutdown run, so a shutdown racing this load is harmless whatever it reads. seq_cst
+  // as every other access to it (server_state.hpp), not because this one needs it.
   if (serving && !state_->stopping.load(std::memory_order_seq_cst) &&
       weft::detail::current_scheduler() != nullptr) {
     weft::spawn(shutdown_state(state_, std::chrono::seconds(10))).detach();
