@@ -2,9 +2,12 @@
 
 #include <stdexcept>
 
+#include "weft/detail/require_task.hpp"
+
 namespace weft::io {
 
 TcpListener TcpListener::bind(const SocketAddress& address, const TcpListenerOptions& options) {
+  weft::detail::require_loop("weft::io::TcpListener::bind");
   if (!address.is_ipv4() && !address.is_ipv6())
     throw std::invalid_argument("weft::io::TcpListener::bind: not an IP address: " +
                                 address.to_string());

@@ -7,6 +7,7 @@
 #include <string>
 #include <system_error>
 
+#include "weft/detail/require_task.hpp"
 #include "weft/io/detail/socket.hpp"
 
 namespace weft::io {
@@ -16,6 +17,7 @@ constexpr const char* kWho = "weft::io::UdpSocket";
 }
 
 UdpSocket UdpSocket::bind(const SocketAddress& address) {
+  weft::detail::require_loop("weft::io::UdpSocket::bind");
   const int raw = detail::open_socket(address.family(), SOCK_DGRAM, kWho);
   if (::bind(raw, address.native(), address.native_size()) != 0) {
     const int err = errno;

@@ -5,6 +5,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "weft/detail/require_task.hpp"
+
 namespace weft::io {
 
 Task<UnixStream> UnixStream::connect(SocketAddress address) {
@@ -16,6 +18,7 @@ Task<UnixStream> UnixStream::connect(SocketAddress address) {
 }
 
 UnixListener UnixListener::bind(const SocketAddress& address, const UnixListenerOptions& options) {
+  weft::detail::require_loop("weft::io::UnixListener::bind");
   if (!address.is_unix())
     throw std::invalid_argument("weft::io::UnixListener::bind: not a Unix-domain address: " +
                                 address.to_string());

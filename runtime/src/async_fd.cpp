@@ -14,6 +14,7 @@
 #include "io_state.hpp"
 #include "loop.hpp"
 #include "scheduler.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/sigpipe.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"

@@ -70,6 +70,7 @@
 #include "reporting.hpp"
 #include "scheduler.hpp"
 #include "signal_hub.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/task_deadline.hpp"
 #include "weft/errors.hpp"
 #include "weft/loop_info.hpp"
@@ -113,6 +114,10 @@ inline void cpu_relax() noexcept {
 }  // namespace
 
 Loop* current_loop() noexcept { return tls_loop; }
+
+void require_loop(const char* api) {
+  if (tls_loop == nullptr) throw_no_current_task(api);
+}
 
 }  // namespace weft::detail
 

@@ -62,11 +62,15 @@ namespace detail {
 namespace {
 
 std::string describe_origin(const FrameOrigin& origin) {
+  if (origin.file == nullptr) return std::string(origin.function) + " (call site not recorded)";
   const char* file = origin.file;
   // The file's last component is enough to find it and keeps the line short.
   for (const char* p = origin.file; *p != '\0'; ++p)
     if (*p == '/') file = p + 1;
-  return std::string(origin.function) + " (" + file + ":" + std::to_string(origin.line) + ")";
+  const std::string where = std::string(file) + ":" + std::to_string(origin.line);
+  // A library coroutine (to_thread, a client request): the user's call is what to look at.
+  if (origin.is_call_site) return std::string(origin.function) + " called at " + where;
+  return std::string(origin.function) + " (" + where + ")";
 }
 
 }  // namespace

@@ -12,13 +12,12 @@
 #include "loop.hpp"
 #include "scheduler.hpp"
 #include "signal_hub.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
 
 namespace detail {
-
-[[noreturn]] void throw_no_current_task(const char* what);
 
 namespace {
 

@@ -233,35 +233,6 @@ void SignalHub::unblock_in_this_thread(std::uint64_t added) noexcept {
   (void)::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
-void SignalHub::link(SignalWaiter& w) noexcept {
-  w.prev = tail_;
-  w.next = nullptr;
-  if (tail_ != nullptr) {
-    tail_->next = &w;
-  } else {
-    head_ = &w;
-  }
-  tail_ = &w;
-  w.linked = true;
-  ++waiting_;
-}
-
-void SignalHub::unlink(SignalWaiter& w) noexcept {
-  if (w.prev != nullptr) {
-    w.prev->next = w.next;
-  } else {
-    head_ = w.next;
-  }
-  if (w.next != nullptr) {
-    w.next->prev = w.prev;
-  } else {
-    tail_ = w.prev;
-  }
-  w.prev = w.next = nullptr;
-  w.linked = false;
-  --waiting_;
-}
-
 void SignalHub::deliver(int signal) noexcept {
   if (signal < 1 || signal > 64 || (taken_ & signal_bit(signal)) == 0) return;
   received_.fetch_add(1, std::memory_order_relaxed);
@@ -269,10 +240,10 @@ void SignalHub::deliver(int signal) noexcept {
   SignalWaiter* last = nullptr;
   {
     std::lock_guard lock(mutex_);
-    for (SignalWaiter* w = head_; w != nullptr;) {
+    for (SignalWaiter* w = waiters_.front(); w != nullptr;) {
       SignalWaiter* next = w->next;
       if ((w->set & signal_bit(signal)) != 0) {
-        unlink(*w);
+        waiters_.unlink(*w);
         w->signal = signal;
         w->woken_next = nullptr;
         (last != nullptr ? last->woken_next : first) = w;
@@ -304,7 +275,7 @@ int SignalHub::take_or_link(SignalWaiter& w, TaskHeader& task, std::coroutine_ha
   w.signal = 0;
   // Under the lock, before any delivery can see `w`: its wake finds the registration.
   task.prepare_wait(caller, {&SignalHub::deregister, &w});
-  link(w);
+  waiters_.push_back(w);
   return 0;
 }
 
@@ -312,13 +283,13 @@ Deregistration SignalHub::deregister(TaskHeader& /*task*/, void* context) noexce
   auto& w = *static_cast<SignalWaiter*>(context);
   std::lock_guard lock(w.hub->mutex_);
   if (!w.linked) return Deregistration::in_flight;  // a delivery unlinked it and wakes it
-  w.hub->unlink(w);
+  w.hub->waiters_.unlink(w);
   return Deregistration::removed;
 }
 
 std::uint64_t SignalHub::waiters() const {
   std::lock_guard lock(mutex_);
-  return waiting_;
+  return waiters_.size();
 }
 
 }  // namespace weft::detail

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "file_descriptor.hpp"
+#include "weft/detail/intrusive_list.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
@@ -50,14 +51,11 @@ namespace weft::detail {
 class SignalHub;
 
 // One task waiting in weft::signal; lives in the awaiter, in the task's frame.
-struct SignalWaiter {
+struct SignalWaiter : IntrusiveListNode<SignalWaiter> {
   std::uint64_t set = 0;  // bit (n - 1) for signal n
   SignalHub* hub = nullptr;
   TaskHeader* task = nullptr;
   int signal = 0;  // the one handed over; 0 while none. Guarded by the hub's mutex_.
-  bool linked = false;
-  SignalWaiter* prev = nullptr;
-  SignalWaiter* next = nullptr;
   SignalWaiter* woken_next = nullptr;  // a delivery's list of waiters to wake
 };
 
@@ -109,8 +107,6 @@ class SignalHub {
 
  private:
   void give_back() noexcept;  // the destructor's work; also a failed constructor's
-  void link(SignalWaiter& w) noexcept;
-  void unlink(SignalWaiter& w) noexcept;
 
   const std::uint64_t taken_;
   sigset_t set_{};
@@ -121,10 +117,8 @@ class SignalHub {
   std::vector<FileDescriptor> fds_;  // one signalfd per loop
 
   mutable std::mutex mutex_;
-  std::uint64_t pending_ = 0;     // read with nobody waiting; guarded by mutex_
-  SignalWaiter* head_ = nullptr;  // FIFO of waiters; guarded by mutex_
-  SignalWaiter* tail_ = nullptr;
-  std::uint64_t waiting_ = 0;  // linked waiters; guarded by mutex_
+  std::uint64_t pending_ = 0;            // read with nobody waiting; guarded by mutex_
+  IntrusiveList<SignalWaiter> waiters_;  // FIFO; guarded by mutex_
 
   // Statistics only (RuntimeMetrics): relaxed, it orders nothing.
   std::atomic<std::uint64_t> received_{0};

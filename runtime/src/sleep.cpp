@@ -4,12 +4,11 @@
 
 #include "loop.hpp"
 #include "timer_queue.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
-
-[[noreturn]] void throw_no_current_task(const char* what);
 
 namespace {
 

@@ -7,11 +7,10 @@
 
 #include "loop.hpp"
 #include "timer_queue.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
-
-[[noreturn]] void throw_no_current_task(const char* what);
 
 namespace {
 

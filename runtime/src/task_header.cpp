@@ -12,6 +12,7 @@
 #include "reporting.hpp"
 #include "scheduler.hpp"
 #include "weft/current_task.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/spawned_task.hpp"
 #include "weft/detail/task_frame.hpp"
 #include "weft/join_handle.hpp"

@@ -11,12 +11,11 @@
 
 #include "scheduler.hpp"
 #include "signal_hub.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/sigpipe.hpp"
 #include "weft/errors.hpp"
 
 namespace weft::detail {
-
-[[noreturn]] void throw_no_current_task(const char* what);
 
 namespace {
 

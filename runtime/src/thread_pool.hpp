@@ -59,47 +59,7 @@ namespace weft::detail {
 class SignalHub;
 
 // The FIFO of tasks waiting for a slot; guarded by the pool's mutex.
-class ThreadSlotQueue {
- public:
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-
-  void push_back(ThreadSlotWaiter& w) noexcept {
-    w.prev = tail_;
-    w.next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = &w;
-    } else {
-      head_ = &w;
-    }
-    tail_ = &w;
-    w.linked = true;
-  }
-
-  ThreadSlotWaiter* pop_front() noexcept {
-    ThreadSlotWaiter* w = head_;
-    if (w != nullptr) unlink(*w);
-    return w;
-  }
-
-  void unlink(ThreadSlotWaiter& w) noexcept {
-    if (w.prev != nullptr) {
-      w.prev->next = w.next;
-    } else {
-      head_ = w.next;
-    }
-    if (w.next != nullptr) {
-      w.next->prev = w.prev;
-    } else {
-      tail_ = w.prev;
-    }
-    w.prev = w.next = nullptr;
-    w.linked = false;
-  }
-
- private:
-  ThreadSlotWaiter* head_ = nullptr;
-  ThreadSlotWaiter* tail_ = nullptr;
-};
+using ThreadSlotQueue = IntrusiveList<ThreadSlotWaiter>;
 
 class ThreadPool {
  public:

@@ -293,8 +293,10 @@ Task<ClientResponse> follow(std::shared_ptr<ClientState> state, std::string meth
   }
 }
 
+// `site` is the user's call (Client::get and the rest): reports about this task name it.
 Task<ClientResponse> run_request(std::shared_ptr<ClientState> state, std::string method,
-                                 std::string url_text, HeaderList headers, std::string body) {
+                                 std::string url_text, HeaderList headers, std::string body,
+                                 CallSite /*site*/) {
   Url url = Url::parse(url_text);
   validate(method, headers, body);
   const std::chrono::milliseconds total = state->options.total_timeout;
@@ -352,21 +354,22 @@ Client::~Client() {
 }
 
 Task<ClientResponse> Client::request(std::string method, std::string url, HeaderList headers,
-                                     std::string body) {
-  return run_request(state_, std::move(method), std::move(url), std::move(headers),
-                     std::move(body));
+                                     std::string body, CallSite site) {
+  return run_request(state_, std::move(method), std::move(url), std::move(headers), std::move(body),
+                     site);
 }
 
-Task<ClientResponse> Client::get(std::string url, HeaderList headers) {
-  return request("GET", std::move(url), std::move(headers));
+Task<ClientResponse> Client::get(std::string url, HeaderList headers, CallSite site) {
+  return request("GET", std::move(url), std::move(headers), {}, site);
 }
 
-Task<ClientResponse> Client::head(std::string url, HeaderList headers) {
-  return request("HEAD", std::move(url), std::move(headers));
+Task<ClientResponse> Client::head(std::string url, HeaderList headers, CallSite site) {
+  return request("HEAD", std::move(url), std::move(headers), {}, site);
 }
 
-Task<ClientResponse> Client::post(std::string url, std::string body, HeaderList headers) {
-  return request("POST", std::move(url), std::move(headers), std::move(body));
+Task<ClientResponse> Client::post(std::string url, std::string body, HeaderList headers,
+                                  CallSite site) {
+  return request("POST", std::move(url), std::move(headers), std::move(body), site);
 }
 
 Task<void> Client::close() { return close_client(state_); }

@@ -37,6 +37,7 @@
 #include "server_connection.hpp"
 #include "server_state.hpp"
 #include "static_files.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/errors.hpp"
 #include "weft/io/tcp_listener.hpp"
 #include "weft/io/tcp_stream.hpp"
@@ -225,6 +226,7 @@ io::SocketAddress bind_listeners(State& s, const io::SocketAddress& address,
 }  // namespace
 
 io::SocketAddress Server::listen(const io::SocketAddress& address) {
+  weft::detail::require_loop("weft::http::Server::listen");
   State& s = *state_;
   std::lock_guard guard(s.lifecycle);
   if (s.serving) throw std::logic_error("weft::http::Server::listen: already serving");
@@ -236,6 +238,7 @@ io::SocketAddress Server::listen(const io::SocketAddress& address) {
 }
 
 io::SocketAddress Server::listen_tls(const io::SocketAddress& address) {
+  weft::detail::require_loop("weft::http::Server::listen_tls");
   State& s = *state_;
   std::lock_guard guard(s.lifecycle);
   if (!s.options.tls)

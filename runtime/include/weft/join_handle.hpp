@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/spawned_task.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
@@ -23,7 +24,6 @@ Deregistration deregister_join_waiter_shielded(TaskHeader& joiner, void* joinee)
 void cancel_joinee(TaskHeader& joinee) noexcept;
 // Called when a JoinHandle lets go without having taken the result.
 void join_handle_dropped(TaskHeader& task) noexcept;
-[[noreturn]] void throw_no_current_task(const char* what);
 }  // namespace detail
 
 // The handle to a spawned task (asyncio's Task object). `co_await handle` gives the task's

@@ -22,7 +22,10 @@
 // tested with the compilers weft is built with.)
 
 #include <concepts>
+#include <coroutine>
+#include <exception>
 #include <functional>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -45,27 +48,65 @@ template <class F, class... Args>
 concept TaskCallable =
     std::invocable<std::decay_t<F>, std::decay_t<Args>...> && is_task_v<invoked_task_t<F, Args...>>;
 
+// Suspends the owning coroutine once, right after it made its inner task, and names it
+// after that task, so that reports about it (stalled, pending at shutdown, never awaited)
+// point at the user's coroutine rather than at run_owned. make_task runs the coroutine up to
+// here before it hands the task out: no other thread can yet read the origin it sets.
+template <class Inner>
+struct AdoptInnerOrigin {
+  const Inner* inner;  // null: making it threw
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  void await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+    if (inner != nullptr) self.promise().set_origin(inner->handle().promise().origin());
+  }
+  void await_resume() const noexcept {}
+};
+
 // The owning coroutine: its parameters are the frame's copies.
 template <class T, class F, class... Args>
 Task<T> run_owned(F fn, Args... args) {
+  using Inner = invoked_task_t<F, Args...>;
+  std::optional<Inner> inner;
+  // Destroyed before `inner`: an inner task this one never got to await is not reported on
+  // its own, as this task's never-awaited report already names it.
+  struct Quiet {
+    std::optional<Inner>& inner;
+    ~Quiet() {
+      if (inner && inner->valid()) inner->handle().promise().mark_started();
+    }
+  } quiet{inner};
+  std::exception_ptr failed;
+  try {
+    inner.emplace(std::invoke(std::move(fn), std::move(args)...));
+  } catch (...) {
+    failed = std::current_exception();  // thrown where the task is awaited, as a Task would
+  }
+  co_await AdoptInnerOrigin<Inner>{inner ? &*inner : nullptr};
+  if (failed) std::rethrow_exception(failed);
   if constexpr (std::is_void_v<T>) {
-    co_await std::invoke(std::move(fn), std::move(args)...);
+    co_await std::move(*inner);
   } else {
-    co_return co_await std::invoke(std::move(fn), std::move(args)...);
+    co_return co_await std::move(*inner);
   }
 }
 
 }  // namespace detail
 
 // A Task that owns `fn` and copies of `args` (moved when given as rvalues) and completes as
-// the Task `fn(args...)` does. Like every Task, it does nothing until awaited or spawned.
+// the Task `fn(args...)` does. `fn` is called at once (a coroutine lambda only makes its
+// Task then); that Task, like every Task, does nothing until awaited or spawned. An
+// exception from the call is thrown where the task is awaited. Reports about the task name
+// the coroutine `fn` returned.
 template <class F, class... Args>
 requires detail::TaskCallable<F, Args...>
 [[nodiscard]] auto make_task(F&& fn, Args&&... args)
     -> Task<typename detail::invoked_task_t<F, Args...>::value_type> {
   using T = typename detail::invoked_task_t<F, Args...>::value_type;
-  return detail::run_owned<T, std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
-                                                                      std::forward<Args>(args)...);
+  Task<T> task = detail::run_owned<T, std::decay_t<F>, std::decay_t<Args>...>(
+      std::forward<F>(fn), std::forward<Args>(args)...);
+  task.handle().resume();  // up to AdoptInnerOrigin: calls fn, which makes its (lazy) Task
+  return task;
 }
 
 }  // namespace weft

@@ -18,8 +18,13 @@ enum class ReportKind {
 
 struct Report {
   ReportKind kind;
-  int loop = -1;        // index of the loop it concerns, or -1
-  std::string task;     // the task's name, or its coroutine's symbol, or its address
+  int loop = -1;  // index of the loop it concerns, or -1
+  // The task: for a spawned one its id ("#7@loop1") and name if it has one; then where it
+  // comes from — its coroutine
+  // ("fetch (crawler.cpp:41)"; for weft::spawn(callable) or make_task, the coroutine the
+  // callable returned), or for a library coroutine the line that called it
+  // ("weft::to_thread called at service.cpp:88", also the HTTP client's requests).
+  std::string task;
   std::string message;  // one human-readable line, without a trailing newline
 };
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/spawned_task.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/make_task.hpp"

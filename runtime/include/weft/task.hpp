@@ -30,20 +30,50 @@ namespace detail {
 
 class TaskHeader;
 
-// Where a coroutine is defined: function name, file and line. The promise's constructor
+// Where a task comes from: for a coroutine, its definition (function name, file and line);
+// for one of weft's library coroutines, the user's call (CallSite). The promise's constructor
 // takes it as a defaulted argument, which the compiler evaluates inside the coroutine, so
-// every task knows its origin for reports (three words per frame, no runtime lookup, and
-// it survives heap-allocation elision, unlike anything stored around the allocation).
+// every task knows its origin for reports (three words per frame, no runtime lookup, and it
+// survives heap-allocation elision, unlike anything stored around the allocation).
 struct FrameOrigin {
-  const char* function;
-  const char* file;
-  unsigned line;
+  const char* function;  // the coroutine; for a call site, the weft function called
+  const char* file;      // null: a call site that was not recorded (CallSite::unrecorded)
+  unsigned line : 31;
+  unsigned is_call_site : 1;
   static constexpr FrameOrigin here(const char* function = __builtin_FUNCTION(),
                                     const char* file = __builtin_FILE(),
                                     unsigned line = __builtin_LINE()) noexcept {
-    return {function, file, line};
+    return {function, file, line, 0};
   }
 };
+
+}  // namespace detail
+
+// Where one of weft's library coroutines (weft::to_thread, the HTTP client's requests) was
+// called: their last parameter, defaulted, so that a report about the task (never awaited,
+// stalled, pending at shutdown) names the user's line instead of weft's internals. Only weft
+// makes one; it converts from nothing, so it never captures an argument meant for the call.
+class CallSite {
+ public:
+  // `api` names the function the user called. Its defaulted arguments are evaluated at the
+  // call that uses the default: the user's call of `api`.
+  static constexpr CallSite here(const char* api, const char* file = __builtin_FILE(),
+                                 unsigned line = __builtin_LINE()) noexcept {
+    return CallSite(detail::FrameOrigin{api, file, line, 1});
+  }
+  // For a form that cannot default a parameter (one after a pack): reports name `api` and
+  // say the call site was not recorded.
+  static constexpr CallSite unrecorded(const char* api) noexcept {
+    return CallSite(detail::FrameOrigin{api, nullptr, 0, 1});
+  }
+  [[nodiscard]] constexpr const detail::FrameOrigin& origin() const noexcept { return origin_; }
+
+ private:
+  explicit constexpr CallSite(detail::FrameOrigin origin) noexcept : origin_(origin) {}
+  detail::FrameOrigin origin_;
+};
+
+namespace detail {
 
 // Reports a task destroyed before it ever ran (see report.hpp).
 void report_never_awaited(const FrameOrigin& origin) noexcept;
@@ -61,6 +91,25 @@ void report_never_awaited(const FrameOrigin& origin) noexcept;
 template <class U>
 FrameOrigin wrapped_origin(const Task<U>& wrapped) noexcept {
   return wrapped.valid() ? wrapped.handle().promise().origin() : FrameOrigin::here();
+}
+
+template <class P>
+inline constexpr bool is_call_site_v = std::is_same_v<P, CallSite>;
+
+// A coroutine with a CallSite parameter (a library coroutine) takes its origin from it.
+template <class... Params>
+concept HasCallSite = (is_call_site_v<Params> || ...);
+template <class... Params>
+concept WithoutCallSite = !HasCallSite<Params...>;
+
+template <class... Params>
+FrameOrigin call_site_origin(const Params&... params) noexcept {
+  FrameOrigin origin{};
+  auto take = [&origin]<class P>(const P& param) {
+    if constexpr (is_call_site_v<P>) origin = param.origin();
+  };
+  (take(params), ...);
+  return origin;
 }
 
 class TaskPromiseBase {
@@ -108,6 +157,9 @@ class TaskPromiseBase {
   [[nodiscard]] bool reports_own_end() const noexcept { return reports_own_end_; }
   [[nodiscard]] const std::exception_ptr& exception() const noexcept { return exception_; }
   [[nodiscard]] const FrameOrigin& origin() const noexcept { return origin_; }
+  // Renames the task after the user's coroutine it runs (make_task). Only while no other
+  // thread can see the task: before it is handed out.
+  void set_origin(const FrameOrigin& origin) noexcept { origin_ = origin; }
 
  protected:
   void rethrow_if_failed() const {
@@ -127,13 +179,18 @@ template <class T>
 class TaskPromise final : public TaskPromiseBase {
  public:
   // No coroutine parameter converts to FrameOrigin, so unless the first parameter is a Task
-  // (the constructor below) the compiler falls back to this one, with the origin defaulted
-  // at the coroutine's own definition.
+  // or one is a CallSite (the constructors below) the compiler falls back to this one, with
+  // the origin defaulted at the coroutine's own definition.
   explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
       : TaskPromiseBase(origin) {}
   template <class U, class... Rest>
+  requires WithoutCallSite<Rest...>
   explicit TaskPromise(const Task<U>& wrapped, const Rest&...) noexcept
       : TaskPromiseBase(wrapped_origin(wrapped)) {}
+  template <class... Params>
+  requires HasCallSite<Params...>
+  explicit TaskPromise(const Params&... params) noexcept
+      : TaskPromiseBase(call_site_origin(params...)) {}
   Task<T> get_return_object() noexcept;
 
   template <class U>
@@ -171,8 +228,13 @@ class TaskPromise<T&> final : public TaskPromiseBase {
   explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
       : TaskPromiseBase(origin) {}
   template <class U, class... Rest>
+  requires WithoutCallSite<Rest...>
   explicit TaskPromise(const Task<U>& wrapped, const Rest&...) noexcept
       : TaskPromiseBase(wrapped_origin(wrapped)) {}
+  template <class... Params>
+  requires HasCallSite<Params...>
+  explicit TaskPromise(const Params&... params) noexcept
+      : TaskPromiseBase(call_site_origin(params...)) {}
   Task<T&> get_return_object() noexcept;
   void return_value(T& value) noexcept { value_ = std::addressof(value); }
   T& take_result() {
@@ -191,8 +253,13 @@ class TaskPromise<void> final : public TaskPromiseBase {
   explicit TaskPromise(FrameOrigin origin = FrameOrigin::here()) noexcept
       : TaskPromiseBase(origin) {}
   template <class U, class... Rest>
+  requires WithoutCallSite<Rest...>
   explicit TaskPromise(const Task<U>& wrapped, const Rest&...) noexcept
       : TaskPromiseBase(wrapped_origin(wrapped)) {}
+  template <class... Params>
+  requires HasCallSite<Params...>
+  explicit TaskPromise(const Params&... params) noexcept
+      : TaskPromiseBase(call_site_origin(params...)) {}
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}
   void take_result() { rethrow_if_failed(); }

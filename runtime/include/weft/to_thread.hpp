@@ -36,6 +36,7 @@
 #include <utility>
 #include <variant>
 
+#include "weft/detail/intrusive_list.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
 #include "weft/task.hpp"
@@ -117,12 +118,9 @@ class ThreadJobRef {
 
 // A task waiting for a slot: lives in the slot awaiter, linked into the pool's FIFO (see
 // thread_pool.hpp for the protocol). Fields other than `task` are guarded by the pool's mutex.
-struct ThreadSlotWaiter {
+struct ThreadSlotWaiter : IntrusiveListNode<ThreadSlotWaiter> {
   TaskHeader* task = nullptr;
-  ThreadSlotWaiter* prev = nullptr;
-  ThreadSlotWaiter* next = nullptr;
   ThreadPool* pool = nullptr;
-  bool linked = false;
   bool granted = false;
 };
 
@@ -234,8 +232,9 @@ class ThreadJobImpl final : public ThreadJobImplBase<R> {
   std::tuple<Args...> args_;
 };
 
+// `site` is the user's call of to_thread: reports about this task name it (task.hpp).
 template <class R>
-Task<R> run_on_thread_pool(ThreadJobRef job) {
+Task<R> run_on_thread_pool(ThreadJobRef job, CallSite /*site*/) {
   ThreadPool* pool = co_await ThreadSlotAwaiter{};
   co_await ThreadJobAwaiter{*pool, job};
   co_return static_cast<ThreadJobImplBase<R>*>(job.get())->take();
@@ -247,20 +246,44 @@ template <class F, class... Args>
 using to_thread_result_t =
     typename detail::ThreadResult<std::decay_t<F>, std::decay_t<Args>...>::type;
 
-// Runs `fn(args...)` (or `fn(stop_token, args...)`) on the runtime's thread pool; see the
-// comment at the top of this file. Must be awaited from inside a weft task.
+namespace detail {
+
 template <class F, class... Args>
-requires std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...> ||
-    detail::takes_stop_token_v<std::decay_t<F>, std::decay_t<Args>...>
-[[nodiscard]] Task<to_thread_result_t<F, Args...>> to_thread(F&& fn, Args&&... args) {
+Task<to_thread_result_t<F, Args...>> start_to_thread(CallSite site, F&& fn, Args&&... args) {
   using R = to_thread_result_t<F, Args...>;
   static_assert(!std::is_rvalue_reference_v<R>,
                 "weft::to_thread: a callable returning an rvalue reference would dangle");
   // Built before the (lazy) coroutine starts, so the caller's arguments are copied or moved
   // while they still exist.
-  return detail::run_on_thread_pool<R>(
-      detail::ThreadJobRef(new detail::ThreadJobImpl<R, std::decay_t<F>, std::decay_t<Args>...>(
-          std::forward<F>(fn), std::forward<Args>(args)...)));
+  return run_on_thread_pool<R>(
+      ThreadJobRef(new ThreadJobImpl<R, std::decay_t<F>, std::decay_t<Args>...>(
+          std::forward<F>(fn), std::forward<Args>(args)...)),
+      site);
+}
+
+}  // namespace detail
+
+// Runs `fn()` (or `fn(stop_token)`) on the runtime's thread pool; see the comment at the top
+// of this file. Must be awaited from inside a weft task. Reports about the task (never
+// awaited, pending at shutdown) name the line that called to_thread.
+template <class F>
+requires std::is_invocable_v<std::decay_t<F>> || detail::takes_stop_token_v<std::decay_t<F>>
+[[nodiscard]] Task<to_thread_result_t<F>> to_thread(
+    F&& fn, CallSite site = CallSite::here("weft::to_thread")) {
+  return detail::start_to_thread(site, std::forward<F>(fn));
+}
+
+// Runs `fn(args...)` (or `fn(stop_token, args...)`) the same way. C++ cannot default a
+// parameter after a pack, so this form cannot record its call site: its reports say so.
+// Capture the arguments in a lambda for reports that name your line.
+template <class F, class Arg, class... Args>
+requires(!detail::is_call_site_v<std::remove_cvref_t<Arg>>) &&
+    (std::is_invocable_v<std::decay_t<F>, std::decay_t<Arg>, std::decay_t<Args>...> ||
+     detail::takes_stop_token_v<std::decay_t<F>, std::decay_t<Arg>, std::decay_t<Args>...>)
+        [[nodiscard]] Task<to_thread_result_t<F, Arg, Args...>> to_thread(F&& fn, Arg&& arg,
+                                                                          Args&&... args) {
+  return detail::start_to_thread(CallSite::unrecorded("weft::to_thread"), std::forward<F>(fn),
+                                 std::forward<Arg>(arg), std::forward<Args>(args)...);
 }
 
 }  // namespace weft

@@ -2,14 +2,11 @@
 
 #include <coroutine>
 
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
 
 namespace weft {
-
-namespace detail {
-[[noreturn]] void throw_no_current_task(const char* what);
-}
 
 // `co_await weft::yield()`: go to the back of this loop's run queue so others run first
 // (asyncio.sleep(0)). Throws CancelledError if the task was asked to stop.

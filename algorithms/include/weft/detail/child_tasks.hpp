@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/detail/wait_list.hpp"
 #include "weft/errors.hpp"

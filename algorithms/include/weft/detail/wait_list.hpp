@@ -28,13 +28,15 @@
 #include <coroutine>
 #include <mutex>
 
+#include "weft/detail/intrusive_list.hpp"
+#include "weft/detail/require_task.hpp"
 #include "weft/detail/task_header.hpp"
 
 namespace weft::detail {
 
-[[noreturn]] void throw_no_current_task(const char* what);
+class WaitList;
 
-struct ListWaiter {
+struct ListWaiter : IntrusiveListNode<ListWaiter> {
   ListWaiter() = default;
   ListWaiter(const ListWaiter&) = delete;
   ListWaiter& operator=(const ListWaiter&) = delete;
@@ -46,64 +48,12 @@ struct ListWaiter {
   ~ListWaiter();
 
   TaskHeader* task = nullptr;
-  ListWaiter* prev = nullptr;
-  ListWaiter* next = nullptr;
   std::mutex* mutex = nullptr;  // the primitive's, for deregistration
-  class WaitList* list = nullptr;
-  bool linked = false;
+  WaitList* list = nullptr;
   bool granted = false;  // written under the mutex by the waker, read by the task on resume
 };
 
-class WaitList {
- public:
-  WaitList() = default;
-  WaitList(const WaitList&) = delete;
-  WaitList& operator=(const WaitList&) = delete;
-
-  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
-  void push_back(ListWaiter& w) noexcept {
-    w.prev = tail_;
-    w.next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = &w;
-    } else {
-      head_ = &w;
-    }
-    tail_ = &w;
-    w.linked = true;
-    ++size_;
-  }
-
-  // The oldest waiter, unlinked; nullptr if none.
-  ListWaiter* pop_front() noexcept {
-    ListWaiter* w = head_;
-    if (w != nullptr) unlink(*w);
-    return w;
-  }
-
-  void unlink(ListWaiter& w) noexcept {
-    if (w.prev != nullptr) {
-      w.prev->next = w.next;
-    } else {
-      head_ = w.next;
-    }
-    if (w.next != nullptr) {
-      w.next->prev = w.prev;
-    } else {
-      tail_ = w.prev;
-    }
-    w.prev = w.next = nullptr;
-    w.linked = false;
-    --size_;
-  }
-
- private:
-  ListWaiter* head_ = nullptr;
-  ListWaiter* tail_ = nullptr;
-  std::size_t size_ = 0;
-};
+class WaitList : public IntrusiveList<ListWaiter> {};
 
 inline ListWaiter::~ListWaiter() {
   if (!linked) return;

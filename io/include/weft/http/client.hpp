@@ -207,13 +207,19 @@ class Client {
   // std::invalid_argument for a request that cannot be sent as given (a method or header name
   // that is not a token, CR/LF/NUL in a header value, Transfer-Encoding, a Content-Length that
   // is not the body's size); ClientError after close(); weft::CancelledError when cancelled.
-  // An error status (404, 500) is a response, not an error.
-  [[nodiscard]] Task<ClientResponse> request(std::string method, std::string url,
-                                             HeaderList headers = {}, std::string body = {});
-  [[nodiscard]] Task<ClientResponse> get(std::string url, HeaderList headers = {});
-  [[nodiscard]] Task<ClientResponse> head(std::string url, HeaderList headers = {});
-  [[nodiscard]] Task<ClientResponse> post(std::string url, std::string body,
-                                          HeaderList headers = {});
+  // An error status (404, 500) is a response, not an error. Leave `site` defaulted: reports
+  // about the request's task (never awaited, pending at shutdown) then name your call.
+  [[nodiscard]] Task<ClientResponse> request(
+      std::string method, std::string url, HeaderList headers = {}, std::string body = {},
+      CallSite site = CallSite::here("weft::http::Client::request"));
+  [[nodiscard]] Task<ClientResponse> get(std::string url, HeaderList headers = {},
+                                         CallSite site = CallSite::here("weft::http::Client::get"));
+  [[nodiscard]] Task<ClientResponse> head(
+      std::string url, HeaderList headers = {},
+      CallSite site = CallSite::here("weft::http::Client::head"));
+  [[nodiscard]] Task<ClientResponse> post(
+      std::string url, std::string body, HeaderList headers = {},
+      CallSite site = CallSite::here("weft::http::Client::post"));
 
   // Closes the idle connections and stops the idle timer; requests in flight finish and
   // close their connections; new requests throw ClientError.
