@@ -1,7 +1,8 @@
 #pragma once
 
-// Everything of weft's algorithms layer: the asyncio toolkit beyond run/spawn/sleep. See
-// README.md for the asyncio -> weft table. (weft/weft.hpp is the runtime layer.)
+/// @file
+/// Everything of weft's algorithms layer: the asyncio toolkit beyond run/spawn/sleep. See
+/// README.md for the asyncio -> weft table. (weft/weft.hpp is the runtime layer.)
 #include "weft/as_completed.hpp"
 #include "weft/async_resource.hpp"
 #include "weft/condition.hpp"

@@ -1,28 +1,29 @@
 #pragma once
 
-// weft::as_completed: the outcomes of several tasks in the order they end
-// (asyncio.as_completed).
-//
-//   co_await weft::as_completed(std::move(fetches),
-//                               [&](weft::AsCompleted<Page>& done) -> weft::Task<void> {
-//     while (std::optional<weft::Completed<Page>> c = co_await done.next()) {
-//       show(c->index, c->outcome.value());  // value() rethrows that task's exception
-//     }
-//   });
-//
-// Takes a vector of Tasks (each started as a child) or of JoinHandles (whose tasks it then
-// owns, as gather does). The body receives the stream and runs in the calling task; each
-// next() gives the next task to end — its position in the vector and its outcome, value or
-// exception, as a Settled<T> — or std::nullopt once every outcome has been given. One task's
-// failure stops nothing: the stream goes on with the others, as asyncio's does.
-//
-// The shape is a combinator with a body, not a free-standing iterator, for the reason
-// weft::timeout has one: the tasks must not outlive the iteration, and a destructor cannot
-// await them. When the body ends — it read every outcome, or stopped early (returned,
-// threw, was cancelled) — the tasks still running are cancelled and *joined*; then the
-// body's value is returned or its exception rethrown (CancelledError if the calling task was
-// cancelled meanwhile). So breaking out of the loop early is fine and leaves nothing behind.
-// next() must be called from the body's own task (the one awaiting as_completed).
+/// @file
+/// weft::as_completed: the outcomes of several tasks in the order they end
+/// (asyncio.as_completed).
+///
+///   co_await weft::as_completed(std::move(fetches),
+///                               [&](weft::AsCompleted<Page>& done) -> weft::Task<void> {
+///     while (std::optional<weft::Completed<Page>> c = co_await done.next()) {
+///       show(c->index, c->outcome.value());  // value() rethrows that task's exception
+///     }
+///   });
+///
+/// Takes a vector of Tasks (each started as a child) or of JoinHandles (whose tasks it then
+/// owns, as gather does). The body receives the stream and runs in the calling task; each
+/// next() gives the next task to end — its position in the vector and its outcome, value or
+/// exception, as a Settled<T> — or std::nullopt once every outcome has been given. One task's
+/// failure stops nothing: the stream goes on with the others, as asyncio's does.
+///
+/// The shape is a combinator with a body, not a free-standing iterator, for the reason
+/// weft::timeout has one: the tasks must not outlive the iteration, and a destructor cannot
+/// await them. When the body ends — it read every outcome, or stopped early (returned,
+/// threw, was cancelled) — the tasks still running are cancelled and *joined*; then the
+/// body's value is returned or its exception rethrown (CancelledError if the calling task was
+/// cancelled meanwhile). So breaking out of the loop early is fine and leaves nothing behind.
+/// next() must be called from the body's own task (the one awaiting as_completed).
 
 #include <cstddef>
 #include <exception>
@@ -40,21 +41,24 @@
 
 namespace weft {
 
-// One ended task: its position among the works given, and how it ended.
+/// One ended task: its position among the works given, and how it ended.
 template <class T>
 struct Completed {
+  /// the ended task's position among the works given
   std::size_t index;
+  /// its value or exception
   Settled<T> outcome;
 };
 
 template <class T>
+/// The stream of outcomes the body of weft::as_completed reads (see this file's description).
 class AsCompleted {
  public:
   AsCompleted(const AsCompleted&) = delete;
   AsCompleted& operator=(const AsCompleted&) = delete;
 
-  // The next task to end, in completion order; std::nullopt when all have been given.
-  // Cancellable: a cancel throws CancelledError and loses no outcome.
+  /// The next task to end, in completion order; std::nullopt when all have been given.
+  /// Cancellable: a cancel throws CancelledError and loses no outcome.
   [[nodiscard]] Task<std::optional<Completed<T>>> next() {
     if (given_ == children_->slots.size()) co_return std::nullopt;
     detail::ChildNode& node = co_await children_->queue.next();
@@ -62,9 +66,10 @@ class AsCompleted {
     co_return Completed<T>{node.index, std::move(children_->slots[node.index])};
   }
 
-  // How many outcomes next() has still to give.
+  /// How many outcomes next() has still to give.
   [[nodiscard]] std::size_t remaining() const noexcept { return children_->slots.size() - given_; }
 
+  /// Built by as_completed over its children; not for direct use.
   explicit AsCompleted(detail::ChildVector<T>& children) noexcept : children_(&children) {}
 
  private:
@@ -113,12 +118,15 @@ Task<as_completed_body_value_t<T, F>> as_completed_run(std::vector<Task<T>> task
 }  // namespace detail
 
 template <class T, class F>
+/// Runs `tasks` as children and `body` over the stream of their outcomes; see this file's
+/// description.
 [[nodiscard]] Task<detail::as_completed_body_value_t<T, F>> as_completed(std::vector<Task<T>> tasks,
                                                                          F body) {
   return detail::as_completed_run<T, F>(std::move(tasks), {}, std::move(body));
 }
 
 template <class T, class F>
+/// As the Task form, over tasks already spawned, which as_completed then owns.
 [[nodiscard]] Task<detail::as_completed_body_value_t<T, F>> as_completed(
     std::vector<JoinHandle<T>> handles, F body) {
   return detail::as_completed_run<T, F>({}, std::move(handles), std::move(body));

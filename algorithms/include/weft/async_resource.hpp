@@ -1,31 +1,32 @@
 #pragma once
 
-// weft::with_resource: the C++ answer to Python's `async with`. A destructor cannot co_await,
-// so a resource whose release is asynchronous (flush and close a connection, send a goodbye,
-// drain a queue) gets an `aclose()` coroutine, and with_resource guarantees it runs after the
-// body — on success, on exception and on cancellation:
-//
-//   struct Connection {
-//     weft::Task<void> aclose();   // asynchronous clean-up
-//     ...
-//   };
-//   int n = co_await weft::with_resource(co_await open_connection(), [](Connection& c)
-//                                            -> weft::Task<int> { co_return co_await c.read(); });
-//
-// The close runs as its own task, awaited shielded: a cancel of the caller that arrives
-// while (or before) it closes does not interrupt the close; it is delivered once the close
-// has finished (CancelledError). Keep the body a coroutine that takes the resource by
-// reference: the resource lives in with_resource's frame until the close has ended.
-//
-// Errors: with_resource throws what the body threw (or CancelledError if the caller was
-// cancelled, in the body or during the close), unchanged, so a `catch` written for the
-// body's errors, or for cancellation, still catches it. If only the close threw, that is
-// thrown. A close error is never dropped: when something else is thrown, the close's task
-// (named "aclose (with_resource)") ends unretrieved and the runtime reports its exception
-// (ReportKind::unretrieved_exception, on RuntimeOptions::on_report). Python's `async with`
-// raises the __aexit__ error with the body's as its context instead; C++ cannot attach one
-// exception of unknown type to another, and throwing the close error (with the body's
-// nested) would take the body's error away from the handlers written for it.
+/// @file
+/// weft::with_resource: the C++ answer to Python's `async with`. A destructor cannot co_await,
+/// so a resource whose release is asynchronous (flush and close a connection, send a goodbye,
+/// drain a queue) gets an `aclose()` coroutine, and with_resource guarantees it runs after the
+/// body — on success, on exception and on cancellation:
+///
+///   struct Connection {
+///     weft::Task<void> aclose();   // asynchronous clean-up
+///     ...
+///   };
+///   int n = co_await weft::with_resource(co_await open_connection(), [](Connection& c)
+///                                            -> weft::Task<int> { co_return co_await c.read(); });
+///
+/// The close runs as its own task, awaited shielded: a cancel of the caller that arrives
+/// while (or before) it closes does not interrupt the close; it is delivered once the close
+/// has finished (CancelledError). Keep the body a coroutine that takes the resource by
+/// reference: the resource lives in with_resource's frame until the close has ended.
+///
+/// Errors: with_resource throws what the body threw (or CancelledError if the caller was
+/// cancelled, in the body or during the close), unchanged, so a `catch` written for the
+/// body's errors, or for cancellation, still catches it. If only the close threw, that is
+/// thrown. A close error is never dropped: when something else is thrown, the close's task
+/// (named "aclose (with_resource)") ends unretrieved and the runtime reports its exception
+/// (ReportKind::unretrieved_exception, on RuntimeOptions::on_report). Python's `async with`
+/// raises the __aexit__ error with the body's as its context instead; C++ cannot attach one
+/// exception of unknown type to another, and throwing the close error (with the body's
+/// nested) would take the body's error away from the handlers written for it.
 
 #include <exception>
 #include <functional>
@@ -57,6 +58,8 @@ Task<void> close_resource(R& resource) {
 }  // namespace detail
 
 template <class R, class Body>
+/// Runs `body(resource)`, then `co_await resource.aclose()` however the body ended; see this
+/// file's description.
 [[nodiscard]] auto with_resource(R resource, Body body)
     -> Task<typename detail::TaskValue<std::invoke_result_t<Body&, R&>>::type> {
   using Value = typename detail::TaskValue<std::invoke_result_t<Body&, R&>>::type;

@@ -1,29 +1,30 @@
 #pragma once
 
-// weft::Condition (asyncio.Condition) over a weft::Mutex:
-//
-//   auto guard = co_await mutex.lock();
-//   co_await cond.wait(guard, [&] { return !items.empty(); });
-//
-// wait(guard) unlocks the mutex, waits for a notify, and locks it again before returning —
-// also when it throws (CancelledError), so the caller's guard always owns the lock
-// afterwards, as with std::condition_variable. notify(n) wakes the n oldest waiters (FIFO),
-// notify_one() is notify(1), notify_all() wakes every waiter. Call them with the mutex held
-// (asyncio requires it): a task between checking its predicate and waiting then cannot miss
-// the notification.
-//
-// No lost wake-up: the waiter is linked in the condition's list, under the condition's own
-// std::mutex, before the weft Mutex is unlocked, so any notify that follows the unlock
-// finds it.
-//
-// No lost notification: a waiter that notify(n) chose *owes* that notification to somebody
-// until its wait() returns normally. If its wait() ends by an exception instead — cancelled
-// before it resumed, or cancelled while it queued to re-lock the mutex — it passes the
-// notification on with notify(1) once it holds the lock again, just before it throws (as
-// asyncio's Condition.wait does since CPython gh-112202, where a notification died with a
-// waiter cancelled during the re-lock). One woken by notify_all() owes nothing: every other
-// waiter was woken too. Passing on may wake a waiter whose predicate is still false, as with
-// every condition variable: wait in a loop, or use the predicate overload.
+/// @file
+/// weft::Condition (asyncio.Condition) over a weft::Mutex:
+///
+///   auto guard = co_await mutex.lock();
+///   co_await cond.wait(guard, [&] { return !items.empty(); });
+///
+/// wait(guard) unlocks the mutex, waits for a notify, and locks it again before returning —
+/// also when it throws (CancelledError), so the caller's guard always owns the lock
+/// afterwards, as with std::condition_variable. notify(n) wakes the n oldest waiters (FIFO),
+/// notify_one() is notify(1), notify_all() wakes every waiter. Call them with the mutex held
+/// (asyncio requires it): a task between checking its predicate and waiting then cannot miss
+/// the notification.
+///
+/// No lost wake-up: the waiter is linked in the condition's list, under the condition's own
+/// std::mutex, before the weft Mutex is unlocked, so any notify that follows the unlock
+/// finds it.
+///
+/// No lost notification: a waiter that notify(n) chose *owes* that notification to somebody
+/// until its wait() returns normally. If its wait() ends by an exception instead — cancelled
+/// before it resumed, or cancelled while it queued to re-lock the mutex — it passes the
+/// notification on with notify(1) once it holds the lock again, just before it throws (as
+/// asyncio's Condition.wait does since CPython gh-112202, where a notification died with a
+/// waiter cancelled during the re-lock). One woken by notify_all() owes nothing: every other
+/// waiter was woken too. Passing on may wake a waiter whose predicate is still false, as with
+/// every condition variable: wait in a loop, or use the predicate overload.
 
 #include <coroutine>
 #include <cstddef>
@@ -40,25 +41,28 @@
 
 namespace weft {
 
+/// asyncio.Condition over a weft::Mutex; see this file's description.
 class Condition {
  public:
+  /// A condition over `mutex`, which must outlive it.
   explicit Condition(Mutex& mutex) noexcept : mutex_(mutex) {}
   Condition(const Condition&) = delete;
   Condition& operator=(const Condition&) = delete;
 
+  /// The mutex given to the constructor.
   [[nodiscard]] Mutex& mutex() const noexcept { return mutex_; }
 
-  // `co_await cond.wait(guard)`: `guard` must own this condition's mutex.
+  /// `co_await cond.wait(guard)`: `guard` must own this condition's mutex.
   [[nodiscard]] Task<void> wait(MutexGuard& guard);
 
-  // Waits until `predicate()` is true (checked with the mutex held).
+  /// Waits until `predicate()` is true (checked with the mutex held).
   template <class Predicate>
   [[nodiscard]] Task<void> wait(MutexGuard& guard, Predicate predicate) {
     while (!predicate()) co_await wait(guard);
   }
 
-  // Wakes the `n` oldest waiters (all of them if fewer wait); a no-op if none waits — a
-  // notification is not kept for a later waiter.
+  /// Wakes the `n` oldest waiters (all of them if fewer wait); a no-op if none waits — a
+  /// notification is not kept for a later waiter.
   void notify(std::size_t n = 1) noexcept {
     detail::WakeChain wakes;
     {
@@ -74,8 +78,10 @@ class Condition {
     wakes.wake_all();
   }
 
+  /// notify(1).
   void notify_one() noexcept { notify(1); }
 
+  /// Wakes every task waiting now.
   void notify_all() noexcept {
     detail::WakeChain wakes;
     {
@@ -88,7 +94,7 @@ class Condition {
     wakes.wake_all();
   }
 
-  // Tasks waiting for a notification now (a snapshot; not those re-locking the mutex).
+  /// Tasks waiting for a notification now (a snapshot; not those re-locking the mutex).
   [[nodiscard]] std::size_t waiting() const noexcept {
     std::lock_guard lock(mutex_of_waiters_);
     return waiters_.size();
@@ -96,21 +102,23 @@ class Condition {
 
  private:
   struct Waiter : detail::ListWaiter {
-    // Chosen by notify(n) (not notify_all): written under mutex_of_waiters_ before the wake,
-    // read by the task after it resumed (ordered by the wake).
+    /// Chosen by notify(n) (not notify_all): written under mutex_of_waiters_ before the wake,
+    /// read by the task after it resumed (ordered by the wake).
     bool owes_notification = false;
   };
 
   class NotifyAwaiter {
    public:
-    // `owes_notification` is set when the wait consumed a notification of notify(n), also
-    // when the wait then throws: wait() passes it on if it ends by an exception.
+    /// `owes_notification` is set when the wait consumed a notification of notify(n), also
+    /// when the wait then throws: wait() passes it on if it ends by an exception.
     NotifyAwaiter(Condition& condition, MutexGuard& guard, bool& owes_notification) noexcept
         : condition_(condition), guard_(guard), owes_notification_(owes_notification) {}
     NotifyAwaiter(const NotifyAwaiter&) = delete;
     NotifyAwaiter& operator=(const NotifyAwaiter&) = delete;
 
+    /// Awaiter protocol, called by `co_await`: true when the wait can end without suspending.
     bool await_ready() const noexcept { return false; }
+    /// Awaiter protocol, called by `co_await` when await_ready() returned false.
     bool await_suspend(std::coroutine_handle<> caller) {
       std::unique_lock lock(condition_.mutex_of_waiters_);
       if (detail::current_task() != nullptr) {
@@ -122,6 +130,8 @@ class Condition {
       return detail::suspend_on(condition_.waiters_, waiter_, lock, caller,
                                 "co_await weft::Condition::wait()");
     }
+    /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+    /// wait, or throws its error.
     void await_resume() {
       // `granted` and `owes_notification` were written under the mutex before the wake that
       // resumed us; a waiter a canceller took out of the list was granted nothing.

@@ -1,17 +1,18 @@
 #pragma once
 
-// weft::gather_settled: run several tasks concurrently and collect every outcome, value or
-// exception, in argument order (asyncio.gather(..., return_exceptions=True)).
-//
-//   auto [a, b] = co_await weft::gather_settled(may_fail(), other());  // Settled<T> each
-//   if (a.has_error()) log(a.error()); else use(a.value());
-//   std::vector<weft::Settled<int>> all = co_await weft::gather_settled(std::move(tasks));
-//
-// A child's failure cancels nothing: every child runs to its end. Settled<T> (settled.hpp)
-// holds a value or an exception_ptr; value() rethrows. The only exception gather_settled
-// itself throws is CancelledError: if the gathering task is cancelled, every child is
-// cancelled and joined first. Like gather, it takes Tasks or JoinHandles (whose tasks it
-// then owns: cancelled and joined with the rest; see detail/work_arg.hpp).
+/// @file
+/// weft::gather_settled: run several tasks concurrently and collect every outcome, value or
+/// exception, in argument order (asyncio.gather(..., return_exceptions=True)).
+///
+///   auto [a, b] = co_await weft::gather_settled(may_fail(), other());  // Settled<T> each
+///   if (a.has_error()) log(a.error()); else use(a.value());
+///   std::vector<weft::Settled<int>> all = co_await weft::gather_settled(std::move(tasks));
+///
+/// A child's failure cancels nothing: every child runs to its end. Settled<T> (settled.hpp)
+/// holds a value or an exception_ptr; value() rethrows. The only exception gather_settled
+/// itself throws is CancelledError: if the gathering task is cancelled, every child is
+/// cancelled and joined first. Like gather, it takes Tasks or JoinHandles (whose tasks it
+/// then owns: cancelled and joined with the rest; see detail/work_arg.hpp).
 
 #include <tuple>
 #include <utility>
@@ -59,6 +60,7 @@ Task<std::vector<Settled<T>>> gather_settled_vector(std::vector<Task<T>> tasks,
 }
 }  // namespace detail
 
+/// Runs `works` (Tasks or JoinHandles) concurrently and gives each outcome, in argument order.
 template <class... As>
 requires(detail::work_arg<As>&&...)
     [[nodiscard]] Task<std::tuple<Settled<detail::work_value_t<As>>...>> gather_settled(
@@ -68,11 +70,13 @@ requires(detail::work_arg<As>&&...)
 }
 
 template <class T>
+/// Runs `tasks` concurrently and gives each outcome, in order.
 [[nodiscard]] Task<std::vector<Settled<T>>> gather_settled(std::vector<Task<T>> tasks) {
   return detail::gather_settled_vector<T>(std::move(tasks), {});
 }
 
 template <class T>
+/// As the Task form, over tasks already spawned, which gather_settled then owns.
 [[nodiscard]] Task<std::vector<Settled<T>>> gather_settled(std::vector<JoinHandle<T>> handles) {
   return detail::gather_settled_vector<T>({}, std::move(handles));
 }

@@ -1,16 +1,17 @@
 #pragma once
 
-// weft::PriorityQueue<T, Compare> (asyncio.PriorityQueue): a weft::Queue whose pop() takes the
-// smallest item by `Compare` (std::less<T> by default; std::greater<T> for the largest
-// first). Everything else — capacity, hand-off to waiting poppers and pushers, cancellation,
-// shutdown(), join()/task_done() — is Queue's (queue.hpp).
-//
-// Items with equal priority come out in no particular order (a binary heap, as Python's
-// heapq): give them a sequence number as a tie-breaker when the order among them matters,
-// as asyncio's documentation suggests with (priority, count, item) tuples.
-//
-// `Compare` runs under the queue's mutex and must not throw (a throwing comparison would
-// leave the heap broken; a handed-over item is taken in a noexcept step).
+/// @file
+/// weft::PriorityQueue<T, Compare> (asyncio.PriorityQueue): a weft::Queue whose pop() takes the
+/// smallest item by `Compare` (std::less<T> by default; std::greater<T> for the largest
+/// first). Everything else — capacity, hand-off to waiting poppers and pushers, cancellation,
+/// shutdown(), join()/task_done() — is Queue's (queue.hpp).
+///
+/// Items with equal priority come out in no particular order (a binary heap, as Python's
+/// heapq): give them a sequence number as a tie-breaker when the order among them matters,
+/// as asyncio's documentation suggests with (priority, count, item) tuples.
+///
+/// `Compare` runs under the queue's mutex and must not throw (a throwing comparison would
+/// leave the heap broken; a handed-over item is taken in a noexcept step).
 
 #include <algorithm>
 #include <cstddef>
@@ -28,9 +29,11 @@ class HeapOrder;
 }  // namespace detail
 
 template <class T, class Compare = std::less<T>>
+/// A Queue that pops its smallest item first (by `Compare`), as asyncio.PriorityQueue; see this
+/// file's description.
 class PriorityQueue : public Queue<T, detail::HeapOrder<T, Compare>> {
  public:
-  // capacity 0: unbounded.
+  /// capacity 0: unbounded.
   explicit PriorityQueue(std::size_t capacity = 0, Compare compare = Compare())
       : Queue<T, detail::HeapOrder<T, Compare>>(
             capacity, detail::HeapOrder<T, Compare>(std::move(compare))) {}

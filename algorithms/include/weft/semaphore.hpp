@@ -1,22 +1,23 @@
 #pragma once
 
-// weft::Semaphore and weft::BoundedSemaphore (asyncio.Semaphore / BoundedSemaphore), safe
-// between tasks on any loops of any runtime.
-//
-// Fairness: a release() that finds waiters hands its permit straight to the oldest one and
-// never makes it available, so a task arriving later (try_acquire, or an acquire on another
-// loop) cannot overtake a waiter. Hence the invariant, under mutex_: waiters_ is non-empty
-// only while permits_ == 0.
-//
-// Cancellation (detail/wait_list.hpp): a waiter removed from the list before it was granted
-// throws CancelledError with nothing to give back; a waiter that was granted a permit and is
-// cancelled before it resumes hands that permit on as a release() would — to the next waiter
-// or back to the count — and then throws. So permits are conserved whatever loop the release
-// and the cancel come from.
-//
-// An acquire that finds a permit free completes without suspending and is never undone: a
-// cancel that is pending then is delivered at the task's next suspension, not here. If the
-// task's cooperative budget is spent, it keeps the permit and yields once first.
+/// @file
+/// weft::Semaphore and weft::BoundedSemaphore (asyncio.Semaphore / BoundedSemaphore), safe
+/// between tasks on any loops of any runtime.
+///
+/// Fairness: a release() that finds waiters hands its permit straight to the oldest one and
+/// never makes it available, so a task arriving later (try_acquire, or an acquire on another
+/// loop) cannot overtake a waiter. Hence the invariant, under mutex_: waiters_ is non-empty
+/// only while permits_ == 0.
+///
+/// Cancellation (detail/wait_list.hpp): a waiter removed from the list before it was granted
+/// throws CancelledError with nothing to give back; a waiter that was granted a permit and is
+/// cancelled before it resumes hands that permit on as a release() would — to the next waiter
+/// or back to the count — and then throws. So permits are conserved whatever loop the release
+/// and the cancel come from.
+///
+/// An acquire that finds a permit free completes without suspending and is never undone: a
+/// cancel that is pending then is delivered at the task's next suspension, not here. If the
+/// task's cooperative budget is spent, it keeps the permit and yields once first.
 
 #include <coroutine>
 #include <cstddef>
@@ -33,25 +34,27 @@ namespace weft {
 
 class SemaphoreGuard;
 
+/// asyncio.Semaphore; see this file's description.
 class Semaphore {
  public:
+  /// A semaphore with `permits` permits and no bound on release().
   explicit Semaphore(std::size_t permits)
       : Semaphore(permits, std::numeric_limits<std::size_t>::max()) {}
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
-  // No task may be waiting on it any more.
+  /// No task may be waiting on it any more.
   ~Semaphore() = default;
 
   class AcquireAwaiter;
   class ScopedAwaiter;
 
-  // `co_await sem.acquire()`: takes a permit, waiting in FIFO order if none is free. Throws
-  // CancelledError if the task is cancelled while waiting (a permit it was given is passed on).
+  /// `co_await sem.acquire()`: takes a permit, waiting in FIFO order if none is free. Throws
+  /// CancelledError if the task is cancelled while waiting (a permit it was given is passed on).
   [[nodiscard]] AcquireAwaiter acquire() noexcept;
-  // `auto guard = co_await sem.scoped()`: acquire(), and a guard that releases on scope exit.
+  /// `auto guard = co_await sem.scoped()`: acquire(), and a guard that releases on scope exit.
   [[nodiscard]] ScopedAwaiter scoped() noexcept;
 
-  // Takes a free permit if there is one. Never overtakes a waiter (none is waiting then).
+  /// Takes a free permit if there is one. Never overtakes a waiter (none is waiting then).
   [[nodiscard]] bool try_acquire() noexcept {
     std::lock_guard lock(mutex_);
     if (permits_ == 0) return false;
@@ -59,9 +62,9 @@ class Semaphore {
     return true;
   }
 
-  // Gives a permit back: to the oldest waiter if there is one, else to the count. Throws
-  // std::logic_error if that would exceed the bound (BoundedSemaphore; for Semaphore the
-  // bound is SIZE_MAX).
+  /// Gives a permit back: to the oldest waiter if there is one, else to the count. Throws
+  /// std::logic_error if that would exceed the bound (BoundedSemaphore; for Semaphore the
+  /// bound is SIZE_MAX).
   void release() {
     std::unique_lock lock(mutex_);
     if (permits_ >= max_permits_) {  // with waiters permits_ is 0: only a bound of 0 throws
@@ -71,32 +74,33 @@ class Semaphore {
     release_locked(lock);
   }
 
-  // Free permits now (a snapshot: other loops may change it at once).
+  /// Free permits now (a snapshot: other loops may change it at once).
   [[nodiscard]] std::size_t available() const noexcept {
     std::lock_guard lock(mutex_);
     return permits_;
   }
 
-  // Tasks waiting now (a snapshot).
+  /// Tasks waiting now (a snapshot).
   [[nodiscard]] std::size_t waiting() const noexcept {
     std::lock_guard lock(mutex_);
     return waiters_.size();
   }
 
-  // True if an acquire() now would wait (asyncio's Semaphore.locked()): no permit is free,
-  // or tasks are queued — a newcomer waits behind them whatever the count. A snapshot.
+  /// True if an acquire() now would wait (asyncio's Semaphore.locked()): no permit is free,
+  /// or tasks are queued — a newcomer waits behind them whatever the count. A snapshot.
   [[nodiscard]] bool locked() const noexcept {
     std::lock_guard lock(mutex_);
     return permits_ == 0 || !waiters_.empty();
   }
 
  protected:
+  /// For BoundedSemaphore: release() beyond `max_permits` throws std::logic_error.
   Semaphore(std::size_t permits, std::size_t max_permits)
       : permits_(permits), max_permits_(max_permits) {}
 
  private:
-  // The permit of a holder (or of a cancelled waiter that was granted one) goes to the next
-  // waiter or back to the count; never bounded, since the caller held it.
+  /// The permit of a holder (or of a cancelled waiter that was granted one) goes to the next
+  /// waiter or back to the count; never bounded, since the caller held it.
   void release_locked(std::unique_lock<std::mutex>& lock) noexcept {
     detail::ListWaiter* next = waiters_.pop_front();
     if (next == nullptr) {
@@ -120,21 +124,25 @@ class Semaphore {
   detail::WaitList waiters_;       // guarded by mutex_
 };
 
-// asyncio.BoundedSemaphore: release() beyond the initial count throws std::logic_error.
+/// asyncio.BoundedSemaphore: release() beyond the initial count throws std::logic_error.
 class BoundedSemaphore : public Semaphore {
  public:
+  /// A semaphore with `permits` permits, which is also the most it may hold.
   explicit BoundedSemaphore(std::size_t permits) : Semaphore(permits, permits) {}
 };
 
+/// What `co_await semaphore.acquire()` waits with.
 class Semaphore::AcquireAwaiter {
  public:
+  /// Waits for a permit of `semaphore`.
   explicit AcquireAwaiter(Semaphore& semaphore) noexcept : semaphore_(semaphore) {}
   AcquireAwaiter(const AcquireAwaiter&) = delete;
   AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
 
-  // The decision is taken under the mutex in await_suspend, which may decline to suspend.
+  /// The decision is taken under the mutex in await_suspend, which may decline to suspend.
   bool await_ready() const noexcept { return false; }
 
+  /// Awaiter protocol, called by `co_await` when await_ready() returned false.
   bool await_suspend(std::coroutine_handle<> caller) {
     std::unique_lock lock(semaphore_.mutex_);
     if (semaphore_.permits_ > 0) {
@@ -149,6 +157,8 @@ class Semaphore::AcquireAwaiter {
                               "co_await weft::Semaphore::acquire()");
   }
 
+  /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+  /// wait, or throws its error.
   void await_resume() {
     if (taken_at_once_) return;
     if (detail::resumed_cancelled()) {
@@ -159,6 +169,7 @@ class Semaphore::AcquireAwaiter {
   }
 
  protected:
+  /// The semaphore waited on.
   Semaphore& semaphore_;
 
  private:
@@ -166,13 +177,16 @@ class Semaphore::AcquireAwaiter {
   bool taken_at_once_ = false;
 };
 
-// Releases its permit when destroyed (or at release()). Move-only.
+/// Releases its permit when destroyed (or at release()). Move-only.
 class [[nodiscard("the permit is released when the guard is dropped")]] SemaphoreGuard {
  public:
   SemaphoreGuard() noexcept = default;
+  /// Takes over a permit already acquired from `semaphore`.
   explicit SemaphoreGuard(Semaphore & semaphore) noexcept : semaphore_(&semaphore) {}
+  /// Takes over `other`'s permit; `other` no longer owns one.
   SemaphoreGuard(SemaphoreGuard && other) noexcept
       : semaphore_(std::exchange(other.semaphore_, nullptr)) {}
+  /// Releases this guard's permit, if it owns one, then takes over `other`'s.
   SemaphoreGuard& operator=(SemaphoreGuard&& other) noexcept {
     if (this != &other) {
       release();
@@ -184,7 +198,9 @@ class [[nodiscard("the permit is released when the guard is dropped")]] Semaphor
   SemaphoreGuard& operator=(const SemaphoreGuard&) = delete;
   ~SemaphoreGuard() { release(); }
 
+  /// True until the permit is released.
   [[nodiscard]] bool owns_permit() const noexcept { return semaphore_ != nullptr; }
+  /// Releases the permit now (the destructor does the same); nothing if it owns none.
   void release() noexcept {
     if (semaphore_ != nullptr) std::exchange(semaphore_, nullptr)->release_held();
   }
@@ -193,10 +209,16 @@ class [[nodiscard("the permit is released when the guard is dropped")]] Semaphor
   Semaphore* semaphore_ = nullptr;
 };
 
+/// What `co_await semaphore.scoped()` waits with: an acquire that gives a SemaphoreGuard.
 class Semaphore::ScopedAwaiter : public Semaphore::AcquireAwaiter {
  public:
+  /// Waits for a permit of the semaphore given.
   using AcquireAwaiter::AcquireAwaiter;
+  /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+  /// wait, or throws its error.
   SemaphoreGuard await_resume() {
+    /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+    /// wait, or throws its error.
     AcquireAwaiter::await_resume();
     return SemaphoreGuard(semaphore_);
   }

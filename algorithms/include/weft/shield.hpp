@@ -1,28 +1,29 @@
 #pragma once
 
-// weft::shield: protect a piece of work from the cancellation of the task awaiting it
-// (asyncio.shield).
-//
-//   co_await weft::shield(commit_transaction(tx));  // runs to its end even if we are cancelled
-//   co_await weft::shield(std::move(handle));       // a task already spawned
-//
-// The work runs as its own task (a Task is spawned when the shield starts; a JoinHandle's
-// task already runs, and the shield takes the handle over), which a cancel of the awaiting
-// task does not reach. Uncancelled, the shield returns the work's value or rethrows its
-// exception, like awaiting the work directly.
-//
-// Where weft differs from asyncio: asyncio's shield returns CancelledError at once and leaves
-// the inner work running, owned by nobody. weft never leaves work unseen, so a cancelled
-// shield keeps waiting until the work has finished, and only then throws CancelledError.
-// The work's value is then dropped (the caller asked to stop) — but not a failure: an
-// exception of the work that nobody will see is reported once, exactly as for a detached
-// task or a dropped JoinHandle (ReportKind::unretrieved_exception, to the runtime's report
-// sink), never lost. weft has no "return at once" variant: for that, spawn the work and
-// keep (or detach) its handle, which says plainly who owns it.
-//
-// The cancel is consumed while waiting and delivered afterwards, so a shield that was
-// cancelled always ends in CancelledError, never silently. A shielded task can still be
-// stopped deliberately: give it its own way to be told, or keep its handle and cancel that.
+/// @file
+/// weft::shield: protect a piece of work from the cancellation of the task awaiting it
+/// (asyncio.shield).
+///
+///   co_await weft::shield(commit_transaction(tx));  // runs to its end even if we are cancelled
+///   co_await weft::shield(std::move(handle));       // a task already spawned
+///
+/// The work runs as its own task (a Task is spawned when the shield starts; a JoinHandle's
+/// task already runs, and the shield takes the handle over), which a cancel of the awaiting
+/// task does not reach. Uncancelled, the shield returns the work's value or rethrows its
+/// exception, like awaiting the work directly.
+///
+/// Where weft differs from asyncio: asyncio's shield returns CancelledError at once and leaves
+/// the inner work running, owned by nobody. weft never leaves work unseen, so a cancelled
+/// shield keeps waiting until the work has finished, and only then throws CancelledError.
+/// The work's value is then dropped (the caller asked to stop) — but not a failure: an
+/// exception of the work that nobody will see is reported once, exactly as for a detached
+/// task or a dropped JoinHandle (ReportKind::unretrieved_exception, to the runtime's report
+/// sink), never lost. weft has no "return at once" variant: for that, spawn the work and
+/// keep (or detach) its handle, which says plainly who owns it.
+///
+/// The cancel is consumed while waiting and delivered afterwards, so a shield that was
+/// cancelled always ends in CancelledError, never silently. A shielded task can still be
+/// stopped deliberately: give it its own way to be told, or keep its handle and cancel that.
 
 #include <exception>
 #include <stdexcept>
@@ -75,11 +76,14 @@ Task<T> shield_handle(JoinHandle<T> handle) {
 }  // namespace detail
 
 template <class T>
+/// Runs `task` in a task of its own that a cancel of the awaiting task does not reach; see this
+/// file's description.
 [[nodiscard]] Task<T> shield(Task<T> task) {
   co_return co_await detail::shield_handle(spawn(detail::frame_ends_first(std::move(task))));
 }
 
 template <class T>
+/// As the Task form, for a task already spawned.
 [[nodiscard]] Task<T> shield(JoinHandle<T> handle) {
   return detail::shield_handle(std::move(handle));
 }

@@ -1,54 +1,55 @@
 #pragma once
 
-// weft::with_task_group / weft::TaskGroup: structured concurrency (asyncio.TaskGroup).
-//
-//   co_await weft::with_task_group([&](weft::TaskGroup& group) -> weft::Task<void> {
-//     for (const auto& url : urls) group.spawn(fetch_into(url, results));
-//     weft::ChildHandle<int> n = group.spawn(count_lines(file));  // a child with a result
-//     use(co_await n);
-//   });
-//   // here every child has ended
-//
-// The group exists only inside with_task_group, handed to the body by reference: there is
-// no TaskGroup to construct, forget to join or destroy early, and an exception escaping the
-// body cannot skip the join (in C++ a destructor cannot co_await, so a group object that
-// relied on a `co_await group.join()` call would have to abort — or leave children running —
-// whenever an exception went past the join). The body runs as a child of the group too, so
-// a failing sibling can interrupt it, as asyncio cancels the body of an `async with`.
-//
-// - group.spawn(task) starts a child (asyncio's create_task) and returns its ChildHandle<T>:
-//   `co_await handle` gives the child's value or rethrows its exception, handle.cancel()
-//   cancels that child alone, done()/cancelled() say how far it got. The group owns the
-//   child's lifetime whether or not the handle is kept: dropping it (the usual thing for a
-//   Task<void> child) neither detaches nor cancels anything. The body and the children may
-//   spawn more children while the group runs, from any loop.
-// - A child that ends in CancelledError (cancelled through its handle, or one that threw it)
-//   is not a failure: the group carries on (asyncio's TaskGroup ignores a cancelled child).
-// - The group ends when the body and every child have ended; with_task_group then returns
-//   the body's value.
-// - The first failure (an exception other than CancelledError, from the body or a child)
-//   cancels the body and every other child; children spawned after that start cancelled,
-//   and their work never runs (asyncio raises RuntimeError from create_task instead; here a
-//   child's clean-up may spawn without a new way to fail, and its handle says cancelled).
-//   Once all have ended, every such failure — in the order they happened — is thrown
-//   together as TaskGroupError.
-// - group.cancel(), or a cancel of the task awaiting with_task_group, cancels the body and
-//   every child; after they all ended it comes out as CancelledError (the body was
-//   interrupted, so there is no value to return). If there were failures too,
-//   TaskGroupError is thrown (nothing is lost); if the awaiting task itself was cancelled,
-//   that cancel is then re-armed on it, so its next suspension throws CancelledError: an
-//   outside cancel always reaches the owner.
-// - A body that ends in CancelledError by itself (not because the group or the owner was
-//   cancelled) propagates it as the group's outcome.
-//
-// Memory follows the live children only: a child's node (its result slot and task) is freed
-// as soon as the group has dealt with its end (joined it, kept its failure) and its
-// ChildHandle, if any, is gone. A group that lives as long as a server, with a child per
-// connection, does not grow with the connections it has served.
-//
-// Never keep the TaskGroup& beyond the body and its children: spawn() after the group ended
-// throws std::logic_error while the group still exists, and is undefined afterwards. A
-// ChildHandle may outlive the group (and be awaited after it: the child has ended).
+/// @file
+/// weft::with_task_group / weft::TaskGroup: structured concurrency (asyncio.TaskGroup).
+///
+///   co_await weft::with_task_group([&](weft::TaskGroup& group) -> weft::Task<void> {
+///     for (const auto& url : urls) group.spawn(fetch_into(url, results));
+///     weft::ChildHandle<int> n = group.spawn(count_lines(file));  // a child with a result
+///     use(co_await n);
+///   });
+///   // here every child has ended
+///
+/// The group exists only inside with_task_group, handed to the body by reference: there is
+/// no TaskGroup to construct, forget to join or destroy early, and an exception escaping the
+/// body cannot skip the join (in C++ a destructor cannot co_await, so a group object that
+/// relied on a `co_await group.join()` call would have to abort — or leave children running —
+/// whenever an exception went past the join). The body runs as a child of the group too, so
+/// a failing sibling can interrupt it, as asyncio cancels the body of an `async with`.
+///
+/// - group.spawn(task) starts a child (asyncio's create_task) and returns its ChildHandle<T>:
+///   `co_await handle` gives the child's value or rethrows its exception, handle.cancel()
+///   cancels that child alone, done()/cancelled() say how far it got. The group owns the
+///   child's lifetime whether or not the handle is kept: dropping it (the usual thing for a
+///   Task<void> child) neither detaches nor cancels anything. The body and the children may
+///   spawn more children while the group runs, from any loop.
+/// - A child that ends in CancelledError (cancelled through its handle, or one that threw it)
+///   is not a failure: the group carries on (asyncio's TaskGroup ignores a cancelled child).
+/// - The group ends when the body and every child have ended; with_task_group then returns
+///   the body's value.
+/// - The first failure (an exception other than CancelledError, from the body or a child)
+///   cancels the body and every other child; children spawned after that start cancelled,
+///   and their work never runs (asyncio raises RuntimeError from create_task instead; here a
+///   child's clean-up may spawn without a new way to fail, and its handle says cancelled).
+///   Once all have ended, every such failure — in the order they happened — is thrown
+///   together as TaskGroupError.
+/// - group.cancel(), or a cancel of the task awaiting with_task_group, cancels the body and
+///   every child; after they all ended it comes out as CancelledError (the body was
+///   interrupted, so there is no value to return). If there were failures too,
+///   TaskGroupError is thrown (nothing is lost); if the awaiting task itself was cancelled,
+///   that cancel is then re-armed on it, so its next suspension throws CancelledError: an
+///   outside cancel always reaches the owner.
+/// - A body that ends in CancelledError by itself (not because the group or the owner was
+///   cancelled) propagates it as the group's outcome.
+///
+/// Memory follows the live children only: a child's node (its result slot and task) is freed
+/// as soon as the group has dealt with its end (joined it, kept its failure) and its
+/// ChildHandle, if any, is gone. A group that lives as long as a server, with a child per
+/// connection, does not grow with the connections it has served.
+///
+/// Never keep the TaskGroup& beyond the body and its children: spawn() after the group ended
+/// throws std::logic_error while the group still exists, and is undefined afterwards. A
+/// ChildHandle may outlive the group (and be awaited after it: the child has ended).
 
 #include <atomic>
 #include <coroutine>
@@ -74,14 +75,16 @@
 
 namespace weft {
 
-// Every failure of a task group (asyncio's ExceptionGroup), in the order they happened.
+/// Every failure of a task group (asyncio's ExceptionGroup), in the order they happened.
 class TaskGroupError : public std::exception {
  public:
+  /// The group's failures, in the order they happened.
   explicit TaskGroupError(std::vector<std::exception_ptr> errors)
       : errors_(std::move(errors)), what_(describe(errors_)) {}
 
+  /// The failures, in the order they happened.
   [[nodiscard]] const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
-  // "weft: 2 task group failures: [1] boom; [2] unknown exception"
+  /// "weft: 2 task group failures: [1] boom; [2] unknown exception"
   [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
 
  private:
@@ -113,44 +116,48 @@ template <class T>
 class GroupChild;
 }  // namespace detail
 
-// Runs `body(group)` (a callable returning Task<R>) with a new TaskGroup, waits for the body
-// and every child to end, and returns the body's value. See the top of this file.
+/// Runs `body(group)` (a callable returning Task<R>) with a new TaskGroup, waits for the body
+/// and every child to end, and returns the body's value. See the top of this file.
 template <class Body>
 auto with_task_group(Body body)
     -> Task<typename std::invoke_result_t<Body&, TaskGroup&>::value_type>;
 
-// The handle to one child of a TaskGroup (asyncio's Task, as create_task returns it). Unlike
-// a JoinHandle it does not own the child: the group runs and joins it whatever happens to the
-// handle, and a failure of the child is the group's failure. Move-only; use it from one task
-// at a time.
+/// The handle to one child of a TaskGroup (asyncio's Task, as create_task returns it). Unlike
+/// a JoinHandle it does not own the child: the group runs and joins it whatever happens to the
+/// handle, and a failure of the child is the group's failure. Move-only; use it from one task
+/// at a time.
 template <class T>
 class ChildHandle {
  public:
   ChildHandle() noexcept = default;
+  /// Takes over `other`'s child; `other` becomes empty.
   ChildHandle(ChildHandle&& other) noexcept;
+  /// Lets go of this handle's child, then takes over `other`'s.
   ChildHandle& operator=(ChildHandle&& other) noexcept;
   ChildHandle(const ChildHandle&) = delete;
   ChildHandle& operator=(const ChildHandle&) = delete;
   ~ChildHandle();
 
+  /// False for an empty handle (default-constructed or moved from).
   [[nodiscard]] bool valid() const noexcept { return child_ != nullptr; }
-  // True once the child has ended: its value, exception or cancellation is there to take.
+  /// True once the child has ended: its value, exception or cancellation is there to take.
   [[nodiscard]] bool done() const noexcept;
-  // True once the child has ended in CancelledError.
+  /// True once the child has ended in CancelledError.
   [[nodiscard]] bool cancelled() const noexcept;
-  // Cancels this child only; the group goes on (a cancelled child is not a failure). A child
-  // cancelled before it started never runs its work; a running one gets CancelledError at
-  // its next suspension (if it returns without suspending again, its value stands). False if
-  // the child had already ended (asyncio's Task.cancel()).
+  /// Cancels this child only; the group goes on (a cancelled child is not a failure). A child
+  /// cancelled before it started never runs its work; a running one gets CancelledError at
+  /// its next suspension (if it returns without suspending again, its value stands). False if
+  /// the child had already ended (asyncio's Task.cancel()).
   bool cancel() noexcept;
 
   class Awaiter;
-  // `co_await handle`: waits for the child to end, then gives its value or rethrows its
-  // exception (CancelledError if it was cancelled). Like awaiting a JoinHandle, a cancel of
-  // the awaiting task cancels the child too, and the awaiter resumes (with CancelledError)
-  // once the child has ended. The value is taken once; a second await, or a child awaiting
-  // its own handle, throws logic_error.
+  /// `co_await handle`: waits for the child to end, then gives its value or rethrows its
+  /// exception (CancelledError if it was cancelled). Like awaiting a JoinHandle, a cancel of
+  /// the awaiting task cancels the child too, and the awaiter resumes (with CancelledError)
+  /// once the child has ended. The value is taken once; a second await, or a child awaiting
+  /// its own handle, throws logic_error.
   Awaiter operator co_await() &;
+  /// As the lvalue form.
   Awaiter operator co_await() &&;
 
  private:
@@ -162,39 +169,43 @@ class ChildHandle {
   bool retrieved_ = false;
 };
 
+/// A group of child tasks that ends only once all of them have ended (asyncio.TaskGroup), run
+/// by weft::with_task_group; see this file's description.
 class TaskGroup {
  public:
   TaskGroup(const TaskGroup&) = delete;
   TaskGroup& operator=(const TaskGroup&) = delete;
 
-  // Starts `task` as a child of the group. From inside a weft task (the body, a child, or
-  // any task that has the group while it runs). Dropping the handle is fine: the group still
-  // owns the child.
-  // (No defaulted SpawnOptions, as weft::spawn: g++ 12 would relocate it bitwise inside a
-  // co_await expression.)
+  /// Starts `task` as a child of the group. From inside a weft task (the body, a child, or
+  /// any task that has the group while it runs). Dropping the handle is fine: the group still
+  /// owns the child.
+  /// (No defaulted SpawnOptions, as weft::spawn: g++ 12 would relocate it bitwise inside a
+  /// co_await expression.)
   ChildHandle<void> spawn(Task<void> task, SpawnOptions options) {
     return spawn_child(std::move(task), std::move(options));
   }
+  /// As spawn(task, options), without a name.
   ChildHandle<void> spawn(Task<void> task) { return spawn_child(std::move(task), SpawnOptions()); }
-  // A child with a value: keep the handle to get it.
+  /// A child with a value: keep the handle to get it.
   template <class T>
   [[nodiscard]] ChildHandle<T> spawn(Task<T> task,
                                      SpawnOptions options) requires(!std::is_void_v<T>) {
     return spawn_child(std::move(task), std::move(options));
   }
   template <class T>
+  /// As spawn(task, options), without a name.
   [[nodiscard]] ChildHandle<T> spawn(Task<T> task) requires(!std::is_void_v<T>) {
     return spawn_child(std::move(task), SpawnOptions());
   }
 
-  // Cancels the body and every child; with_task_group then ends in CancelledError (or
-  // TaskGroupError if something failed). From any task; nothing once the group has ended.
+  /// Cancels the body and every child; with_task_group then ends in CancelledError (or
+  /// TaskGroupError if something failed). From any task; nothing once the group has ended.
   void cancel() noexcept { cancel_all(true); }
 
-  // Only with_task_group joins a group, and then no child is left. A frame destroyed mid-way
-  // (forced runtime shutdown, already reported by the runtime as shutdown_forced) drops the
-  // group's references to the children it had not dealt with; the runtime still owns and
-  // finishes their tasks.
+  /// Only with_task_group joins a group, and then no child is left. A frame destroyed mid-way
+  /// (forced runtime shutdown, already reported by the runtime as shutdown_forced) drops the
+  /// group's references to the children it had not dealt with; the runtime still owns and
+  /// finishes their tasks.
   ~TaskGroup();
 
  private:
@@ -206,17 +217,17 @@ class TaskGroup {
 
   template <class T>
   ChildHandle<T> spawn_child(Task<T> task, SpawnOptions options);
-  // Starts `child`'s task and links it among the live children. Call with mutex_ held.
+  /// Starts `child`'s task and links it among the live children. Call with mutex_ held.
   template <class T>
   void start_locked(detail::GroupChild<T>& child, Task<T> task, SpawnOptions options);
-  // Cancels the body and every live child, once: a second reason to stop (the owner's cancel
-  // after a failure, or the reverse) must not interrupt a child's clean-up from the first.
-  // Children spawned from now on start cancelled. `requested`: group.cancel(), which makes the
-  // group end in CancelledError.
+  /// Cancels the body and every live child, once: a second reason to stop (the owner's cancel
+  /// after a failure, or the reverse) must not interrupt a child's clean-up from the first.
+  /// Children spawned from now on start cancelled. `requested`: group.cancel(), which makes the
+  /// group end in CancelledError.
   void cancel_all(bool requested) noexcept;
-  // The owner is done with `child` (it posted its end): no longer live.
+  /// The owner is done with `child` (it posted its end): no longer live.
   void unlink(detail::GroupChildBase& child) noexcept;
-  // True (and no more spawns accepted) if every child spawned so far has been dealt with.
+  /// True (and no more spawns accepted) if every child spawned so far has been dealt with.
   bool close_if_all_ended() noexcept;
   bool cancel_requested() noexcept;
 
@@ -440,15 +451,20 @@ bool ChildHandle<T>::cancel() noexcept {
   return child_ != nullptr && child_->request_cancel();
 }
 
-// Owns the coroutine that waits (so the await needs no waiter of its own in the child).
+/// Owns the coroutine that waits (so the await needs no waiter of its own in the child).
 template <class T>
 class ChildHandle<T>::Awaiter {
  public:
+  /// Awaits `wait`, the coroutine that joins the child.
   explicit Awaiter(Task<T> wait) noexcept : wait_(std::move(wait)) {}
+  /// Awaiter protocol, called by `co_await`: true when the wait can end without suspending.
   bool await_ready() const noexcept { return false; }
+  /// Awaiter protocol, called by `co_await` when await_ready() returned false.
   bool await_suspend(std::coroutine_handle<> caller) noexcept {
     return typename Task<T>::Awaiter{wait_.handle()}.await_suspend(caller);
   }
+  /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+  /// wait, or throws its error.
   decltype(auto) await_resume() { return typename Task<T>::Awaiter{wait_.handle()}.await_resume(); }
 
  private:

@@ -1,29 +1,30 @@
 #pragma once
 
-// weft::wait: wait for some of several running tasks, and cancel none of them (asyncio.wait).
-//
-//   std::vector<weft::JoinHandle<Reply>> replicas = ...;  // spawned
-//   weft::WaitResult<Reply> r =
-//       co_await weft::wait(std::move(replicas), weft::ReturnWhen::first_completed, 200ms);
-//   for (auto& h : r.done) use(co_await h);  // finished: co_await gives the outcome at once
-//   for (auto& h : r.pending) h.cancel();     // still running: the caller decides
-//
-// Returns when `when` is met — the first task ended (first_completed), the first task failed
-// with an exception other than CancelledError, or all ended (first_exception: as asyncio,
-// also when none failed), all ended (all_completed) — or when the optional timeout passed,
-// whichever comes first. A timeout is not an error: it just returns with what is pending.
-// The handles come back split into `done` and `pending`, each in the order they were given.
-// Unlike when_any, wait cancels nothing: the pending tasks go on running, owned by the
-// caller through their handles again (and a handle dropped is a task detached, as ever).
-//
-// The handles returned stand for the tasks given: awaiting one gives that task's value or
-// exception; cancelling one cancels that task, and it resumes its awaiter once the task has
-// ended (with CancelledError). They are new handles — wait watches each task through a small
-// task of its own that awaits it, and returns that task's handle — so their id() differs.
-//
-// If the task calling wait is cancelled, wait does own the tasks at that moment: it cancels
-// and joins every one of them, then throws CancelledError (work is never orphaned).
-// An empty vector throws std::invalid_argument, as asyncio raises ValueError.
+/// @file
+/// weft::wait: wait for some of several running tasks, and cancel none of them (asyncio.wait).
+///
+///   std::vector<weft::JoinHandle<Reply>> replicas = ...;  // spawned
+///   weft::WaitResult<Reply> r =
+///       co_await weft::wait(std::move(replicas), weft::ReturnWhen::first_completed, 200ms);
+///   for (auto& h : r.done) use(co_await h);  // finished: co_await gives the outcome at once
+///   for (auto& h : r.pending) h.cancel();     // still running: the caller decides
+///
+/// Returns when `when` is met — the first task ended (first_completed), the first task failed
+/// with an exception other than CancelledError, or all ended (first_exception: as asyncio,
+/// also when none failed), all ended (all_completed) — or when the optional timeout passed,
+/// whichever comes first. A timeout is not an error: it just returns with what is pending.
+/// The handles come back split into `done` and `pending`, each in the order they were given.
+/// Unlike when_any, wait cancels nothing: the pending tasks go on running, owned by the
+/// caller through their handles again (and a handle dropped is a task detached, as ever).
+///
+/// The handles returned stand for the tasks given: awaiting one gives that task's value or
+/// exception; cancelling one cancels that task, and it resumes its awaiter once the task has
+/// ended (with CancelledError). They are new handles — wait watches each task through a small
+/// task of its own that awaits it, and returns that task's handle — so their id() differs.
+///
+/// If the task calling wait is cancelled, wait does own the tasks at that moment: it cancels
+/// and joins every one of them, then throws CancelledError (work is never orphaned).
+/// An empty vector throws std::invalid_argument, as asyncio raises ValueError.
 
 #include <chrono>
 #include <cstddef>
@@ -45,11 +46,16 @@
 
 namespace weft {
 
+/// When weft::wait returns: at the first task to end, at the first to throw (or when all
+/// ended), or when all ended.
 enum class ReturnWhen { first_completed, first_exception, all_completed };
 
 template <class T>
+/// What weft::wait gives: the handles of the tasks that ended, and of those still running.
 struct WaitResult {
+  /// Handles of the tasks that have ended.
   std::vector<JoinHandle<T>> done;
+  /// Handles of the tasks still running.
   std::vector<JoinHandle<T>> pending;
 };
 
@@ -99,6 +105,8 @@ inline Task<void> post_at(Clock::time_point deadline, std::shared_ptr<WaitState>
 }  // namespace detail
 
 template <class T>
+/// Waits until `when` holds for `tasks` and splits them into done and pending; cancels none.
+/// See this file's description.
 [[nodiscard]] Task<WaitResult<T>> wait(std::vector<JoinHandle<T>> tasks,
                                        ReturnWhen when = ReturnWhen::all_completed,
                                        std::optional<Clock::duration> timeout = std::nullopt) {
@@ -163,6 +171,8 @@ template <class T>
 }
 
 template <class T, class Rep, class Period>
+/// As the other form, returning after `timeout` at the latest (the tasks still running are
+/// pending).
 [[nodiscard]] Task<WaitResult<T>> wait(std::vector<JoinHandle<T>> tasks, ReturnWhen when,
                                        std::chrono::duration<Rep, Period> timeout) {
   co_return co_await wait(

@@ -1,26 +1,27 @@
 #pragma once
 
-// weft::when_any: run several tasks concurrently; the first to end wins, the others are
-// cancelled and joined (asyncio.wait(..., return_when=FIRST_COMPLETED), then cancelling the
-// pending ones — in one step, and without leaving any of them running).
-//
-//   std::variant<std::string, int> r = co_await weft::when_any(from_cache(k), from_db(k));
-//   // r.index() is the winner's position; std::get<0>(r) its value
-//   weft::WhenAny<Reply> first = co_await weft::when_any(std::move(replicas));
-//   // first.index, first.value
-//
-// "First" is the first child to post its end: if several ended before the caller looked,
-// the earliest of them wins, deterministically. If the winner ended in an exception, it is
-// rethrown — after the losers were joined. If the waiting task is cancelled, all children
-// are cancelled and joined, then CancelledError propagates (also when a winner was already
-// known). when_any of an empty vector throws std::invalid_argument (nothing could win).
-//
-// Tasks or JoinHandles: a JoinHandle's task is owned by when_any from then on, and a loser
-// is cancelled and joined like any other (see detail/work_arg.hpp). To keep the losers
-// running, see weft::wait (wait.hpp).
-//
-// Results: a pack gives std::variant<value_t<Ts>...> (the winner's alternative is chosen by
-// position, so equal types are fine; void gives std::monostate); a vector gives WhenAny<T>.
+/// @file
+/// weft::when_any: run several tasks concurrently; the first to end wins, the others are
+/// cancelled and joined (asyncio.wait(..., return_when=FIRST_COMPLETED), then cancelling the
+/// pending ones — in one step, and without leaving any of them running).
+///
+///   std::variant<std::string, int> r = co_await weft::when_any(from_cache(k), from_db(k));
+///   // r.index() is the winner's position; std::get<0>(r) its value
+///   weft::WhenAny<Reply> first = co_await weft::when_any(std::move(replicas));
+///   // first.index, first.value
+///
+/// "First" is the first child to post its end: if several ended before the caller looked,
+/// the earliest of them wins, deterministically. If the winner ended in an exception, it is
+/// rethrown — after the losers were joined. If the waiting task is cancelled, all children
+/// are cancelled and joined, then CancelledError propagates (also when a winner was already
+/// known). when_any of an empty vector throws std::invalid_argument (nothing could win).
+///
+/// Tasks or JoinHandles: a JoinHandle's task is owned by when_any from then on, and a loser
+/// is cancelled and joined like any other (see detail/work_arg.hpp). To keep the losers
+/// running, see weft::wait (wait.hpp).
+///
+/// Results: a pack gives std::variant<value_t<Ts>...> (the winner's alternative is chosen by
+/// position, so equal types are fine; void gives std::monostate); a vector gives WhenAny<T>.
 
 #include <cstddef>
 #include <optional>
@@ -39,9 +40,10 @@
 namespace weft {
 
 template <class T>
+/// The result of when_any over a vector: the winner's position and its value.
 struct WhenAny {
-  std::size_t index;  // the winner's position in the vector
-  value_t<T> value;   // std::monostate for Task<void>
+  std::size_t index;  ///< the winner's position in the vector
+  value_t<T> value;   ///< std::monostate for Task<void>
 };
 
 namespace detail {
@@ -87,6 +89,9 @@ Task<WhenAny<T>> when_any_vector(std::vector<Task<T>> tasks, std::vector<JoinHan
 }
 }  // namespace detail
 
+/// Runs `first` and `rest` (Tasks or JoinHandles) concurrently; the first to end wins, the
+/// others are cancelled and joined. Gives the winner's value in a variant whose index is its
+/// position; see this file's description.
 template <class A0, class... As>
 requires(detail::work_arg<A0> && (detail::work_arg<As> && ...))
     [[nodiscard]] Task<std::variant<value_t<detail::work_value_t<A0>>,
@@ -97,11 +102,13 @@ requires(detail::work_arg<A0> && (detail::work_arg<As> && ...))
 }
 
 template <class T>
+/// As the pack form, over a vector: gives the winner's position and value.
 [[nodiscard]] Task<WhenAny<T>> when_any(std::vector<Task<T>> tasks) {
   return detail::when_any_vector<T>(std::move(tasks), {});
 }
 
 template <class T>
+/// As the Task form, over tasks already spawned, which when_any then owns.
 [[nodiscard]] Task<WhenAny<T>> when_any(std::vector<JoinHandle<T>> handles) {
   return detail::when_any_vector<T>({}, std::move(handles));
 }

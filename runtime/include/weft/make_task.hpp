@@ -1,25 +1,26 @@
 #pragma once
 
-// weft::make_task(callable, args...): a Task that owns a callable and its arguments, and runs
-// the Task the callable returns. weft::spawn(callable, args...) spawns one.
-//
-//   weft::spawn([name](int n) -> weft::Task<void> { co_await greet(name, n); }, 3);
-//
-// Why it exists. A coroutine lambda's captures live in the lambda object, not in the
-// coroutine's frame: the frame keeps only a pointer to the lambda. So
-//
-//   weft::spawn([name]() -> weft::Task<void> { ... }());   // wrong: a dangling capture
-//
-// compiles, and the task then reads `name` from a lambda that died at the end of the full
-// expression, while the task runs on. (The same holds for a coroutine's reference
-// parameters.) make_task moves the callable and decayed copies of the arguments into its own
-// frame, like std::thread, then awaits the callable's Task there: both live exactly as long as
-// the task. The arguments are passed to the callable as rvalues, so a parameter taken by
-// value is moved into the callee and one taken by const reference refers to make_task's copy.
-//
-// clang 14 and g++ 12 cannot warn about the dangerous form. (Newer clang can, through
-// [[clang::coro_lifetimebound]] on the task type; weft does not use it yet, as it cannot be
-// tested with the compilers weft is built with.)
+/// @file
+/// weft::make_task(callable, args...): a Task that owns a callable and its arguments, and runs
+/// the Task the callable returns. weft::spawn(callable, args...) spawns one.
+///
+///   weft::spawn([name](int n) -> weft::Task<void> { co_await greet(name, n); }, 3);
+///
+/// Why it exists. A coroutine lambda's captures live in the lambda object, not in the
+/// coroutine's frame: the frame keeps only a pointer to the lambda. So
+///
+///   weft::spawn([name]() -> weft::Task<void> { ... }());   // wrong: a dangling capture
+///
+/// compiles, and the task then reads `name` from a lambda that died at the end of the full
+/// expression, while the task runs on. (The same holds for a coroutine's reference
+/// parameters.) make_task moves the callable and decayed copies of the arguments into its own
+/// frame, like std::thread, then awaits the callable's Task there: both live exactly as long as
+/// the task. The arguments are passed to the callable as rvalues, so a parameter taken by
+/// value is moved into the callee and one taken by const reference refers to make_task's copy.
+///
+/// clang 14 and g++ 12 cannot warn about the dangerous form. (Newer clang can, through
+/// [[clang::coro_lifetimebound]] on the task type; weft does not use it yet, as it cannot be
+/// tested with the compilers weft is built with.)
 
 #include <concepts>
 #include <coroutine>
@@ -55,11 +56,15 @@ concept TaskCallable =
 template <class Inner>
 struct AdoptInnerOrigin {
   const Inner* inner;  // null: making it threw
+  /// Awaiter protocol, called by `co_await`: true when the wait can end without suspending.
   bool await_ready() const noexcept { return false; }
   template <class Promise>
+  /// Awaiter protocol, called by `co_await` when await_ready() returned false.
   void await_suspend(std::coroutine_handle<Promise> self) const noexcept {
     if (inner != nullptr) self.promise().set_origin(inner->handle().promise().origin());
   }
+  /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+  /// wait, or throws its error.
   void await_resume() const noexcept {}
 };
 
@@ -93,11 +98,11 @@ Task<T> run_owned(F fn, Args... args) {
 
 }  // namespace detail
 
-// A Task that owns `fn` and copies of `args` (moved when given as rvalues) and completes as
-// the Task `fn(args...)` does. `fn` is called at once (a coroutine lambda only makes its
-// Task then); that Task, like every Task, does nothing until awaited or spawned. An
-// exception from the call is thrown where the task is awaited. Reports about the task name
-// the coroutine `fn` returned.
+/// A Task that owns `fn` and copies of `args` (moved when given as rvalues) and completes as
+/// the Task `fn(args...)` does. `fn` is called at once (a coroutine lambda only makes its
+/// Task then); that Task, like every Task, does nothing until awaited or spawned. An
+/// exception from the call is thrown where the task is awaited. Reports about the task name
+/// the coroutine `fn` returned.
 template <class F, class... Args>
 requires detail::TaskCallable<F, Args...>
 [[nodiscard]] auto make_task(F&& fn, Args&&... args)

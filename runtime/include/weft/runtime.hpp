@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "weft/detail/block_on.hpp"
 #include "weft/join_handle.hpp"
 #include "weft/metrics.hpp"
 #include "weft/report.hpp"
@@ -20,150 +21,75 @@
 
 namespace weft {
 
+/// How a Runtime is built; the defaults suit a server.
 struct RuntimeOptions {
-  // Event loops, one thread each. 0 means one per core (std::thread::hardware_concurrency).
+  /// Event loops, one thread each. 0 means one per core (std::thread::hardware_concurrency).
   unsigned loops = 0;
-  // A loop whose current task runs this long without suspending is reported. 0 disables.
+  /// A loop whose current task runs this long without suspending is reported. 0 disables.
   std::chrono::milliseconds stall_threshold{25};
-  // Cap on stall reports, so a pathological program cannot flood stderr.
+  /// Cap on stall reports, so a pathological program cannot flood stderr.
   unsigned max_stall_reports_per_second = 4;
-  // At shutdown, tasks left are cancelled; any still running after this long have their
-  // frames destroyed without finishing (reported as shutdown_forced).
+  /// At shutdown, tasks left are cancelled; any still running after this long have their
+  /// frames destroyed without finishing (reported as shutdown_forced).
   std::chrono::milliseconds shutdown_grace{5000};
-  // At shutdown, one pending_at_shutdown report counts and names the tasks still running
-  // then (a detached ticker, a forgotten handle's task), which shutdown cancels: asyncio's
-  // "Task was destroyed but it is pending!". False: no report.
+  /// At shutdown, one pending_at_shutdown report counts and names the tasks still running
+  /// then (a detached ticker, a forgotten handle's task), which shutdown cancels: asyncio's
+  /// "Task was destroyed but it is pending!". False: no report.
   bool report_pending_at_shutdown = true;
-  // Where reports go (thread-safe). Default: one line on stderr each.
+  /// Where reports go (thread-safe). Default: one line on stderr each.
   ReportSink on_report{};
-  // Initial slots of each loop's work-stealing deque (it grows). Tests shrink it so the
-  // growth paths run; 256 matches a typical burst of spawns between two steals.
+  /// Initial slots of each loop's work-stealing deque (it grows). Tests shrink it so the
+  /// growth paths run; 256 matches a typical burst of spawns between two steals.
   std::size_t deque_capacity = 256;
-  // Workers of the oneTBB arena that runs weft::to_thread's jobs. 0 means one per core.
-  // Started on the first to_thread call, so a runtime that never calls it starts none.
+  /// Workers of the oneTBB arena that runs weft::to_thread's jobs. 0 means one per core.
+  /// Started on the first to_thread call, so a runtime that never calls it starts none.
   unsigned to_thread_threads = 0;
-  // to_thread jobs in flight at once; a call beyond waits, FIFO.
+  /// to_thread jobs in flight at once; a call beyond waits, FIFO.
   std::size_t max_to_thread_jobs = 512;
-  // Signals the runtime takes over for its life, for weft::signal (weft/signal.hpp): blocked
-  // on all its threads from its start (on the constructing thread too, until the Runtime is
-  // destroyed), read through one signalfd per loop, and given a disposition that reroutes
-  // one landing on a thread weft does not own, so that one sent to the process is never
-  // lost and never runs the previous disposition; masks and dispositions are restored at
-  // the end. Checked by the constructor: std::invalid_argument for SIGKILL, SIGSTOP, the
-  // fault signals, SIGPIPE or a number that is no signal; std::logic_error for a signal
-  // another live Runtime took.
+  /// Signals the runtime takes over for its life, for weft::signal (weft/signal.hpp): blocked
+  /// on all its threads from its start (on the constructing thread too, until the Runtime is
+  /// destroyed), read through one signalfd per loop, and given a disposition that reroutes
+  /// one landing on a thread weft does not own, so that one sent to the process is never
+  /// lost and never runs the previous disposition; masks and dispositions are restored at
+  /// the end. Checked by the constructor: std::invalid_argument for SIGKILL, SIGSTOP, the
+  /// fault signals, SIGPIPE or a number that is no signal; std::logic_error for a signal
+  /// another live Runtime took.
   std::vector<int> signals{};
 };
 
-namespace detail {
-
-class Scheduler;
-
-template <class T>
-class Outcome {
- public:
-  template <class... U>
-  void set_value(U&&... value) {
-    if constexpr (std::is_reference_v<T>)
-      state_.template emplace<1>(std::addressof(value)...);
-    else
-      state_.template emplace<1>(std::forward<U>(value)...);
-  }
-  void set_exception(std::exception_ptr e) { state_.template emplace<2>(std::move(e)); }
-  T get() {
-    if (state_.index() == 2) std::rethrow_exception(std::get<2>(state_));
-    if constexpr (std::is_void_v<T>)
-      return;
-    else if constexpr (std::is_reference_v<T>)
-      return *std::get<1>(state_);
-    else
-      return std::move(std::get<1>(state_));
-  }
-
- private:
-  using Stored = std::conditional_t<
-      std::is_void_v<T>, std::monostate,
-      std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, T>>;
-  std::variant<std::monostate, Stored, std::exception_ptr> state_;
-};
-
-template <class T>
-struct BlockOnState {
-  Outcome<T> outcome;
-  std::latch done{1};
-};
-
-template <class T>
-Task<void> run_to_outcome(Task<T> task, std::shared_ptr<BlockOnState<T>> state) {
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await std::move(task);
-      state->outcome.set_value();
-    } else {
-      state->outcome.set_value(co_await std::move(task));
-    }
-  } catch (...) {
-    state->outcome.set_exception(std::current_exception());
-  }
-  // The frame's copy of `state` keeps the latch alive while count_down runs, even if the
-  // blocked thread wakes and returns first.
-  state->done.count_down();
-}
-
-void check_block_on_allowed(Scheduler& scheduler);
-
-class SignalHub;
-
-// For block_on: blocks the runtime's signals (RuntimeOptions::signals) on the calling thread
-// if it does not block them yet, so a signal sent to the process cannot pick it while it
-// waits; on the way out hands what was sent to this thread meanwhile to the waiters (it
-// only waits, so a signal aimed at this very thread is read then) and unblocks what it
-// blocked (weft/signal.hpp).
-class SignalMaskScope {
- public:
-  explicit SignalMaskScope(Scheduler& scheduler) noexcept;
-  SignalMaskScope(const SignalMaskScope&) = delete;
-  SignalMaskScope& operator=(const SignalMaskScope&) = delete;
-  ~SignalMaskScope();
-
- private:
-  SignalHub* hub_;
-  std::uint64_t added_;
-};
-
-}  // namespace detail
-
-// A multi-loop runtime: N event loops on N threads sharing tasks by work stealing. Build one
-// per program (weft::run does), or embed one in a server and feed it tasks with spawn().
-// Destroying it cancels the tasks left, waits for them (up to shutdown_grace), joins the
-// threads and frees every frame.
-//
-// SIGPIPE: a peer that closed its end makes a write fail with EPIPE, and calls that cannot
-// say MSG_NOSIGNAL (sendfile, write) also raise SIGPIPE, which by default ends the process.
-// weft leaves the process's disposition alone and blocks SIGPIPE in the signal mask of every
-// thread it starts, for that thread's life: the loop threads (so tasks, handlers, weft::io
-// and the HTTP server), the stall monitor, and each oneTBB worker before the first
-// to_thread job it runs (oneTBB's workers are shared by the process: one that ran a
-// to_thread job keeps SIGPIPE blocked afterwards). On those threads a write to a closed
-// peer returns EPIPE and never kills the process; threads a task or a job starts inherit
-// the mask. The thread that calls run() or block_on() only waits, and its mask is not
-// touched for SIGPIPE. Your own threads are yours: one that writes to sockets or pipes must
-// use send(MSG_NOSIGNAL), block SIGPIPE with pthread_sigmask, or set a disposition for the
-// process, as it would without weft.
-//
-// Other signals: the ones in RuntimeOptions::signals are blocked on every thread of the
-// runtime, the constructing thread included (from the constructor to the destructor, which
-// restores its mask when it runs on the same thread), and tasks wait for them with
-// weft::signal (weft/signal.hpp).
+/// A multi-loop runtime: N event loops on N threads sharing tasks by work stealing. Build one
+/// per program (weft::run does), or embed one in a server and feed it tasks with spawn().
+/// Destroying it cancels the tasks left, waits for them (up to shutdown_grace), joins the
+/// threads and frees every frame.
+///
+/// SIGPIPE: a peer that closed its end makes a write fail with EPIPE, and calls that cannot
+/// say MSG_NOSIGNAL (sendfile, write) also raise SIGPIPE, which by default ends the process.
+/// weft leaves the process's disposition alone and blocks SIGPIPE in the signal mask of every
+/// thread it starts, for that thread's life: the loop threads (so tasks, handlers, weft::io
+/// and the HTTP server), the stall monitor, and each oneTBB worker before the first
+/// to_thread job it runs (oneTBB's workers are shared by the process: one that ran a
+/// to_thread job keeps SIGPIPE blocked afterwards). On those threads a write to a closed
+/// peer returns EPIPE and never kills the process; threads a task or a job starts inherit
+/// the mask. The thread that calls run() or block_on() only waits, and its mask is not
+/// touched for SIGPIPE. Your own threads are yours: one that writes to sockets or pipes must
+/// use send(MSG_NOSIGNAL), block SIGPIPE with pthread_sigmask, or set a disposition for the
+/// process, as it would without weft.
+///
+/// Other signals: the ones in RuntimeOptions::signals are blocked on every thread of the
+/// runtime, the constructing thread included (from the constructor to the destructor, which
+/// restores its mask when it runs on the same thread), and tasks wait for them with
+/// weft::signal (weft/signal.hpp).
 class Runtime {
  public:
+  /// Starts the loops, one thread each. Throws std::invalid_argument or std::logic_error for
+  /// a RuntimeOptions::signals it refuses (see there).
   explicit Runtime(RuntimeOptions options = {});
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Runs `task` on the loops and blocks this thread until it finishes; returns its value or
-  // rethrows its exception. Not callable from a loop thread (it would block that loop).
+  /// Runs `task` on the loops and blocks this thread until it finishes; returns its value or
+  /// rethrows its exception. Not callable from a loop thread (it would block that loop).
   template <class T>
   T block_on(Task<T> task) {
     detail::check_block_on_allowed(*scheduler_);
@@ -177,9 +103,9 @@ class Runtime {
     return state->outcome.get();
   }
 
-  // Spawns from any thread: from outside the loops the task goes to the injection queue and
-  // wakes a parked loop.
-  // (Two overloads, as weft::spawn: no defaulted SpawnOptions for g++ 12 to relocate.)
+  /// Spawns from any thread: from outside the loops the task goes to the injection queue and
+  /// wakes a parked loop.
+  /// (Two overloads, as weft::spawn: no defaulted SpawnOptions for g++ 12 to relocate.)
   template <class T>
   JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
     detail::TaskHeader* spawned = detail::make_spawned_task(scheduler_.get(), std::move(task));
@@ -187,20 +113,23 @@ class Runtime {
     return JoinHandle<T>{spawned};
   }
   template <class T>
+  /// As spawn(task, options), without a name.
   JoinHandle<T> spawn(Task<T> task) {
     detail::TaskHeader* spawned = detail::make_spawned_task(scheduler_.get(), std::move(task));
     detail::submit_spawn(spawned, std::string());
     return JoinHandle<T>{spawned};
   }
 
+  /// The number of event loops.
   [[nodiscard]] unsigned loops() const noexcept;
+  /// A snapshot of the counters, read while the loops run.
   [[nodiscard]] RuntimeMetrics metrics() const;
 
  private:
   std::unique_ptr<detail::Scheduler> scheduler_;
 };
 
-// asyncio.run: a runtime for the duration of one task.
+/// asyncio.run: a runtime for the duration of one task.
 template <class T>
 T run(Task<T> task, RuntimeOptions options = {}) {
   Runtime runtime(std::move(options));

@@ -11,18 +11,23 @@
 
 namespace weft {
 
+/// Options of weft::spawn and Runtime::spawn.
 struct SpawnOptions {
-  // Shown in reports (stall, unobserved exception); free-form, e.g. "fetch user 42".
+  /// Shown in reports (stall, unobserved exception); free-form, e.g. "fetch user 42".
   std::string name;
 };
 
-// Starts `task` concurrently on the current runtime (asyncio.create_task). Call it from
-// inside a task; from any other thread use Runtime::spawn. From a loop the task goes to that
-// loop's local queue, where idle loops can steal it.
-//
-// Two overloads rather than a defaulted SpawnOptions: g++ 12 relocates a defaulted class
-// argument of a call inside a co_await expression (`co_await weft::spawn(t)`) bitwise, which
-// breaks the std::string in it (see BUILD_NOTES.md, "g++ 12 specifics").
+/// Starts `task` concurrently on the current runtime (asyncio.create_task). Call it from
+/// inside a task; from any other thread use Runtime::spawn. The first task spawned (or woken)
+/// by the running task goes to its loop's LIFO slot and runs on that loop as soon as the
+/// running task suspends; other loops take it only if the running task holds its loop long
+/// enough for the stall monitor to expose the slot. Later ones in the same run, and the slot's
+/// task after a streak of LIFO turns, go to the back of the loop's work-stealing queue, where
+/// idle loops can steal them.
+///
+/// Two overloads rather than a defaulted SpawnOptions: g++ 12 relocates a defaulted class
+/// argument of a call inside a co_await expression (`co_await weft::spawn(t)`) bitwise, which
+/// breaks the std::string in it (see BUILD_NOTES.md, "g++ 12 specifics").
 template <class T>
 JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
   detail::Scheduler* scheduler = detail::current_scheduler();
@@ -32,6 +37,7 @@ JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
   detail::submit_spawn(spawned, std::move(options.name));
   return JoinHandle<T>{spawned};
 }
+/// As spawn(task, options), without a name.
 template <class T>
 JoinHandle<T> spawn(Task<T> task) {
   detail::Scheduler* scheduler = detail::current_scheduler();
@@ -41,12 +47,12 @@ JoinHandle<T> spawn(Task<T> task) {
   return JoinHandle<T>{spawned};
 }
 
-// Starts `fn(args...)`, a callable returning a Task, with the callable and copies of the
-// arguments kept alive in the task (make_task.hpp says why a coroutine lambda needs this):
-//
-//   weft::spawn([url](int tries) -> weft::Task<void> { co_await fetch(url, tries); }, 3);
-//
-// For a name, spawn(weft::make_task(fn, args...), {.name = "..."}).
+/// Starts `fn(args...)`, a callable returning a Task, with the callable and copies of the
+/// arguments kept alive in the task (make_task.hpp says why a coroutine lambda needs this):
+///
+///   weft::spawn([url](int tries) -> weft::Task<void> { co_await fetch(url, tries); }, 3);
+///
+/// For a name, spawn(weft::make_task(fn, args...), {.name = "..."}).
 template <class F, class... Args>
 requires detail::TaskCallable<F, Args...>
 auto spawn(F&& fn, Args&&... args)

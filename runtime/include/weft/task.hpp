@@ -1,14 +1,15 @@
 #pragma once
 
-// weft::Task<T>: a lazy coroutine. Nothing runs until the task is awaited (co_await) or
-// handed to weft::spawn / weft::run; a Task destroyed before either is reported as a bug
-// (asyncio's "coroutine was never awaited").
-//
-// Awaiting a task runs it with a plain call (detail::InlineRun): a callee that finishes
-// without suspending returns to its awaiter, which goes on without suspending, so a loop of
-// a million sequential co_awaits of tasks that finish at once runs in constant stack on
-// every compiler and optimisation level. A callee that suspends on the runtime transfers
-// back to its awaiter symmetrically when it ends.
+/// @file
+/// weft::Task<T>: a lazy coroutine. Nothing runs until the task is awaited (co_await) or
+/// handed to weft::spawn / weft::run; a Task destroyed before either is reported as a bug
+/// (asyncio's "coroutine was never awaited").
+///
+/// Awaiting a task runs it with a plain call (detail::InlineRun): a callee that finishes
+/// without suspending returns to its awaiter, which goes on without suspending, so a loop of
+/// a million sequential co_awaits of tasks that finish at once runs in constant stack on
+/// every compiler and optimisation level. A callee that suspends on the runtime transfers
+/// back to its awaiter symmetrically when it ends.
 
 #include <coroutine>
 #include <exception>
@@ -21,6 +22,8 @@
 #include "weft/detail/inline_run.hpp"
 #include "weft/detail/task_frame.hpp"
 
+/// weft: the runtime (tasks, loops, spawn, sleep, to_thread, signals) and the asyncio toolkit
+/// (gather, wait_for, queues, locks, task groups, generators).
 namespace weft {
 
 template <class T = void>
@@ -49,23 +52,24 @@ struct FrameOrigin {
 
 }  // namespace detail
 
-// Where one of weft's library coroutines (weft::to_thread, the HTTP client's requests) was
-// called: their last parameter, defaulted, so that a report about the task (never awaited,
-// stalled, pending at shutdown) names the user's line instead of weft's internals. Only weft
-// makes one; it converts from nothing, so it never captures an argument meant for the call.
+/// Where one of weft's library coroutines (weft::to_thread, the HTTP client's requests) was
+/// called: their last parameter, defaulted, so that a report about the task (never awaited,
+/// stalled, pending at shutdown) names the user's line instead of weft's internals. Only weft
+/// makes one; it converts from nothing, so it never captures an argument meant for the call.
 class CallSite {
  public:
-  // `api` names the function the user called. Its defaulted arguments are evaluated at the
-  // call that uses the default: the user's call of `api`.
+  /// `api` names the function the user called. Its defaulted arguments are evaluated at the
+  /// call that uses the default: the user's call of `api`.
   static constexpr CallSite here(const char* api, const char* file = __builtin_FILE(),
                                  unsigned line = __builtin_LINE()) noexcept {
     return CallSite(detail::FrameOrigin{api, file, line, 1});
   }
-  // For a form that cannot default a parameter (one after a pack): reports name `api` and
-  // say the call site was not recorded.
+  /// For a form that cannot default a parameter (one after a pack): reports name `api` and
+  /// say the call site was not recorded.
   static constexpr CallSite unrecorded(const char* api) noexcept {
     return CallSite(detail::FrameOrigin{api, nullptr, 0, 1});
   }
+  /// Where the call came from, as reports show it.
   [[nodiscard]] constexpr const detail::FrameOrigin& origin() const noexcept { return origin_; }
 
  private:
@@ -125,14 +129,18 @@ class TaskPromiseBase {
   std::suspend_always initial_suspend() const noexcept { return {}; }
 
   struct FinalAwaiter {
+    /// Awaiter protocol, called by `co_await`: true when the wait can end without suspending.
     bool await_ready() const noexcept { return false; }
     template <class Promise>
+    /// Awaiter protocol, called by `co_await` when await_ready() returned false.
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
       // A root task (spawned) has no continuation: control returns to the loop, which sees
       // the handle done() and completes the task.
       TaskPromiseBase& p = h.promise();
       return p.continuation_ ? p.awaiter_run_.hand_back(p.continuation_) : std::noop_coroutine();
     }
+    /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+    /// wait, or throws its error.
     void await_resume() const noexcept {}
   };
   FinalAwaiter final_suspend() const noexcept { return {}; }
@@ -268,15 +276,23 @@ class TaskPromise<void> final : public TaskPromiseBase {
 }  // namespace detail
 
 template <class T>
+/// A lazy coroutine task: it starts when awaited or spawned (see this file's description).
+/// `co_await` it once, or give it to weft::spawn.
 class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")]] Task {
  public:
+  /// The coroutine's promise (the compiler's hook).
   using promise_type = detail::TaskPromise<T>;
+  /// The coroutine handle this Task owns.
   using handle_type = std::coroutine_handle<promise_type>;
+  /// The type `co_await task` gives.
   using value_type = T;
 
   Task() noexcept = default;
+  /// Takes ownership of `h` (for the promise's get_return_object).
   explicit Task(handle_type h) noexcept : handle_(h) {}
+  /// Takes over `other`'s coroutine; `other` becomes empty.
   Task(Task && other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  /// Destroys this Task's coroutine, if any, then takes over `other`'s.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       destroy();
@@ -288,27 +304,34 @@ class [[nodiscard("a weft::Task is lazy: co_await it or pass it to weft::spawn")
   Task& operator=(const Task&) = delete;
   ~Task() { destroy(); }
 
+  /// False for an empty Task (default-constructed, moved from or released).
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
+  /// What `co_await task` waits with: it runs the callee and resumes the caller when it ends.
   struct Awaiter {
+    /// The awaited coroutine.
     handle_type callee;
+    /// Awaiter protocol, called by `co_await`: true when the wait can end without suspending.
     bool await_ready() const noexcept { return false; }
-    // False (the caller goes on at once) when the callee ended without suspending.
+    /// False (the caller goes on at once) when the callee ended without suspending.
     bool await_suspend(std::coroutine_handle<> caller) noexcept {
       callee.promise().set_continuation(caller);
       return !callee.promise().run_for_awaiter(callee);
     }
+    /// Awaiter protocol, called by `co_await` as the task goes on: gives the outcome of the
+    /// wait, or throws its error.
     decltype(auto) await_resume() { return callee.promise().take_result(); }
   };
 
-  // Awaiting runs the task to completion and gives its value or rethrows its exception.
-  // The Task must be valid and not yet awaited.
+  /// Awaiting runs the task to completion and gives its value or rethrows its exception.
+  /// The Task must be valid and not yet awaited.
   Awaiter operator co_await()& noexcept { return Awaiter{checked()}; }
+  /// As the lvalue form.
   Awaiter operator co_await()&& noexcept { return Awaiter{checked()}; }
 
-  // For the runtime: the coroutine, still owned by this Task.
+  /// For the runtime: the coroutine, still owned by this Task.
   [[nodiscard]] handle_type handle() const noexcept { return handle_; }
-  // For the runtime (spawn): takes ownership of the coroutine; this Task becomes empty.
+  /// For the runtime (spawn): takes ownership of the coroutine; this Task becomes empty.
   [[nodiscard]] handle_type release() noexcept { return std::exchange(handle_, {}); }
 
  private:

@@ -1,6 +1,7 @@
 #pragma once
 
-// Everything of weft's runtime layer. See README.md for the asyncio -> weft table.
+/// @file
+/// Everything of weft's runtime layer. See README.md for the asyncio -> weft table.
 #include "weft/async_fd.hpp"
 #include "weft/current_task.hpp"
 #include "weft/errors.hpp"
