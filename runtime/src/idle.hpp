@@ -62,9 +62,6 @@ class Idle {
   [[nodiscard]] bool others_unparked() const noexcept {
     return (state_.load(std::memory_order_relaxed) >> 16) > 1;
   }
-  [[nodiscard]] unsigned num_searching() const noexcept {
-    return state_.load(std::memory_order_relaxed) & kSearchMask;
-  }
 
  private:
   static constexpr std::uint32_t kSearchMask = 0xffff;

@@ -42,10 +42,6 @@ class Scheduler {
 
   // --- work from outside the loops --------------------------------------------------------
   void inject(TaskHeader* task);
-  [[nodiscard]] std::size_t dequeue_injected(moodycamel::ConsumerToken& token, TaskHeader** out,
-                                             std::size_t max) noexcept {
-    return injection_.try_dequeue_bulk(token, out, max);
-  }
   [[nodiscard]] moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept {
     return injection_;
   }
