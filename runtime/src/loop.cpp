@@ -300,10 +300,7 @@ TaskHeader* Loop::next_task() {
 }
 
 void Loop::run_task(TaskHeader* task) {
-  // NOTIFIED -> RUNNING in one RMW (a queued task has NOTIFIED set and RUNNING clear).
-  // Acquire pairs with the release that queued it: resume_point and the frame's state, as
-  // the last loop to run it left them, are visible here.
-  task->sched_.fetch_xor(TaskHeader::kNotified | TaskHeader::kRunning, std::memory_order_acquire);
+  task->begin_run();
   current_task_ = task;
   lifo_filled_this_run_ = false;
   if (!task->body_started_) {
@@ -338,11 +335,7 @@ void Loop::run_task(TaskHeader* task) {
   // Still RUNNING, so no other loop runs the task while its deadline scopes are armed here.
   if (task->deadline_unarmed_) TaskDeadline::arm_all(*task);
   current_task_ = nullptr;
-  // acq_rel: release publishes what the task wrote (resume_point, its frame) to the next
-  // loop that runs it; acquire sees a NOTIFIED set by a waker during the run.
-  const std::uint32_t prev =
-      task->sched_.fetch_and(~TaskHeader::kRunning, std::memory_order_acq_rel);
-  if ((prev & TaskHeader::kNotified) != 0) push_back(task);
+  if (task->end_run()) push_back(task);  // woken while it ran
 }
 
 namespace {
@@ -361,12 +354,8 @@ bool ended_cancelled(const TaskHeader& task) {
 
 void Loop::complete(TaskHeader* task, bool body_ran) {
   // Close the task to cancel requests, and see whether one is pending: one the task never
-  // saw (not delivered at a suspension). The race with request_cancel() is decided by the
-  // RMWs' total order on wait_ alone; acq_rel, like wait_'s other RMWs, keeps the wait
-  // protocol's happens-before chain through this word unbroken (no read here relies on it).
-  const bool undelivered_cancel =
-      (task->wait_.fetch_or(TaskHeader::kClosed, std::memory_order_acq_rel) &
-       TaskHeader::kCancel) != 0;
+  // saw (not delivered at a suspension).
+  const bool undelivered_cancel = task->close_to_cancel();
   // What an undelivered request means (JoinHandle's top comment):
   //  - the body never ran: the outcome is CancelledError;
   //  - the task cancelled itself and then returned: asyncio's Task.__step, the value is
@@ -390,14 +379,8 @@ void Loop::complete(TaskHeader* task, bool body_ran) {
   const bool cancelled = discard || ended_cancelled(*task);
   const std::uint32_t outcome = TaskHeader::kComplete | (discard ? TaskHeader::kDiscarded : 0u) |
                                 (cancelled ? TaskHeader::kEndedCancelled : 0u);
-  std::uint32_t prev = task->sched_.load(std::memory_order_relaxed);
-  // acq_rel: release publishes the result to whoever sees kComplete; acquire reads the
-  // joiner_ that a join waiter published with kJoinWaiter.
-  while (!task->sched_.compare_exchange_weak(prev, (prev & ~TaskHeader::kRunning) | outcome,
-                                             std::memory_order_acq_rel,
-                                             std::memory_order_relaxed)) {
-  }
-  if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner_->wake();
+  const std::uint32_t prev = task->mark_complete(outcome);
+  if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner()->wake();
   if (task->cancel_delivered_ && !cancelled) cancels_swallowed_.add();
   if ((prev & TaskHeader::kDetached) != 0 && !discard) {
     if (const std::exception_ptr& e = task->root_promise()->exception()) {
