@@ -532,10 +532,10 @@ bool Loop::maintenance(std::int64_t timeout_ns) {
   return any || lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
 }
 
-bool Loop::steal() {
+TaskHeader* Loop::steal() {
   const unsigned n = scheduler_.num_loops();
   if (!searching_) {
-    if (!scheduler_.idle().transition_to_searching()) return false;
+    if (!scheduler_.idle().transition_to_searching()) return nullptr;
     searching_ = true;
   }
   TaskHeader* found = nullptr;
@@ -561,21 +561,20 @@ bool Loop::steal() {
     if (found == nullptr) found = take_injected();
     if (!retry) break;
   }
-  if (found == nullptr) return false;
+  if (found == nullptr) return nullptr;
   searching_ = false;
   if (scheduler_.idle().transition_from_searching()) scheduler_.notify_one();
-  run_task(found);
-  return true;
+  return found;
 }
 
-bool Loop::spin_for_work() {
+TaskHeader* Loop::spin_for_work() {
   // Only the searcher spins (at most half of the loops), and only while another loop is
   // running tasks that may spawn or wake more: a loop fed one task at a time by a busy peer
   // then takes them without either side paying for an eventfd write and an epoll_wait per
   // task. An idle runtime never spins (no loop is busy), so parked CPU stays at zero.
-  if (!searching_ || !scheduler_.idle().others_unparked()) return false;
+  if (!searching_ || !scheduler_.idle().others_unparked()) return nullptr;
   if (fruitless_spins_ >= kMaxFruitlessSpins && ++spin_skips_ % kSpinProbeInterval != 0)
-    return false;
+    return nullptr;
   const std::int64_t deadline = monotonic_ns() + kSpinNs;
   const unsigned n = scheduler_.num_loops();
   do {
@@ -583,14 +582,16 @@ bool Loop::spin_for_work() {
     bool seen = !scheduler_.injection_empty();
     for (unsigned v = 0; v < n && !seen; ++v)
       seen = v != index_ && scheduler_.loop(v).has_queued_work();
-    if (seen && steal()) {
-      fruitless_spins_ = 0;
-      return true;
+    if (seen) {
+      if (TaskHeader* found = steal()) {
+        fruitless_spins_ = 0;
+        return found;
+      }
     }
-    if (scheduler_.shutting_down()) return false;  // the run loop's quiescence check is next
+    if (scheduler_.shutting_down()) return nullptr;  // the run loop's quiescence check is next
   } while (monotonic_ns() < deadline);
   if (fruitless_spins_ < kMaxFruitlessSpins) ++fruitless_spins_;
-  return false;
+  return nullptr;
 }
 
 std::int64_t Loop::park_timeout_ns() {
@@ -669,7 +670,15 @@ void Loop::run() {
     }
     ++tick_;
     if (maintenance(0)) continue;
-    if (scheduler_.num_loops() > 1 && (steal() || spin_for_work())) continue;
+    if (scheduler_.num_loops() > 1) {
+      // Out of work of our own: another loop's, found by stealing now or while spinning.
+      TaskHeader* found = steal();
+      if (found == nullptr) found = spin_for_work();
+      if (found != nullptr) {
+        run_task(found);
+        continue;
+      }
+    }
     if (scheduler_.stop_requested()) break;
     if (shutdown_seen_ && scheduler_.quiescent()) {
       scheduler_.request_stop();
