@@ -21,8 +21,8 @@ namespace weft::detail {
 void TaskHeader::schedule() noexcept {
   // acq_rel: release hands what the waker published (a readiness bit, a result) to the loop
   // that will run the task; acquire orders this against the RUNNING loop's release.
-  const std::uint32_t prev = sched_.fetch_or(kNotified, std::memory_order_acq_rel);
-  if ((prev & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
+  const std::uint32_t before = sched_.fetch_or(kNotified, std::memory_order_acq_rel);
+  if ((before & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
   Loop* loop = current_loop();
   if (loop != nullptr && &loop->scheduler() == scheduler_) {
     loop->schedule_local(this);
@@ -89,8 +89,9 @@ WakeResult TaskHeader::wake() noexcept {
     }
     // A canceller claimed the wait. The last of us two to finish schedules the task.
     const bool canceller_done = (w & kDeregFailed) != 0;
-    const std::uint32_t next = canceller_done ? (w & (kCancel | kRequestCountMask)) : (w | kWoken);
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    const std::uint32_t desired =
+        canceller_done ? (w & (kCancel | kRequestCountMask)) : (w | kWoken);
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (canceller_done) schedule();
       return WakeResult::claimed_by_canceller;
@@ -111,9 +112,9 @@ bool TaskHeader::request_cancel() noexcept {
     // Already requested, not yet delivered: the pending request covers this one (the
     // completer's RMW, if it comes later, still sees it); only the count changes.
     const bool claim = (w & (kCancel | kWaiting | kClaimed)) == kWaiting;
-    const std::uint32_t next = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
+    const std::uint32_t desired = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
     // acq_rel: acquire reads the registration the task published with its release.
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (claim) run_deregistration();
       return true;
@@ -126,9 +127,9 @@ void TaskHeader::request_deadline_cancel() noexcept {
   for (;;) {
     if ((w & kClosed) != 0) return;  // cannot happen: the scope outlives none of its task
     const bool claim = (w & (kCancel | kWaiting | kClaimed)) == kWaiting;
-    const std::uint32_t next = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
+    const std::uint32_t desired = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
     // acq_rel, as request_cancel.
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (claim) run_deregistration();
       return;
@@ -148,9 +149,10 @@ std::uint32_t TaskHeader::uncancel() noexcept {
     // The task runs, so it is not waiting: with no request left, the pending delivery (if
     // any) was a deadline's that its scope has answered. Relaxed: the CAS only decides
     // against racing requests, whose RMWs on this word are ordered with it.
-    std::uint32_t next = w - kRequestCountOne;
-    if (left == 0) next &= ~kCancel;
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_relaxed, std::memory_order_relaxed))
+    std::uint32_t desired = w - kRequestCountOne;
+    if (left == 0) desired &= ~kCancel;
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_relaxed,
+                                    std::memory_order_relaxed))
       return left;
   }
 }
@@ -210,9 +212,9 @@ void TaskHeader::finish_cancel(bool removed) noexcept {
   std::uint32_t w = wait_.load(std::memory_order_relaxed);
   for (;;) {
     const bool waker_done = (w & kWoken) != 0;
-    const std::uint32_t next =
+    const std::uint32_t desired =
         waker_done ? (w & (kCancel | kRequestCountMask)) : (w | kDeregFailed);
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (waker_done) schedule();
       return;

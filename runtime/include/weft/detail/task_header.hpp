@@ -46,6 +46,8 @@
 #include <string>
 #include <utility>
 
+#include "weft/detail/intrusive_list.hpp"
+
 namespace weft::detail {
 
 class Loop;
@@ -68,7 +70,10 @@ struct WaitRegistration {
 
 enum class WakeResult { scheduled, claimed_by_canceller, early };
 
-class TaskHeader {
+// The list node base holds the registry links (runtime/src/task_list.hpp): only the owning
+// loop's thread (or, for owner_ == nullptr, whoever holds the foreign registry's lock) reads
+// or writes them.
+class TaskHeader : public IntrusiveListNode<TaskHeader> {
  public:
   // sched_ bits
   static constexpr std::uint32_t kRunning = 1u << 0;
@@ -229,23 +234,21 @@ class TaskHeader {
   // `outcome` (kDiscarded, kEndedCancelled). Returns the bits before: with kJoinWaiter the
   // caller wakes joiner(); with kDetached nobody will take the result.
   [[nodiscard]] std::uint32_t mark_complete(std::uint32_t outcome) noexcept {
-    std::uint32_t prev = sched_.load(std::memory_order_relaxed);
+    std::uint32_t before = sched_.load(std::memory_order_relaxed);
     // acq_rel: release publishes the result to whoever sees kComplete (is_complete(),
     // join_handle_dropped); acquire reads the joiner_ that publish_join_waiter published with
     // kJoinWaiter.
-    while (!sched_.compare_exchange_weak(prev, (prev & ~kRunning) | outcome,
+    while (!sched_.compare_exchange_weak(before, (before & ~kRunning) | outcome,
                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {
     }
-    return prev;
+    return before;
   }
   // The task awaiting this one; read only after mark_complete() returned kJoinWaiter.
   [[nodiscard]] TaskHeader* joiner() const noexcept { return joiner_; }
 
-  // Registry links: only the owning loop's thread (or, for owner_ == nullptr, whoever holds
-  // the foreign registry's lock) reads or writes these.
+  // The registry the task is in (its links are the IntrusiveListNode base): the loop that
+  // spawned it, or nullptr for the scheduler's foreign registry.
   Loop* owner_ = nullptr;
-  TaskHeader* registry_prev_ = nullptr;
-  TaskHeader* registry_next_ = nullptr;
   // Link in the owner's stack of tasks that completed on another loop.
   TaskHeader* remote_next_ = nullptr;
 
