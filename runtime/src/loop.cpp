@@ -31,13 +31,13 @@
 // to steal half of a victim's deque, victims in random order, then the injection queue. A
 // searching loop that finds work stops searching and, if it was the last searcher, wakes
 // another loop (idle.hpp). Otherwise it parks: it joins the parked set, re-checks every
-// queue if it was the last searcher, and blocks in epoll_wait with the next timer as the
-// timeout. Another thread wakes it only through Parker::unpark(), which writes the eventfd
-// only if the loop is parked. A searcher spins briefly before parking while another loop is
-// busy, unless its last spins found nothing (then it only probes now and then). Tasks woken
-// by a loop's own epoll poll wake a sibling only when they form a backlog (maintenance()):
-// their sockets are watched by this loop, so spreading a few of them costs more than it
-// gains.
+// queue (every parking loop does, not only the last searcher: see park()) and blocks in
+// epoll_wait with the next timer as the timeout. Another thread wakes it only through
+// Parker::unpark(), which writes the eventfd only if the loop is parked. A searcher spins
+// briefly before parking while another loop is busy, unless its last spins found nothing
+// (then it only probes now and then). Tasks woken by a loop's own epoll poll wake a sibling
+// only when they form a backlog (maintenance()): their sockets are watched by this loop, so
+// spreading a few of them costs more than it gains.
 //
 // Invariants:
 //   - A task is in at most one run queue and runs on at most one loop at a time (the
