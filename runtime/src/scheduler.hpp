@@ -54,9 +54,11 @@ class Scheduler {
   void unlink_foreign(TaskHeader* task) noexcept;
 
   // --- shutdown ---------------------------------------------------------------------------
+  // Acquire, paired with ~Scheduler's release store.
   [[nodiscard]] bool shutting_down() const noexcept {
     return shutting_down_.load(std::memory_order_acquire);
   }
+  // Acquire, paired with request_stop()'s release store.
   [[nodiscard]] bool stop_requested() const noexcept {
     return stop_.load(std::memory_order_acquire);
   }
