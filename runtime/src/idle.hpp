@@ -29,8 +29,10 @@
 //   - At most half of the loops search at once (bounded stealing contention).
 //   - A searching loop that finds work stops searching; if it was the last searcher it
 //     wakes another loop, which keeps the work spreading (each thief brings in one more).
-//   - The last searcher to park re-checks every queue before it blocks: work queued while
-//     it searched, whose notify_one() saw it searching and did nothing, is not stranded.
+//   - Every parking loop re-checks every queue after it joins the parked set and before it
+//     blocks (Loop::park; Tokio re-checks only for the last searcher): work queued while it
+//     searched or decided to park, whose notify_one() saw a searcher or no parked loop and
+//     did nothing, is not stranded.
 // Lost wake-ups are excluded by seq_cst on both sides: a producer queues work, then reads
 // `state_` through a seq_cst RMW (or fence + load); a parking loop updates `state_` with a
 // seq_cst RMW, then re-checks the queues. One of the two sees the other.
@@ -61,9 +63,6 @@ class Idle {
   // a hint for spinning, never part of the wake-up protocol.
   [[nodiscard]] bool others_unparked() const noexcept {
     return (state_.load(std::memory_order_relaxed) >> 16) > 1;
-  }
-  [[nodiscard]] unsigned num_searching() const noexcept {
-    return state_.load(std::memory_order_relaxed) & kSearchMask;
   }
 
  private:

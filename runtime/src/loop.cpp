@@ -31,13 +31,13 @@
 // to steal half of a victim's deque, victims in random order, then the injection queue. A
 // searching loop that finds work stops searching and, if it was the last searcher, wakes
 // another loop (idle.hpp). Otherwise it parks: it joins the parked set, re-checks every
-// queue if it was the last searcher, and blocks in epoll_wait with the next timer as the
-// timeout. Another thread wakes it only through Parker::unpark(), which writes the eventfd
-// only if the loop is parked. A searcher spins briefly before parking while another loop is
-// busy, unless its last spins found nothing (then it only probes now and then). Tasks woken
-// by a loop's own epoll poll wake a sibling only when they form a backlog (maintenance()):
-// their sockets are watched by this loop, so spreading a few of them costs more than it
-// gains.
+// queue (every parking loop does, not only the last searcher: see park()) and blocks in
+// epoll_wait with the next timer as the timeout. Another thread wakes it only through
+// Parker::unpark(), which writes the eventfd only if the loop is parked. A searcher spins
+// briefly before parking while another loop is busy, unless its last spins found nothing
+// (then it only probes now and then). Tasks woken by a loop's own epoll poll wake a sibling
+// only when they form a backlog (maintenance()): their sockets are watched by this loop, so
+// spreading a few of them costs more than it gains.
 //
 // Invariants:
 //   - A task is in at most one run queue and runs on at most one loop at a time (the
@@ -300,10 +300,7 @@ TaskHeader* Loop::next_task() {
 }
 
 void Loop::run_task(TaskHeader* task) {
-  // NOTIFIED -> RUNNING in one RMW (a queued task has NOTIFIED set and RUNNING clear).
-  // Acquire pairs with the release that queued it: resume_point and the frame's state, as
-  // the last loop to run it left them, are visible here.
-  task->sched_.fetch_xor(TaskHeader::kNotified | TaskHeader::kRunning, std::memory_order_acquire);
+  task->begin_run();
   current_task_ = task;
   lifo_filled_this_run_ = false;
   if (!task->body_started_) {
@@ -338,11 +335,7 @@ void Loop::run_task(TaskHeader* task) {
   // Still RUNNING, so no other loop runs the task while its deadline scopes are armed here.
   if (task->deadline_unarmed_) TaskDeadline::arm_all(*task);
   current_task_ = nullptr;
-  // acq_rel: release publishes what the task wrote (resume_point, its frame) to the next
-  // loop that runs it; acquire sees a NOTIFIED set by a waker during the run.
-  const std::uint32_t prev =
-      task->sched_.fetch_and(~TaskHeader::kRunning, std::memory_order_acq_rel);
-  if ((prev & TaskHeader::kNotified) != 0) push_back(task);
+  if (task->end_run()) push_back(task);  // woken while it ran
 }
 
 namespace {
@@ -361,12 +354,8 @@ bool ended_cancelled(const TaskHeader& task) {
 
 void Loop::complete(TaskHeader* task, bool body_ran) {
   // Close the task to cancel requests, and see whether one is pending: one the task never
-  // saw (not delivered at a suspension). The race with request_cancel() is decided by the
-  // RMWs' total order on wait_ alone; acq_rel, like wait_'s other RMWs, keeps the wait
-  // protocol's happens-before chain through this word unbroken (no read here relies on it).
-  const bool undelivered_cancel =
-      (task->wait_.fetch_or(TaskHeader::kClosed, std::memory_order_acq_rel) &
-       TaskHeader::kCancel) != 0;
+  // saw (not delivered at a suspension).
+  const bool undelivered_cancel = task->close_to_cancel();
   // What an undelivered request means (JoinHandle's top comment):
   //  - the body never ran: the outcome is CancelledError;
   //  - the task cancelled itself and then returned: asyncio's Task.__step, the value is
@@ -390,14 +379,8 @@ void Loop::complete(TaskHeader* task, bool body_ran) {
   const bool cancelled = discard || ended_cancelled(*task);
   const std::uint32_t outcome = TaskHeader::kComplete | (discard ? TaskHeader::kDiscarded : 0u) |
                                 (cancelled ? TaskHeader::kEndedCancelled : 0u);
-  std::uint32_t prev = task->sched_.load(std::memory_order_relaxed);
-  // acq_rel: release publishes the result to whoever sees kComplete; acquire reads the
-  // joiner_ that a join waiter published with kJoinWaiter.
-  while (!task->sched_.compare_exchange_weak(prev, (prev & ~TaskHeader::kRunning) | outcome,
-                                             std::memory_order_acq_rel,
-                                             std::memory_order_relaxed)) {
-  }
-  if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner_->wake();
+  const std::uint32_t prev = task->mark_complete(outcome);
+  if ((prev & TaskHeader::kJoinWaiter) != 0) task->joiner()->wake();
   if (task->cancel_delivered_ && !cancelled) cancels_swallowed_.add();
   if ((prev & TaskHeader::kDetached) != 0 && !discard) {
     if (const std::exception_ptr& e = task->root_promise()->exception()) {
@@ -549,10 +532,10 @@ bool Loop::maintenance(std::int64_t timeout_ns) {
   return any || lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
 }
 
-bool Loop::steal() {
+TaskHeader* Loop::steal() {
   const unsigned n = scheduler_.num_loops();
   if (!searching_) {
-    if (!scheduler_.idle().transition_to_searching()) return false;
+    if (!scheduler_.idle().transition_to_searching()) return nullptr;
     searching_ = true;
   }
   TaskHeader* found = nullptr;
@@ -578,21 +561,20 @@ bool Loop::steal() {
     if (found == nullptr) found = take_injected();
     if (!retry) break;
   }
-  if (found == nullptr) return false;
+  if (found == nullptr) return nullptr;
   searching_ = false;
   if (scheduler_.idle().transition_from_searching()) scheduler_.notify_one();
-  run_task(found);
-  return true;
+  return found;
 }
 
-bool Loop::spin_for_work() {
+TaskHeader* Loop::spin_for_work() {
   // Only the searcher spins (at most half of the loops), and only while another loop is
   // running tasks that may spawn or wake more: a loop fed one task at a time by a busy peer
   // then takes them without either side paying for an eventfd write and an epoll_wait per
   // task. An idle runtime never spins (no loop is busy), so parked CPU stays at zero.
-  if (!searching_ || !scheduler_.idle().others_unparked()) return false;
+  if (!searching_ || !scheduler_.idle().others_unparked()) return nullptr;
   if (fruitless_spins_ >= kMaxFruitlessSpins && ++spin_skips_ % kSpinProbeInterval != 0)
-    return false;
+    return nullptr;
   const std::int64_t deadline = monotonic_ns() + kSpinNs;
   const unsigned n = scheduler_.num_loops();
   do {
@@ -600,14 +582,16 @@ bool Loop::spin_for_work() {
     bool seen = !scheduler_.injection_empty();
     for (unsigned v = 0; v < n && !seen; ++v)
       seen = v != index_ && scheduler_.loop(v).has_queued_work();
-    if (seen && steal()) {
-      fruitless_spins_ = 0;
-      return true;
+    if (seen) {
+      if (TaskHeader* found = steal()) {
+        fruitless_spins_ = 0;
+        return found;
+      }
     }
-    if (scheduler_.shutting_down()) return false;  // the run loop's quiescence check is next
+    if (scheduler_.shutting_down()) return nullptr;  // the run loop's quiescence check is next
   } while (monotonic_ns() < deadline);
   if (fruitless_spins_ < kMaxFruitlessSpins) ++fruitless_spins_;
-  return false;
+  return nullptr;
 }
 
 std::int64_t Loop::park_timeout_ns() {
@@ -686,7 +670,15 @@ void Loop::run() {
     }
     ++tick_;
     if (maintenance(0)) continue;
-    if (scheduler_.num_loops() > 1 && (steal() || spin_for_work())) continue;
+    if (scheduler_.num_loops() > 1) {
+      // Out of work of our own: another loop's, found by stealing now or while spinning.
+      TaskHeader* found = steal();
+      if (found == nullptr) found = spin_for_work();
+      if (found != nullptr) {
+        run_task(found);
+        continue;
+      }
+    }
     if (scheduler_.stop_requested()) break;
     if (shutdown_seen_ && scheduler_.quiescent()) {
       scheduler_.request_stop();

@@ -131,8 +131,10 @@ class Loop {
   bool drain_mailboxes();
   void drain_remote_completions() noexcept;
   void fire_timers();
-  bool steal();
-  bool spin_for_work();
+  // Out of work: take some from another loop or the injection queue, and return the task to
+  // run first (nullptr if none). They stop this loop's search when they find one.
+  [[nodiscard]] TaskHeader* steal();
+  [[nodiscard]] TaskHeader* spin_for_work();
   void park();
   std::int64_t park_timeout_ns();
   void begin_shutdown();

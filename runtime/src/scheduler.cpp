@@ -63,7 +63,12 @@ Scheduler::~Scheduler() {
     std::fputs("weft: a Runtime was destroyed from one of its own tasks; aborting\n", stderr);
     std::terminate();
   }
-  shutting_down_.store(true, std::memory_order_seq_cst);
+  // Release, paired with the loops' acquire loads (shutting_down()). No Dekker pattern needs
+  // more: a parked loop learns of it through the unpark() below, whose seq_cst exchange on
+  // its parker word it reads (begin_park/end_park, acquire) before it looks again; and
+  // register_foreign's check is ordered against loop 0's cancel_foreign_tasks by
+  // foreign_mutex_.
+  shutting_down_.store(true, std::memory_order_release);
   for (auto& loop : loops_) loop->unpark();
   {
     std::unique_lock lock(exit_mutex_);

@@ -42,10 +42,6 @@ class Scheduler {
 
   // --- work from outside the loops --------------------------------------------------------
   void inject(TaskHeader* task);
-  [[nodiscard]] std::size_t dequeue_injected(moodycamel::ConsumerToken& token, TaskHeader** out,
-                                             std::size_t max) noexcept {
-    return injection_.try_dequeue_bulk(token, out, max);
-  }
   [[nodiscard]] moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept {
     return injection_;
   }
@@ -58,9 +54,11 @@ class Scheduler {
   void unlink_foreign(TaskHeader* task) noexcept;
 
   // --- shutdown ---------------------------------------------------------------------------
+  // Acquire, paired with ~Scheduler's release store.
   [[nodiscard]] bool shutting_down() const noexcept {
     return shutting_down_.load(std::memory_order_acquire);
   }
+  // Acquire, paired with request_stop()'s release store.
   [[nodiscard]] bool stop_requested() const noexcept {
     return stop_.load(std::memory_order_acquire);
   }

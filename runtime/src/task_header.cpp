@@ -1,12 +1,11 @@
-// The wait and schedule protocols of task_header.hpp, and the pieces of spawn and join
-// that need the loops.
+// The wait and schedule protocols of task_header.hpp, and the pieces of spawn that need the
+// loops. The join protocol is in join.cpp.
 
 #include "weft/detail/task_header.hpp"
 
 #include <exception>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "loop.hpp"
 #include "reporting.hpp"
@@ -22,8 +21,8 @@ namespace weft::detail {
 void TaskHeader::schedule() noexcept {
   // acq_rel: release hands what the waker published (a readiness bit, a result) to the loop
   // that will run the task; acquire orders this against the RUNNING loop's release.
-  const std::uint32_t prev = sched_.fetch_or(kNotified, std::memory_order_acq_rel);
-  if ((prev & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
+  const std::uint32_t before = sched_.fetch_or(kNotified, std::memory_order_acq_rel);
+  if ((before & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
   Loop* loop = current_loop();
   if (loop != nullptr && &loop->scheduler() == scheduler_) {
     loop->schedule_local(this);
@@ -90,8 +89,9 @@ WakeResult TaskHeader::wake() noexcept {
     }
     // A canceller claimed the wait. The last of us two to finish schedules the task.
     const bool canceller_done = (w & kDeregFailed) != 0;
-    const std::uint32_t next = canceller_done ? (w & (kCancel | kRequestCountMask)) : (w | kWoken);
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    const std::uint32_t desired =
+        canceller_done ? (w & (kCancel | kRequestCountMask)) : (w | kWoken);
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (canceller_done) schedule();
       return WakeResult::claimed_by_canceller;
@@ -112,9 +112,9 @@ bool TaskHeader::request_cancel() noexcept {
     // Already requested, not yet delivered: the pending request covers this one (the
     // completer's RMW, if it comes later, still sees it); only the count changes.
     const bool claim = (w & (kCancel | kWaiting | kClaimed)) == kWaiting;
-    const std::uint32_t next = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
+    const std::uint32_t desired = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
     // acq_rel: acquire reads the registration the task published with its release.
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (claim) run_deregistration();
       return true;
@@ -127,9 +127,9 @@ void TaskHeader::request_deadline_cancel() noexcept {
   for (;;) {
     if ((w & kClosed) != 0) return;  // cannot happen: the scope outlives none of its task
     const bool claim = (w & (kCancel | kWaiting | kClaimed)) == kWaiting;
-    const std::uint32_t next = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
+    const std::uint32_t desired = (w + kRequestCountOne) | kCancel | (claim ? kClaimed : 0);
     // acq_rel, as request_cancel.
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (claim) run_deregistration();
       return;
@@ -149,9 +149,10 @@ std::uint32_t TaskHeader::uncancel() noexcept {
     // The task runs, so it is not waiting: with no request left, the pending delivery (if
     // any) was a deadline's that its scope has answered. Relaxed: the CAS only decides
     // against racing requests, whose RMWs on this word are ordered with it.
-    std::uint32_t next = w - kRequestCountOne;
-    if (left == 0) next &= ~kCancel;
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_relaxed, std::memory_order_relaxed))
+    std::uint32_t desired = w - kRequestCountOne;
+    if (left == 0) desired &= ~kCancel;
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_relaxed,
+                                    std::memory_order_relaxed))
       return left;
   }
 }
@@ -211,9 +212,9 @@ void TaskHeader::finish_cancel(bool removed) noexcept {
   std::uint32_t w = wait_.load(std::memory_order_relaxed);
   for (;;) {
     const bool waker_done = (w & kWoken) != 0;
-    const std::uint32_t next =
+    const std::uint32_t desired =
         waker_done ? (w & (kCancel | kRequestCountMask)) : (w | kDeregFailed);
-    if (wait_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+    if (wait_.compare_exchange_weak(w, desired, std::memory_order_acq_rel,
                                     std::memory_order_relaxed)) {
       if (waker_done) schedule();
       return;
@@ -270,95 +271,6 @@ void submit_spawn(TaskHeader* task, std::string name) {
 void throw_no_current_task(const char* what) {
   throw std::logic_error(std::string(what) +
                          ": not inside a weft task (use Runtime::spawn / block_on from outside)");
-}
-
-// --- join -------------------------------------------------------------------------------
-
-Deregistration deregister_join_waiter_shielded(TaskHeader& /*joiner*/, void* /*joinee*/) noexcept {
-  // The registration stays with the joinee, whose completion wakes the joiner; the cancel
-  // is delivered then.
-  return Deregistration::in_flight;
-}
-
-namespace {
-// A cancel that propagates down a chain of joins (a awaits b awaits c ...) would recurse
-// once per link; the first cancel on a thread runs the chain as a loop instead.
-thread_local bool tls_cancelling = false;
-thread_local std::vector<TaskHeader*> tls_cancel_chain;
-}  // namespace
-
-void cancel_joinee(TaskHeader& joinee) noexcept {
-  // The joiner cannot resume before its canceller finishes, so its JoinHandle keeps the
-  // joinee alive now; the extra reference covers the time it waits in the chain.
-  joinee.add_ref();
-  if (tls_cancelling) {
-    try {
-      tls_cancel_chain.push_back(&joinee);
-    } catch (...) {
-      std::terminate();  // out of memory while cancelling: nothing sane is left to do
-    }
-    return;
-  }
-  tls_cancelling = true;
-  joinee.request_cancel();
-  joinee.release();
-  while (!tls_cancel_chain.empty()) {
-    TaskHeader* next = tls_cancel_chain.back();
-    tls_cancel_chain.pop_back();
-    next->request_cancel();
-    next->release();
-  }
-  tls_cancelling = false;
-}
-
-bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept {
-  joinee.joiner_ = &joiner;
-  std::uint32_t s = joinee.sched_.load(std::memory_order_relaxed);
-  for (;;) {
-    if ((s & TaskHeader::kComplete) != 0) return false;
-    // Release publishes joiner_ to the completer's acq_rel RMW.
-    if (joinee.sched_.compare_exchange_weak(s, s | TaskHeader::kJoinWaiter,
-                                            std::memory_order_release, std::memory_order_acquire))
-      return true;
-  }
-}
-
-Deregistration deregister_join_waiter(TaskHeader& /*joiner*/, void* context) noexcept {
-  // Cancelling a task that awaits another cancels that one too (asyncio's rule: what a
-  // task awaits is part of it), and the joiner keeps its registration: it resumes, with
-  // CancelledError, only when the joinee has finished — so a cancelled join never leaves
-  // the joinee's clean-up running unseen. The completer wakes it through kJoinWaiter as
-  // usual; answering in_flight makes the canceller wait for that wake.
-  cancel_joinee(*static_cast<TaskHeader*>(context));
-  return Deregistration::in_flight;
-}
-
-void join_handle_dropped(TaskHeader& task) noexcept try {
-  // Exactly one of {this, the completer} sees the other's bit and reports an exception
-  // nobody retrieved (acq_rel: the completer's result is visible if kComplete was set).
-  const std::uint32_t prev = task.sched_.fetch_or(TaskHeader::kDetached, std::memory_order_acq_rel);
-  // A discarded task's promise is gone, and its outcome is a cancellation anyway.
-  if ((prev & TaskHeader::kComplete) == 0 || (prev & TaskHeader::kDiscarded) != 0) return;
-  const std::exception_ptr& e = task.root_promise()->exception();
-  if (!e) return;
-  std::string what = "unknown exception";
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    return;
-  } catch (const std::exception& ex) {
-    what = ex.what();
-  } catch (...) {
-  }
-  // Not task.scheduler(): the handle may outlive its runtime. A loop's own runtime is alive.
-  const std::string who = describe_task(task);
-  Loop* loop = current_loop();
-  emit_report(loop != nullptr ? &loop->scheduler() : nullptr,
-              {ReportKind::unretrieved_exception, -1, who,
-               "weft: task " + who +
-                   " failed and its JoinHandle was dropped without awaiting it: " + what});
-} catch (...) {
-  // Reporting must never turn a destructor into a crash.
 }
 
 }  // namespace weft::detail

@@ -31,7 +31,7 @@ constexpr std::int64_t kSecond = 1'000 * kMs;
 struct FakeTask {
   // Never released: a header outside a frame block must not reach its last release.
   TaskHeader header{nullptr, std::noop_coroutine(), nullptr};
-  [[nodiscard]] bool woken() const { return (header.wait_.load() & TaskHeader::kWoken) != 0; }
+  [[nodiscard]] bool woken() const { return header.has_unconsumed_wake(); }
   [[nodiscard]] bool cancel_requested() const { return header.cancel_requested(); }
 };
 

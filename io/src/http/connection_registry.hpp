@@ -61,9 +61,11 @@ struct ConnectionEntry {
   ConnectionEntry* prev = nullptr;
   ConnectionEntry* next = nullptr;
 
-  // Arms for `timeout_ns` from now. seq_cst: pairs with begin_shutdown's seq_cst store of
-  // `stopping` (the caller checks it after arming an idle wait), so that either the
-  // connection sees the shutdown or the shutdown sees the armed idle wait.
+  // Arms for `timeout_ns` from now. seq_cst: the connection's half of the Dekker pair with
+  // the server's shutdown (shutdown_state's seq_cst exchange of `stopping`, then
+  // ConnectionRegistry::close_idle's seq_cst loads): the caller loads `stopping` after arming
+  // an idle wait, so either the connection sees the shutdown or close_idle sees the armed
+  // idle wait.
   void arm(std::int64_t timeout_ns) noexcept {
     deadline.store(coarse_now_ns() + timeout_ns, std::memory_order_seq_cst);
   }

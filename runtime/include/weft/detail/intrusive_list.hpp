@@ -3,7 +3,8 @@
 // The FIFO of waiters that weft's blocking primitives keep (Semaphore, Queue, Event,
 // to_thread's slots, weft::signal): a doubly linked list threaded through the waiters
 // themselves. A waiter lives in its task's frame, inside the awaiter, so linking it allocates
-// nothing, and unlinking a cancelled waiter from the middle is O(1).
+// nothing, and unlinking a cancelled waiter from the middle is O(1). The loops' registries of
+// live tasks (runtime/src/task_list.hpp) thread it through the TaskHeaders the same way.
 //
 // Not thread-safe: every call happens under the owning primitive's mutex. `linked` lets a
 // waiter's cancel path tell "still waiting" (unlink it) from "already handed over" (the
@@ -31,7 +32,8 @@ class IntrusiveList {
 
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  // The oldest element (nullptr if none); follow `next` for the rest, oldest first.
+  // The first element (nullptr if none): the oldest, unless push_front put one before it;
+  // follow `next` for the rest.
   [[nodiscard]] T* front() const noexcept { return head_; }
 
   void push_back(T& element) noexcept {
@@ -44,6 +46,22 @@ class IntrusiveList {
       head_ = &element;
     }
     tail_ = &element;
+    node.linked = true;
+    ++size_;
+  }
+
+  // Links `element` before every other, so front() returns it (the task registries list
+  // the newest task first).
+  void push_front(T& element) noexcept {
+    IntrusiveListNode<T>& node = element;
+    node.prev = nullptr;
+    node.next = head_;
+    if (head_ != nullptr) {
+      static_cast<IntrusiveListNode<T>&>(*head_).prev = &element;
+    } else {
+      tail_ = &element;
+    }
+    head_ = &element;
     node.linked = true;
     ++size_;
   }

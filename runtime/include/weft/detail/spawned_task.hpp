@@ -40,7 +40,9 @@ decltype(auto) take_spawned_result(TaskHeader& task) {
   return static_cast<TaskPromise<T>*>(task.root_promise())->take_result();
 }
 
-// Registers a new task with its runtime and makes it runnable (see runtime.cpp).
+// Registers a new task with its runtime and makes it runnable: on the spawning loop when
+// called from one of the runtime's tasks, else through the injection queue
+// (runtime/src/task_header.cpp).
 void submit_spawn(TaskHeader* task, std::string name);
 
 // The scheduler of the loop running on this thread, or nullptr.

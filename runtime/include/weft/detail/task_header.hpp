@@ -36,8 +36,8 @@
 //    keeps its outcome, and the completer counts the request as unseen. A task that *saw*
 //    the CancelledError and caught it keeps whatever it returned.
 //
-// Every atomic below is touched only through these member functions; each names the
-// operation it pairs with.
+// The atomics are private: they change only through the member functions below and the join
+// protocol's two friends (join.cpp), and each of those names the operation it pairs with.
 
 #include <atomic>
 #include <coroutine>
@@ -45,6 +45,8 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+
+#include "weft/detail/intrusive_list.hpp"
 
 namespace weft::detail {
 
@@ -68,7 +70,10 @@ struct WaitRegistration {
 
 enum class WakeResult { scheduled, claimed_by_canceller, early };
 
-class TaskHeader {
+// The list node base holds the registry links (runtime/src/task_list.hpp): only the owning
+// loop's thread (or, for owner_ == nullptr, whoever holds the foreign registry's lock) reads
+// or writes them.
+class TaskHeader : public IntrusiveListNode<TaskHeader> {
  public:
   // sched_ bits
   static constexpr std::uint32_t kRunning = 1u << 0;
@@ -188,25 +193,62 @@ class TaskHeader {
     return wait_.load(std::memory_order_relaxed) >> kRequestCountShift;
   }
 
+  // True while a wake() is recorded that nobody has consumed yet (kWoken): the waker fired
+  // before the task committed its wait, or before its canceller finished. A relaxed snapshot
+  // for tests: it orders nothing.
+  [[nodiscard]] bool has_unconsumed_wake() const noexcept {
+    return (wait_.load(std::memory_order_relaxed) & kWoken) != 0;
+  }
+
   // --- for the loop -----------------------------------------------------------------------
   [[nodiscard]] std::coroutine_handle<> resume_point() const noexcept { return resume_point_; }
   [[nodiscard]] bool root_done() const noexcept { return root_.done(); }
   [[nodiscard]] Scheduler* scheduler() const noexcept { return scheduler_; }
   [[nodiscard]] TaskPromiseBase* root_promise() const noexcept { return root_promise_; }
 
-  std::atomic<std::uint32_t> sched_{kNotified};
-  std::atomic<std::uint32_t> wait_{0};
-  std::atomic<std::uint32_t> refs_{1};
+  // A loop took the task from a run queue: NOTIFIED -> RUNNING in one RMW (a queued task has
+  // NOTIFIED set and RUNNING clear).
+  void begin_run() noexcept {
+    // Acquire pairs with the release that queued it (schedule()'s RMW, or end_run()'s on the
+    // loop that ran it last): resume_point and the frame's state, as the last loop to run it
+    // left them, are visible here.
+    sched_.fetch_xor(kNotified | kRunning, std::memory_order_acquire);
+  }
+  // The run ended with the task suspended: clears RUNNING. True if a wake-up came during the
+  // run (NOTIFIED): the task is owed a queue, and the caller queues it.
+  [[nodiscard]] bool end_run() noexcept {
+    // acq_rel: release publishes what the task wrote (resume_point, its frame) to the next
+    // loop that runs it (begin_run); acquire sees a NOTIFIED set by a waker (schedule())
+    // during the run.
+    return (sched_.fetch_and(~kRunning, std::memory_order_acq_rel) & kNotified) != 0;
+  }
+  // The completing loop closes the task to cancel requests (CLOSED). True if a request was
+  // pending that the task never saw (not delivered at a suspension).
+  [[nodiscard]] bool close_to_cancel() noexcept {
+    // The race with request_cancel() is decided by the RMWs' total order on wait_ alone;
+    // acq_rel, like wait_'s other RMWs, keeps the wait protocol's happens-before chain through
+    // this word unbroken (no read here relies on it).
+    return (wait_.fetch_or(kClosed, std::memory_order_acq_rel) & kCancel) != 0;
+  }
+  // The completing loop ends the task: clears RUNNING and sets kComplete with the rest of
+  // `outcome` (kDiscarded, kEndedCancelled). Returns the bits before: with kJoinWaiter the
+  // caller wakes joiner(); with kDetached nobody will take the result.
+  [[nodiscard]] std::uint32_t mark_complete(std::uint32_t outcome) noexcept {
+    std::uint32_t before = sched_.load(std::memory_order_relaxed);
+    // acq_rel: release publishes the result to whoever sees kComplete (is_complete(),
+    // join_handle_dropped); acquire reads the joiner_ that publish_join_waiter published with
+    // kJoinWaiter.
+    while (!sched_.compare_exchange_weak(before, (before & ~kRunning) | outcome,
+                                         std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    }
+    return before;
+  }
+  // The task awaiting this one; read only after mark_complete() returned kJoinWaiter.
+  [[nodiscard]] TaskHeader* joiner() const noexcept { return joiner_; }
 
-  // Written by the task before it publishes a joiner registration (release via kJoinWaiter),
-  // read by the completer after it observes kJoinWaiter (acquire).
-  TaskHeader* joiner_ = nullptr;
-
-  // Registry links: only the owning loop's thread (or, for owner_ == nullptr, whoever holds
-  // the foreign registry's lock) reads or writes these.
+  // The registry the task is in (its links are the IntrusiveListNode base): the loop that
+  // spawned it, or nullptr for the scheduler's foreign registry.
   Loop* owner_ = nullptr;
-  TaskHeader* registry_prev_ = nullptr;
-  TaskHeader* registry_next_ = nullptr;
   // Link in the owner's stack of tasks that completed on another loop.
   TaskHeader* remote_next_ = nullptr;
 
@@ -240,10 +282,23 @@ class TaskHeader {
   bool self_cancel_pending_ = false;
 
  private:
+  // The join protocol (join.cpp) sets kJoinWaiter and kDetached on sched_ and publishes
+  // joiner_. Friends rather than public members: no other code may set those bits, and the
+  // protocol's orderings stay next to each other in one file.
+  friend bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept;
+  friend void join_handle_dropped(TaskHeader& task) noexcept;
+
   void run_deregistration() noexcept;
   // The last reference is gone: destroys the frame if it is still there, then this header,
   // and frees their block.
   void destroy_block() noexcept;
+
+  std::atomic<std::uint32_t> sched_{kNotified};
+  std::atomic<std::uint32_t> wait_{0};
+  std::atomic<std::uint32_t> refs_{1};
+  // Written by the joiner before it publishes kJoinWaiter (release), read by the completer
+  // after mark_complete() saw kJoinWaiter (acquire).
+  TaskHeader* joiner_ = nullptr;
 
   std::string name_;
   // A spin lock: renames are rare and the critical sections copy one short string.

@@ -77,11 +77,17 @@ class WorkStealingDeque {
  public:
   class Stealer;
 
-  // The owner's handle: push and pop. Not thread-safe; one per deque, move-only.
+  // The owner's handle: push and pop. Not thread-safe; one per deque, move-only: a copy
+  // would let a second thread push, and only one thread may write bottom_ and the slots.
   class Owner {
    public:
     Owner() = default;
     explicit Owner(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
+    Owner(const Owner&) = delete;
+    Owner& operator=(const Owner&) = delete;
+    Owner(Owner&&) noexcept = default;
+    Owner& operator=(Owner&&) noexcept = default;
+    ~Owner() = default;
 
     void push(T item) {
       Shared& s = *s_;
