@@ -31,7 +31,9 @@
 #include <weft/io/tcp_stream.hpp>
 #include <weft/wait_for.hpp>
 
+#include "fd_test_support.hpp"
 #include "http_server_test_support.hpp"
+#include "subprocess.hpp"
 
 namespace {
 
@@ -42,12 +44,12 @@ using weft::http::ServerRequest;
 using weft::http::ServerResponse;
 using weft::io::SocketAddress;
 using weft::io::TcpStream;
+using weft::test::find_executable;
+using weft::test::open_fd_count;
+using weft::test::Subprocess;
 using weft::test::http::Clock;
 using weft::test::http::fetch;
-using weft::test::http::find_executable;
 using weft::test::http::get_request;
-using weft::test::http::open_fd_count;
-using weft::test::http::Subprocess;
 using weft::test::http::TestServer;
 
 double process_cpu_seconds() {
@@ -235,7 +237,7 @@ struct Tally {
   std::atomic<long> errors{0};     // connection errors (resets)
 };
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+using weft::test::bytes;
 
 // One connection: a request of kind `kind` and its response; true when the response was the
 // expected one. Kind 4 sends half a body and waits: only a timeout or a cancel ends it. The

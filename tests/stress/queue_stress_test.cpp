@@ -28,8 +28,10 @@ using weft::JoinHandle;
 using weft::Queue;
 using weft::QueueClosed;
 using weft::Task;
+using weft::test::join_all;
 
-constexpr auto kStressDeadline = 120s;
+// Of the parameter's type: no conversion inside a co_await (g++ 12 mishandles temporaries).
+constexpr std::chrono::steady_clock::duration kStressDeadline = 120s;
 
 std::uint64_t item(std::uint64_t producer, std::uint64_t seq) { return producer << 32 | seq; }
 std::uint64_t producer_of(std::uint64_t v) { return v >> 32; }
@@ -65,20 +67,6 @@ void check(const std::vector<Received>& consumers, std::size_t producers, std::s
   ASSERT_EQ(total, producers * per) << "items lost";
 }
 
-template <class T>
-Task<bool> join_all(std::vector<JoinHandle<T>>& handles) {
-  bool all = true;
-  for (auto& h : handles) {
-    if (const bool ok = co_await weft::test::finished_within(h, kStressDeadline); !ok) {
-      ADD_FAILURE() << "a task did not finish in time";
-      all = false;
-      continue;
-    }
-    co_await h;
-  }
-  co_return all;
-}
-
 Task<void> produce(Queue<std::uint64_t>* q, std::uint64_t producer, std::size_t per) {
   for (std::uint64_t s = 0; s < per; ++s) co_await q->push(item(producer, s));
 }
@@ -102,12 +90,12 @@ TEST(QueueStress, BoundedAtOneManyProducersAndConsumers) {
     }
     for (std::size_t p = 0; p < kProducers; ++p)
       producers.push_back(weft::spawn(produce(&q, p, per)));
-    const bool produced = co_await join_all(producers);
+    const bool produced = co_await join_all(producers, kStressDeadline);
     q.close();  // the consumers drain what is left, then end
     if (!produced) {
       for (auto& c : consumers) c.cancel();
     }
-    co_await join_all(consumers);
+    co_await join_all(consumers, kStressDeadline);
   };
   const auto start = std::chrono::steady_clock::now();
   weft::run(body(), weft::test::options(2));
@@ -178,14 +166,14 @@ TEST(QueueStress, RandomCancelsLoseAndDuplicateNothing) {
     auto chaos = weft::spawn(chaos_monkey());
     // Every task catches each cancel delivered at a suspension, and one that comes after a
     // task's last suspension leaves its ending alone: every join succeeds.
-    const bool produced = co_await join_all(producers);
+    const bool produced = co_await join_all(producers, kStressDeadline);
     producing.store(false);
     co_await chaos;
     q.close();
     if (!produced) {
       for (auto& c : consumers) c.cancel();
     }
-    co_await join_all(consumers);
+    co_await join_all(consumers, kStressDeadline);
   };
   weft::run(body(), weft::test::options(2));
   // Not `ordered`: a popper handed item n and cancelled before it runs gives n back to the

@@ -9,12 +9,12 @@
 #include <string>
 #include <string_view>
 
-#include "http_server_test_support.hpp"
+#include "subprocess.hpp"
 
 namespace weft::test {
 
 inline std::string required_tool(std::string_view name, std::string_view package) {
-  const auto path = http::find_executable(name);
+  const auto path = find_executable(name);
   if (!path) {
     ADD_FAILURE() << name << " is not installed (Debian package " << package
                   << "; scripts/deps installs it)";

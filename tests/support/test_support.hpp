@@ -3,6 +3,8 @@
 // Helpers shared by weft's tests: a counting type to prove nothing leaked, a report sink
 // that records, the stress scale, and bounded waits (no test may hang until ctest's timeout).
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -135,6 +137,24 @@ Task<bool> finished_within(JoinHandle<T>& handle,
   handle.cancel();
   (void)co_await co_wait_until([&handle] { return handle.done(); }, timeout);
   co_return false;
+}
+
+// From inside a task: joins every handle in turn, each within `timeout`. One that did not
+// finish in time is a test failure (finished_within cancelled it) and is not awaited. True if
+// all finished in time.
+template <class T>
+Task<bool> join_all(std::vector<JoinHandle<T>>& handles,
+                    std::chrono::steady_clock::duration timeout) {
+  bool all = true;
+  for (auto& h : handles) {
+    if (const bool ok = co_await finished_within(h, timeout); !ok) {
+      ADD_FAILURE() << "a task did not finish in time";
+      all = false;
+      continue;
+    }
+    co_await h;
+  }
+  co_return all;
 }
 
 }  // namespace weft::test

@@ -12,6 +12,7 @@
 #include <vector>
 #include <weft/as_completed.hpp>
 
+#include "probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -34,11 +35,7 @@ Task<int> fail_after(Clock::duration d) {
   throw std::runtime_error("failed");
 }
 
-struct Probe {
-  std::atomic<int> started{0};
-  std::atomic<int> cancelled{0};
-  std::atomic<int> ended{0};
-};
+using weft::test::Probe;
 
 Task<int> sleeper(Probe* p, Clock::duration cleanup) {
   p->started.fetch_add(1);

@@ -11,6 +11,7 @@
 #include <vector>
 #include <weft/wait.hpp>
 
+#include "probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -23,11 +24,7 @@ using weft::ReturnWhen;
 using weft::Task;
 using weft::WaitResult;
 
-struct Probe {
-  std::atomic<int> started{0};
-  std::atomic<int> cancelled{0};
-  std::atomic<int> ended{0};
-};
+using weft::test::Probe;
 
 Task<int> value_after(int v, Clock::duration d) {
   co_await weft::sleep(d);

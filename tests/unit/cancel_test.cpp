@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "thread_id.hpp"
 
 namespace {
 
@@ -32,10 +33,7 @@ using weft::JoinHandle;
 using weft::Task;
 using weft::test::Counted;
 
-// The kernel's id of the calling thread. pthread_self() is declared __attribute__((const)),
-// so a coroutine could reuse the value it read before a suspension after being resumed on
-// another loop; a non-inlined syscall is read afresh every time.
-[[gnu::noinline]] long thread_id() { return ::syscall(SYS_gettid); }
+using weft::test::thread_id;
 
 // Closes a raw fd when the frame holding it unwinds.
 class FdCloser {

@@ -15,6 +15,7 @@
 #include <weft/gather.hpp>
 #include <weft/gather_settled.hpp>
 
+#include "probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -25,24 +26,9 @@ using weft::Clock;
 using weft::Task;
 using weft::test::Counted;
 
-// What the children of one test saw.
-struct Probe {
-  std::atomic<int> started{0};
-  std::atomic<int> cancelled{0};  // catch (CancelledError) entered
-  std::atomic<int> ended{0};      // frame unwound (a destructor, so also on exceptions)
-};
-
-// Counts in its destructor: the frame holding it has unwound.
-class EndMark {
- public:
-  explicit EndMark(Probe* p) noexcept : probe_(p) {}
-  EndMark(const EndMark&) = delete;
-  EndMark& operator=(const EndMark&) = delete;
-  ~EndMark() { probe_->ended.fetch_add(1); }
-
- private:
-  Probe* probe_;
-};
+using weft::test::EndMark;
+using weft::test::ends_cancelled_once_started;
+using weft::test::Probe;
 
 Task<int> value_after(int v, Clock::duration d, Counted = {}) {
   co_await weft::sleep(d);
@@ -210,19 +196,7 @@ TEST(Gather, NestedGathersCancelledFromOutside) {
     auto [x, y] = co_await weft::gather(inner(), inner());
     co_return static_cast<int>(x.size() + y.size());
   };
-  auto body = [&]() -> Task<bool> {
-    weft::JoinHandle<int> handle = weft::spawn(outer());
-    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 4; }));
-    handle.cancel();
-    EXPECT_TRUE(co_await weft::test::finished_within(handle));
-    try {
-      (void)co_await handle;
-    } catch (const CancelledError&) {
-      co_return true;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+  EXPECT_TRUE(weft::run(ends_cancelled_once_started(outer(), probe, 4), weft::test::options(2)));
   EXPECT_EQ(probe.cancelled.load(), 4);
   EXPECT_EQ(probe.ended.load(), 4);
   EXPECT_EQ(Counted::live(), base);
@@ -334,19 +308,7 @@ TEST(GatherSettled, OutsideCancelCancelsAndJoinsChildren) {
     for (int i = 0; i < 5; ++i) tasks.push_back(sleeper(&probe, 10s, 20ms));
     (void)co_await weft::gather_settled(std::move(tasks));
   };
-  auto body = [&]() -> Task<bool> {
-    weft::JoinHandle<void> handle = weft::spawn(settling());
-    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 5; }));
-    handle.cancel();
-    EXPECT_TRUE(co_await weft::test::finished_within(handle));
-    try {
-      co_await handle;
-    } catch (const CancelledError&) {
-      co_return true;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+  EXPECT_TRUE(weft::run(ends_cancelled_once_started(settling(), probe, 5), weft::test::options(2)));
   EXPECT_EQ(probe.ended.load(), 5);
   EXPECT_EQ(Counted::live(), base);
 }

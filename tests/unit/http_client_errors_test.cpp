@@ -17,6 +17,7 @@
 #include <weft/wait_for.hpp>
 
 #include "http_client_script_server.hpp"
+#include "http_client_test_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -28,6 +29,7 @@ using weft::http::Client;
 using weft::http::ClientError;
 using weft::http::ClientTimeout;
 using weft::http::TimeoutPhase;
+using weft::test::run_client_bounded;
 using weft::test::ScriptServer;
 using weft::test::ServerConnection;
 using weft::test::ServerRequest;
@@ -38,11 +40,6 @@ static_assert(std::is_base_of_v<ClientError, weft::http::InvalidUrl>);
 static_assert(std::is_base_of_v<ClientError, weft::http::ConnectError>);
 static_assert(std::is_base_of_v<ClientError, weft::http::ConnectionClosed>);
 static_assert(!std::is_base_of_v<TimeoutError, weft::http::ConnectionClosed>);
-
-template <class T>
-T run_bounded(Task<T> body) {
-  return weft::run(weft::wait_for(std::move(body), 20s), weft::test::options(2));
-}
 
 // Answers nothing until the client goes away.
 std::unique_ptr<ScriptServer> silent_server() {
@@ -107,7 +104,7 @@ TEST(HttpClientErrors, OneCatchOfTimeoutErrorHandlesAClientTimeoutAndAWaitForDea
     }
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClientErrors, TheTotalTimeoutIsATimeoutErrorNamingItsPhase) {
@@ -128,7 +125,7 @@ TEST(HttpClientErrors, TheTotalTimeoutIsATimeoutErrorNamingItsPhase) {
     co_await client.close();
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 }  // namespace

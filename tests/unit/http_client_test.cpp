@@ -1,26 +1,16 @@
-// weft::http::Client: what users rely on, over loopback.
-// - Against a scripted server (weft's own TcpListener, exact bytes): Content-Length, chunked
-//   and close-delimited bodies; malformed responses, resets and closes mid-body; read, total
-//   and connect timeouts; refused connects; redirects (chains, loops, relative Locations,
-//   303 -> GET, credentials across origins); keep-alive reuse; the per-host limit under
-//   concurrency on two loops; the retry of a stale pooled connection; cancellation leaving
-//   the pool clean; idle timeout, max idle, close().
-// - Against python3 -m http.server (HTTP/1.0, a connection per request) and nginx (keep-alive,
-//   chunked through sub_filter), each started by the test on a free loopback port.
+// weft::http::Client: what users rely on, over loopback, against a scripted server (weft's own
+// TcpListener, exact bytes): Content-Length, chunked and close-delimited bodies; malformed
+// responses, resets and closes mid-body; read, total and connect timeouts; refused connects.
+// Redirects are in http_client_redirect_test.cpp, the pool in http_client_pool_test.cpp, and
+// real servers (python3, nginx) in tests/integration/http_client_real_servers_test.cpp.
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
-#include <filesystem>
-#include <memory>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 #include <weft/http/client.hpp>
@@ -29,17 +19,14 @@
 #include <weft/wait_for.hpp>
 
 #include "http_client_script_server.hpp"
-#include "http_client_servers.hpp"
+#include "http_client_test_support.hpp"
 #include "test_support.hpp"
-#include "fd_count.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
-using weft::JoinHandle;
 using weft::Task;
 using weft::http::Client;
-using weft::http::ClientError;
 using weft::http::ClientOptions;
 using weft::http::ClientResponse;
 using weft::http::ClientStats;
@@ -49,42 +36,17 @@ using weft::http::ConnectionClosed;
 using weft::http::InvalidUrl;
 using weft::http::MalformedResponse;
 using weft::http::TimeoutPhase;
-using weft::http::TooManyRedirects;
 using weft::io::SocketAddress;
 using weft::io::TcpListener;
 using weft::io::TcpStream;
 using weft::test::co_wait_until;
+using weft::test::contains;
+using weft::test::failure_of;
 using weft::test::http_response;
-using weft::test::redirect_response;
+using weft::test::run_client_bounded;
 using weft::test::ScriptServer;
 using weft::test::ServerConnection;
 using weft::test::ServerRequest;
-
-// Every test body runs under a deadline: a hang fails the test instead of reaching ctest's
-// timeout. Two loops: the client is used from tasks that the loops steal from each other.
-template <class T>
-T run_bounded(Task<T> body) {
-  return weft::run(weft::wait_for(std::move(body), 20s), weft::test::options(2));
-}
-
-// The exception of type E the task ended with, or nullopt (with a test failure) if it ended
-// otherwise.
-template <class E, class T>
-Task<std::optional<E>> failure_of(Task<T> task) {
-  try {
-    (void)co_await std::move(task);
-    ADD_FAILURE() << "the request succeeded";
-  } catch (const E& e) {
-    co_return e;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception: " << e.what();
-  }
-  co_return std::nullopt;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -130,7 +92,7 @@ TEST(HttpClient, GetReadsAContentLengthBodyAndSendsTheDefaultHeaders) {
     }
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, ChunkedBodyWithTrailersIsDecodedAndTheConnectionKept) {
@@ -153,7 +115,7 @@ TEST(HttpClient, ChunkedBodyWithTrailersIsDecodedAndTheConnectionKept) {
     co_await client.close();
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, CloseDelimitedBodyIsCompleteAndItsConnectionNotReused) {
@@ -175,7 +137,7 @@ TEST(HttpClient, CloseDelimitedBodyIsCompleteAndItsConnectionNotReused) {
     EXPECT_EQ(s.active_connections, 0u);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, HeadHasNoBodyAndKeepsTheConnection) {
@@ -199,7 +161,7 @@ TEST(HttpClient, HeadHasNoBodyAndKeepsTheConnection) {
     EXPECT_EQ(server->accepted(), 1u);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, RequestHeadersOverrideDefaultsAndBodiesGetContentLength) {
@@ -238,7 +200,7 @@ TEST(HttpClient, RequestHeadersOverrideDefaultsAndBodiesGetContentLength) {
     EXPECT_EQ(server->accepted(), 1u);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, RequestsThatCannotBeSentAreRefusedBeforeConnecting) {
@@ -270,7 +232,7 @@ TEST(HttpClient, RequestsThatCannotBeSentAreRefusedBeforeConnecting) {
     EXPECT_EQ(server->accepted(), 0u);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 // --- broken responses -----------------------------------------------------------------------
@@ -303,7 +265,7 @@ TEST(HttpClient, MalformedResponseNamesTheFaultAndTheUrl) {
     EXPECT_EQ(client.stats().idle_connections, 0u);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, ResponseBodyOverTheLimitIsRefused) {
@@ -321,7 +283,7 @@ TEST(HttpClient, ResponseBodyOverTheLimitIsRefused) {
     }
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 // A hostile server that pads every byte of a chunked body with a long chunk extension (wire
@@ -348,7 +310,7 @@ TEST(HttpClient, ChunkExtensionPaddingIsRefusedAtItsLimit) {
     }
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 // A server that answers with interim (1xx) heads and never a final one: the client refuses
@@ -370,7 +332,7 @@ TEST(HttpClient, EndlessInterimResponsesAreRefused) {
     }
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, ServerClosingOrResettingMidBodyIsConnectionClosed) {
@@ -404,7 +366,7 @@ TEST(HttpClient, ServerClosingOrResettingMidBodyIsConnectionClosed) {
     EXPECT_EQ(client.stats().active_connections, 0u);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 // --- timeouts and connect errors ------------------------------------------------------------
@@ -433,7 +395,7 @@ TEST(HttpClient, ReadTimeoutEndsAStalledResponseAndClosesItsConnection) {
     EXPECT_TRUE(client_closed.load());
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, TotalTimeoutEndsATricklingResponse) {
@@ -458,7 +420,7 @@ TEST(HttpClient, TotalTimeoutEndsATricklingResponse) {
     EXPECT_LT(took, 3s);
     co_await server->stop();
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, ConnectRefusedIsAConnectErrorWithTheAddress) {
@@ -483,7 +445,7 @@ TEST(HttpClient, ConnectRefusedIsAConnectErrorWithTheAddress) {
     EXPECT_EQ(s.connections_opened, 0u);
     EXPECT_EQ(s.active_connections, 0u);
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 TEST(HttpClient, UnresolvableHostIsAConnectErrorWithoutAddress) {
@@ -495,7 +457,7 @@ TEST(HttpClient, UnresolvableHostIsAConnectErrorWithoutAddress) {
       EXPECT_TRUE(contains(e->what(), "no-such-host.invalid")) << e->what();
     }
   };
-  run_bounded(body());
+  run_client_bounded(body());
 }
 
 // A listener whose accept queue is full makes Linux drop further SYNs, so a connect hangs in
@@ -530,599 +492,7 @@ TEST(HttpClient, ConnectTimeoutOnABlackHole) {
     EXPECT_LT(took, 3s);
     EXPECT_EQ(client.stats().active_connections, 0u);
   };
-  run_bounded(body());
-}
-
-// --- redirects ------------------------------------------------------------------------------
-
-TEST(HttpClient, RedirectChainIsFollowedOnOneConnection) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          if (r.target == "/r1") {
-            co_await c.write(redirect_response(302, "/r2"));
-          } else if (r.target == "/r2") {
-            co_await c.write(redirect_response(301, c.server().url("/dir/r3")));  // absolute
-          } else if (r.target == "/dir/r3") {
-            co_await c.write(redirect_response(307, "final?x=1"));  // relative to /dir/
-          } else {
-            co_await c.write(http_response(200, "arrived at " + r.target));
-          }
-          co_return true;
-        });
-    Client client;
-    ClientResponse r = co_await client.get(server->url("/r1"));
-    EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.body, "arrived at /dir/final?x=1");
-    EXPECT_EQ(r.redirects, 3u);
-    EXPECT_EQ(r.url, server->url("/dir/final?x=1"));
-    EXPECT_EQ(server->request_count(), 4u);
-    EXPECT_EQ(server->accepted(), 1u);  // each redirect body was read: the connection reused
-
-    // Not following: the redirect itself is the response.
-    Client manual({.follow_redirects = false});
-    ClientResponse first = co_await manual.get(server->url("/r1"));
-    EXPECT_EQ(first.status, 302);
-    EXPECT_EQ(first.headers.find("Location"), "/r2");
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, RelativeLocationsResolveAgainstTheCurrentUrl) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          const std::string authority = "127.0.0.1:" + std::to_string(c.server().port());
-          if (r.target == "/dir/sub/page") {
-            co_await c.write(redirect_response(302, "../other?q=1"));
-          } else if (r.target == "/dir/other?q=1") {
-            co_await c.write(redirect_response(302, "//" + authority + "/abs"));  // network-path
-          } else {
-            co_await c.write(http_response(200, r.target));
-          }
-          co_return true;
-        });
-    Client client;
-    ClientResponse r = co_await client.get(server->url("/dir/sub/page"));
-    EXPECT_EQ(r.body, "/abs");
-    EXPECT_EQ(r.redirects, 2u);
-    const std::vector<ServerRequest> seen = server->requests();
-    EXPECT_EQ(seen.size(), 3u);
-    if (seen.size() == 3) {
-      EXPECT_EQ(seen[1].target, "/dir/other?q=1");
-    }
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, SeeOtherTurnsAPostIntoAGetAndTemporaryRedirectKeepsIt) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          if (r.target == "/303") {
-            co_await c.write(redirect_response(303, "/result"));
-          } else if (r.target == "/302") {
-            co_await c.write(redirect_response(302, "/result"));
-          } else if (r.target == "/307") {
-            co_await c.write(redirect_response(307, "/result"));
-          } else {
-            co_await c.write(http_response(200, r.method + " " + r.body));
-          }
-          co_return true;
-        });
-    Client client;
-    const weft::http::HeaderList form{{"Content-Type", "text/plain"}};
-    ClientResponse see_other = co_await client.post(server->url("/303"), "payload", form);
-    EXPECT_EQ(see_other.body, "GET ");
-    ClientResponse found = co_await client.post(server->url("/302"), "payload", form);
-    EXPECT_EQ(found.body, "GET ");
-    ClientResponse temporary = co_await client.post(server->url("/307"), "payload", form);
-    EXPECT_EQ(temporary.body, "POST payload");
-    const std::vector<ServerRequest> seen = server->requests();
-    EXPECT_EQ(seen.size(), 6u);
-    if (seen.size() == 6) {
-      for (int i : {1, 3}) {  // the GETs after 303 and 302 carry no body headers
-        EXPECT_EQ(seen[i].method, "GET");
-        EXPECT_FALSE(seen[i].headers.contains("Content-Length"));
-        EXPECT_FALSE(seen[i].headers.contains("Content-Type"));
-      }
-      EXPECT_EQ(seen[5].headers.find("Content-Length"), "7");
-      EXPECT_EQ(seen[5].headers.find("Content-Type"), "text/plain");
-    }
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, RedirectLoopEndsInTooManyRedirects) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          co_await c.write(redirect_response(302, r.target == "/a" ? "/b" : "/a"));
-          co_return true;
-        });
-    Client client({.max_redirects = 5});
-    auto e = co_await failure_of<TooManyRedirects>(client.get(server->url("/a")));
-    if (e) {
-      EXPECT_EQ(e->limit(), 5u);
-      EXPECT_TRUE(contains(e->what(), "more than 5 redirects")) << e->what();
-    }
-    EXPECT_EQ(server->request_count(), 6u);  // the first request and 5 redirects followed
-    Client defaults;
-    (void)co_await failure_of<TooManyRedirects>(defaults.get(server->url("/a")));
-    EXPECT_EQ(server->request_count(), 6u + 11u);
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, RedirectToAnotherOriginDropsCredentials) {
-  auto body = []() -> Task<void> {
-    auto other = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      co_await c.write(http_response(200, "other"));
-      co_return true;
-    });
-    const std::string other_url = other->url("/landing");
-    auto origin =
-        ScriptServer::start([other_url](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          if (r.target == "/away") {
-            co_await c.write(redirect_response(302, other_url));
-          } else if (r.target == "/here") {
-            co_await c.write(redirect_response(302, "/landing"));
-          } else {
-            co_await c.write(http_response(200, "origin"));
-          }
-          co_return true;
-        });
-    Client client;
-    const weft::http::HeaderList credentials{{"Authorization", "Bearer secret"},
-                                             {"Cookie", "session=1"}};
-    EXPECT_EQ((co_await client.get(origin->url("/away"), credentials)).body, "other");
-    EXPECT_EQ((co_await client.get(origin->url("/here"), credentials)).body, "origin");
-    const std::vector<ServerRequest> at_other = other->requests();
-    EXPECT_EQ(at_other.size(), 1u);
-    if (!at_other.empty()) {
-      EXPECT_FALSE(at_other[0].headers.contains("Authorization"));
-      EXPECT_FALSE(at_other[0].headers.contains("Cookie"));
-      EXPECT_EQ(at_other[0].headers.find("Host"), "127.0.0.1:" + std::to_string(other->port()));
-    }
-    for (const ServerRequest& r : origin->requests()) {  // same origin: kept on every hop
-      EXPECT_EQ(r.headers.find("Authorization"), "Bearer secret") << r.target;
-    }
-    co_await origin->stop();
-    co_await other->stop();
-  };
-  run_bounded(body());
-}
-
-// --- the pool -------------------------------------------------------------------------------
-
-TEST(HttpClient, KeepAliveReusesOneConnection) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          co_await c.write(http_response(200, std::to_string(r.index)));
-          co_return true;
-        });
-    Client client;
-    for (int i = 0; i < 20; ++i) {
-      ClientResponse r = co_await client.get(server->url("/n"));
-      EXPECT_EQ(r.body, std::to_string(i));  // the i-th request on the same connection
-    }
-    EXPECT_EQ(server->accepted(), 1u);
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.requests, 20u);
-    EXPECT_EQ(s.connections_opened, 1u);
-    EXPECT_EQ(s.connections_reused, 19u);
-    EXPECT_EQ(s.idle_connections, 1u);
-    EXPECT_EQ(s.active_connections, 0u);
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-// 20 requests at once from tasks on two loops, a limit of 2: the server sees exactly two
-// connections, and both are used (the handler holds every answer until the second is open,
-// so a client that serialised its requests would fail here, after the bounded wait).
-TEST(HttpClient, PerHostLimitHoldsUnderConcurrency) {
-  auto body = []() -> Task<void> {
-    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      const ScriptServer& s = c.server();
-      EXPECT_TRUE(co_await co_wait_until([&s] { return s.max_open_connections() >= 2; }, 5s));
-      co_await c.write(http_response(200, "ok"));
-      co_return true;
-    });
-    Client client({.max_connections_per_host = 2});
-    std::vector<JoinHandle<ClientResponse>> requests;
-    for (int i = 0; i < 20; ++i) requests.push_back(weft::spawn(client.get(server->url("/c"))));
-    int ok = 0;
-    for (auto& r : requests) ok += (co_await r).body == "ok" ? 1 : 0;
-    EXPECT_EQ(ok, 20);
-    EXPECT_EQ(server->max_open_connections(), 2);
-    EXPECT_EQ(server->accepted(), 2u);
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.connections_opened, 2u);
-    EXPECT_EQ(s.connections_reused, 18u);
-    EXPECT_EQ(s.active_connections, 0u);
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-// The server answers the first request on a connection, then closes the connection when the
-// second arrives, unanswered (as if its keep-alive timeout had crossed our reuse). A GET is
-// sent again on a new connection, once; a POST is not.
-TEST(HttpClient, StalePooledConnectionIsRetriedOnceForIdempotentMethods) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          if (r.index == 1) co_return false;  // close without answering
-          co_await c.write(http_response(200, "connection " + std::to_string(r.connection)));
-          co_return true;
-        });
-    Client client;
-    EXPECT_EQ((co_await client.get(server->url("/a"))).body, "connection 1");
-    EXPECT_EQ((co_await client.get(server->url("/b"))).body, "connection 2");
-    ClientStats s = client.stats();
-    EXPECT_EQ(s.stale_retries, 1u);
-    EXPECT_EQ(s.connections_opened, 2u);
-    EXPECT_EQ(server->accepted(), 2u);
-
-    // Connection 2 is pooled now; its next request is dropped the same way.
-    auto e = co_await failure_of<ConnectionClosed>(client.post(server->url("/c"), "data"));
-    if (e) {
-      EXPECT_EQ(e->bytes_received(), 0u);
-      EXPECT_TRUE(contains(e->what(), "unanswered")) << e->what();
-    }
-    s = client.stats();
-    EXPECT_EQ(s.stale_retries, 1u);
-    EXPECT_EQ(server->accepted(), 2u);  // no new connection for the POST
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-// The server closes a connection after answering (without saying so). Once that close has
-// happened, the pooled connection is found dead before reuse (a non-blocking peek) — or, if
-// the end of stream reaches our socket a moment too late for that, through the retry; either
-// way the request succeeds on a new connection.
-TEST(HttpClient, ConnectionClosedByTheServerWhileIdleIsNotReused) {
-  auto body = []() -> Task<void> {
-    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      co_await c.write(http_response(200, "once"));
-      co_return false;
-    });
-    Client client;
-    EXPECT_EQ((co_await client.get(server->url("/1"))).body, "once");
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->open_connections() == 0; }));
-    EXPECT_EQ((co_await client.get(server->url("/2"))).body, "once");
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.idle_closed + s.stale_retries, 1u);
-    EXPECT_EQ(s.connections_opened, 2u);
-    EXPECT_EQ(server->accepted(), 2u);
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-// A request abandoned mid-body (the caller's own wait_for) closes its connection: the server
-// reads the close, the slot is free again (the limit is 1), and the next request gets a new
-// connection rather than the half-read one.
-TEST(HttpClient, TimedOutCallerLeavesThePoolClean) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          if (r.target == "/slow") {
-            co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf");
-            EXPECT_TRUE(co_await c.until_client_closes());
-            co_return false;
-          }
-          co_await c.write(http_response(200, "fast"));
-          co_return true;
-        });
-    Client client({.max_connections_per_host = 1});
-    try {
-      (void)co_await weft::wait_for(client.get(server->url("/slow")), 100ms);
-      ADD_FAILURE() << "the slow request completed";
-    } catch (const weft::TimeoutError&) {
-    }
-    EXPECT_EQ(client.stats().active_connections, 0u);
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->client_closes() == 1; }));
-    ClientResponse r = co_await weft::wait_for(client.get(server->url("/fast")), 5s);
-    EXPECT_EQ(r.body, "fast");
-    EXPECT_EQ(server->accepted(), 2u);
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, CancelledRequestClosesItsConnectionAndFreesItsSlot) {
-  auto body = []() -> Task<void> {
-    auto server =
-        ScriptServer::start([](ServerConnection& c, const ServerRequest& r) -> Task<bool> {
-          if (r.target == "/hang") {
-            EXPECT_TRUE(co_await c.until_client_closes());
-            co_return false;
-          }
-          co_await c.write(http_response(200, "next"));
-          co_return true;
-        });
-    Client client({.max_connections_per_host = 1});
-    JoinHandle<ClientResponse> hanging = weft::spawn(client.get(server->url("/hang")));
-    // Cancel once the request is on the wire (the server has it), so the cancel lands in the
-    // read of the response.
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->request_count() == 1; }));
-    // A second request waits for the only slot meanwhile.
-    JoinHandle<ClientResponse> waiting = weft::spawn(client.get(server->url("/next")));
-    hanging.cancel();
-    try {
-      (void)co_await hanging;
-      ADD_FAILURE() << "the cancelled request completed";
-    } catch (const weft::CancelledError&) {
-    }
-    ClientResponse r = co_await waiting;
-    EXPECT_EQ(r.body, "next");
-    EXPECT_EQ(server->accepted(), 2u);
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->client_closes() == 1; }));
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-using weft::test::open_fd_count;
-
-// Four tasks on two loops share a client with 2 connections to a server that trickles its
-// bodies, each abandoning its requests at seeded random moments (waiting for a slot,
-// connecting, writing, reading): every slot comes back, no connection stays leased, and no
-// fd is left once the client is closed.
-TEST(HttpClient, RandomCancellationsLeaveNothingBehind) {
-  auto body = []() -> Task<void> {
-    const std::size_t fds_before = open_fd_count();
-    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      co_await c.write("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n");
-      for (int i = 0; i < 8; ++i) {
-        co_await weft::sleep(1ms);
-        co_await c.write("x");
-      }
-      co_return true;
-    });
-    {
-      Client client({.max_connections_per_host = 2});
-      std::atomic<int> completed{0};
-      std::atomic<int> abandoned{0};
-      auto worker = [](Client& c, std::string url, unsigned seed, std::atomic<int>& done,
-                       std::atomic<int>& cut) -> Task<void> {
-        std::minstd_rand random(seed);
-        for (int i = 0; i < 25; ++i) {
-          try {
-            const auto limit = std::chrono::milliseconds(random() % 20);
-            EXPECT_EQ((co_await weft::wait_for(c.get(url), limit)).body, "xxxxxxxx");
-            done.fetch_add(1);
-          } catch (const weft::TimeoutError&) {
-            cut.fetch_add(1);
-          }
-        }
-      };
-      std::vector<JoinHandle<void>> workers;
-      for (unsigned w = 0; w < 4; ++w) {
-        workers.push_back(
-            weft::spawn(worker(client, server->url("/"), 1234 + w, completed, abandoned)));
-      }
-      for (auto& w : workers) co_await w;
-      EXPECT_EQ(completed.load() + abandoned.load(), 100);
-      const ClientStats s = client.stats();
-      EXPECT_EQ(s.active_connections, 0u);
-      EXPECT_LE(s.idle_connections, 2u);
-      co_await client.close();
-    }
-    co_await server->stop();
-    EXPECT_TRUE(co_await co_wait_until([&] { return open_fd_count() == fds_before; }))
-        << open_fd_count() << " fds open, " << fds_before << " before";
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, IdleConnectionsAreClosedAfterTheIdleTimeout) {
-  auto body = []() -> Task<void> {
-    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      co_await c.write(http_response(200, "ok"));
-      co_return true;
-    });
-    Client client({.idle_timeout = 100ms});
-    const auto start = Clock::now();
-    (void)co_await client.get(server->url("/"));
-    EXPECT_EQ(client.stats().idle_connections, 1u);
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->client_closes() == 1; }, 5s));
-    EXPECT_GE(Clock::now() - start, 100ms);
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.idle_connections, 0u);
-    EXPECT_EQ(s.idle_closed, 1u);
-    // The pool works on afterwards.
-    EXPECT_EQ((co_await client.get(server->url("/"))).body, "ok");
-    EXPECT_EQ(server->accepted(), 2u);
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, IdleConnectionsBeyondTheMaximumAreClosed) {
-  auto body = []() -> Task<void> {
-    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      const ScriptServer& s = c.server();
-      EXPECT_TRUE(co_await co_wait_until([&s] { return s.max_open_connections() >= 3; }, 5s));
-      co_await c.write(http_response(200, "ok"));
-      co_return true;
-    });
-    Client client({.max_connections_per_host = 3, .max_idle_per_host = 1});
-    std::vector<JoinHandle<ClientResponse>> requests;
-    for (int i = 0; i < 3; ++i) requests.push_back(weft::spawn(client.get(server->url("/"))));
-    for (auto& r : requests) EXPECT_EQ((co_await r).body, "ok");
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.idle_connections, 1u);
-    EXPECT_EQ(s.idle_closed, 2u);
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->client_closes() == 2; }));
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-TEST(HttpClient, CloseClosesIdleConnectionsAndRefusesNewRequests) {
-  auto body = []() -> Task<void> {
-    auto server = ScriptServer::start([](ServerConnection& c, const ServerRequest&) -> Task<bool> {
-      co_await c.write(http_response(200, "ok"));
-      co_return true;
-    });
-    Client client;
-    (void)co_await client.get(server->url("/"));
-    co_await client.close();
-    EXPECT_EQ(client.stats().idle_connections, 0u);
-    EXPECT_TRUE(co_await co_wait_until([&] { return server->client_closes() == 1; }));
-    auto e = co_await failure_of<ClientError>(client.get(server->url("/")));
-    if (e) {
-      EXPECT_TRUE(contains(e->what(), "close")) << e->what();
-    }
-    co_await server->stop();
-  };
-  run_bounded(body());
-}
-
-// --- python3 -m http.server -----------------------------------------------------------------
-
-class PythonServer : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = weft::test::PythonHttpServer::start(error_).release();
-    if (server_ == nullptr) return;
-    std::string binary(3000, '\0');
-    for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 7);
-    server_->write("file.bin", binary);
-    server_->write("hello.txt", "hello from python\n");
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << error_; }
-
-  static inline weft::test::PythonHttpServer* server_ = nullptr;
-  static inline std::string error_;
-};
-
-TEST_F(PythonServer, GetFileNotFoundAndHead) {
-  auto body = [](weft::test::PythonHttpServer& server) -> Task<void> {
-    Client client;
-    ClientResponse file = co_await client.get(server.url("/file.bin"));
-    EXPECT_EQ(file.status, 200);
-    EXPECT_TRUE(file.body == weft::test::read_file(server.www() / "file.bin"));
-    EXPECT_EQ(file.version, weft::http::Version::http_1_0);
-    ClientResponse missing = co_await client.get(server.url("/missing.txt"));
-    EXPECT_EQ(missing.status, 404);
-    EXPECT_FALSE(missing.ok());
-    ClientResponse head = co_await client.head(server.url("/hello.txt"));
-    EXPECT_EQ(head.status, 200);
-    EXPECT_EQ(head.headers.find("Content-Length"), "18");
-    EXPECT_TRUE(head.body.empty());
-    // HTTP/1.0 without keep-alive: a connection per request, none pooled.
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.connections_opened, 3u);
-    EXPECT_EQ(s.connections_reused, 0u);
-    EXPECT_EQ(s.idle_connections, 0u);
-  };
-  run_bounded(body(*server_));
-}
-
-// --- nginx ----------------------------------------------------------------------------------
-
-class Nginx : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = weft::test::NginxServer::start(error_).release();
-    if (server_ == nullptr) return;
-    server_->write("a.txt", "static a\n");
-    std::string mib(1 << 20, '\0');
-    std::uint32_t x = 12345;  // deterministic noise, so misplaced bytes show
-    for (char& c : mib) {
-      x = x * 1103515245u + 12345u;
-      c = static_cast<char>(x >> 24);
-    }
-    server_->write("big.bin", mib);
-    server_->write("chunked.html", "<p>AAA and AAA</p>\n");
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << error_; }
-
-  static inline weft::test::NginxServer* server_ = nullptr;
-  static inline std::string error_;
-};
-
-TEST_F(Nginx, StaticFilesIncludingOneMebibyte) {
-  auto body = [](weft::test::NginxServer& server) -> Task<void> {
-    Client client;
-    ClientResponse a = co_await client.get(server.url("/a.txt"));
-    EXPECT_EQ(a.status, 200);
-    EXPECT_EQ(a.body, "static a\n");
-    ClientResponse big = co_await client.get(server.url("/big.bin"));
-    EXPECT_EQ(big.status, 200);
-    EXPECT_EQ(big.body.size(), 1u << 20);
-    EXPECT_TRUE(big.body == weft::test::read_file(server.www() / "big.bin"));
-    ClientResponse missing = co_await client.get(server.url("/nope"));
-    EXPECT_EQ(missing.status, 404);
-    EXPECT_EQ(client.stats().connections_opened, 1u);  // nginx kept the connection throughout
-  };
-  run_bounded(body(*server_));
-}
-
-TEST_F(Nginx, HundredSequentialRequestsShareOneConnection) {
-  auto body = [](weft::test::NginxServer& server) -> Task<void> {
-    Client client;
-    int ok = 0;
-    for (int i = 0; i < 100; ++i) ok += (co_await client.get(server.url("/a.txt"))).ok() ? 1 : 0;
-    EXPECT_EQ(ok, 100);
-    const ClientStats s = client.stats();
-    EXPECT_EQ(s.connections_opened, 1u);
-    EXPECT_EQ(s.connections_reused, 99u);
-  };
-  run_bounded(body(*server_));
-}
-
-TEST_F(Nginx, RedirectAndChunkedBody) {
-  auto body = [](weft::test::NginxServer& server) -> Task<void> {
-    Client client;
-    ClientResponse r = co_await client.get(server.url("/redir"));
-    EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.body, "static a\n");
-    EXPECT_EQ(r.redirects, 1u);
-    EXPECT_EQ(r.url, server.url("/a.txt"));
-    ClientResponse chunked = co_await client.get(server.url("/chunked.html"));
-    EXPECT_EQ(chunked.status, 200);
-    EXPECT_EQ(chunked.headers.find("Transfer-Encoding"), "chunked");
-    EXPECT_EQ(chunked.body, "<p>BBB and BBB</p>\n");
-    EXPECT_EQ(client.stats().connections_opened, 1u);
-  };
-  run_bounded(body(*server_));
-}
-
-TEST_F(Nginx, FiftyConcurrentRequestsWithFourConnections) {
-  auto body = [](weft::test::NginxServer& server) -> Task<void> {
-    Client client({.max_connections_per_host = 4});
-    std::vector<JoinHandle<ClientResponse>> requests;
-    for (int i = 0; i < 50; ++i) {
-      requests.push_back(weft::spawn(client.get(server.url(i % 2 == 0 ? "/a.txt" : "/big.bin"))));
-    }
-    int ok = 0;
-    for (auto& r : requests) ok += (co_await r).ok() ? 1 : 0;
-    EXPECT_EQ(ok, 50);
-    const ClientStats s = client.stats();
-    EXPECT_LE(s.connections_opened, 4u);
-    EXPECT_EQ(s.requests, 50u);
-    EXPECT_EQ(s.active_connections, 0u);
-  };
-  run_bounded(body(*server_));
+  run_client_bounded(body());
 }
 
 }  // namespace

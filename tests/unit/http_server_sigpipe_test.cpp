@@ -30,11 +30,11 @@
 namespace {
 
 using namespace std::chrono_literals;
+using weft::test::TempDir;
 using weft::test::http::fetch;
 using weft::test::http::get_request;
 using weft::test::http::RawClient;
 using weft::test::http::status_of;
-using weft::test::http::TempDir;
 using weft::test::http::TestServer;
 
 constexpr std::uint64_t kBigFileSize = 64ull << 20;

@@ -26,13 +26,13 @@
 namespace {
 
 using namespace std::chrono_literals;
+using weft::test::TempDir;
 using weft::test::http::add_routes;
 using weft::test::http::body_of;
 using weft::test::http::fetch;
 using weft::test::http::get_request;
 using weft::test::http::RawClient;
 using weft::test::http::status_of;
-using weft::test::http::TempDir;
 using weft::test::http::TestServer;
 
 // ---------------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ class FdsExhausted {
   FdsExhausted() {
     ::getrlimit(RLIMIT_NOFILE, &saved_);
     rlimit low = saved_;
-    low.rlim_cur = weft::test::http::open_fd_count() + 16;
+    low.rlim_cur = weft::test::open_fd_count() + 16;
     if (::setrlimit(RLIMIT_NOFILE, &low) != 0)
       throw std::system_error(errno, std::system_category());
     for (;;) {

@@ -21,10 +21,10 @@
 namespace {
 
 using namespace std::chrono_literals;
+using weft::test::TempDir;
 using weft::test::http::get_request;
 using weft::test::http::RawClient;
 using weft::test::http::RawResponse;
-using weft::test::http::TempDir;
 using weft::test::http::TestServer;
 
 constexpr std::size_t kSize = 300'001;  // odd, so off-by-ones at the end show

@@ -31,7 +31,7 @@
 
 namespace {
 
-using weft::test::http::TempDir;
+using weft::test::TempDir;
 
 constexpr std::size_t kIoAllowance = 256 * 1024;  // runtime/src/loop.cpp
 constexpr std::size_t kTransfer = 1 << 20;        // four allowances

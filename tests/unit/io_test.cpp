@@ -1,6 +1,6 @@
-// AsyncFd: reads and writes over pipes and socketpairs, end of file, the readiness API, fds
-// used from a loop other than their home loop, I/O under CPU load, fd-number reuse, leak-free
-// cancellation of fd waits, and the one-waiter-per-direction rule.
+// AsyncFd: reads and writes over pipes and socketpairs, end of file, 8 MiB in order, I/O under
+// CPU load, fd-number reuse, and leak-free cancellation of fd waits. The readiness API and
+// which loop waits on an fd are in io_readiness_test.cpp.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -29,9 +29,11 @@
 #include <utility>
 #include <vector>
 
-#include "test_support.hpp"
-#include "weft/loop_info.hpp"
 #include "fd_count.hpp"
+#include "fd_test_support.hpp"
+#include "test_support.hpp"
+#include "thread_id.hpp"
+#include "weft/loop_info.hpp"
 
 namespace {
 
@@ -41,90 +43,19 @@ using weft::CancelledError;
 using weft::Clock;
 using weft::JoinHandle;
 using weft::Task;
+using weft::test::bytes;
 using weft::test::co_wait_until;
 using weft::test::Counted;
 using weft::test::finished_within;
 using weft::test::kDeadline;
-
-// See cancel_test.cpp: pthread_self() may be folded across a co_await.
-[[gnu::noinline]] long thread_id() { return ::syscall(SYS_gettid); }
-
-std::array<int, 2> make_pipe() {
-  std::array<int, 2> fds{};
-  if (::pipe2(fds.data(), O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category());
-  return fds;
-}
-
-std::array<int, 2> make_socketpair() {
-  std::array<int, 2> fds{};
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.data()) != 0)
-    throw std::system_error(errno, std::system_category());
-  return fds;
-}
-
+using weft::test::make_pipe;
+using weft::test::make_socketpair;
+using weft::test::ObservedWait;
 using weft::test::open_fd_count;
-
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
-
-std::string to_string(std::span<const std::byte> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-// Reads until `n` bytes arrived (or EOF).
-Task<std::string> read_exactly(AsyncFd& fd, std::size_t n) {
-  std::string out;
-  std::array<std::byte, 256> buffer{};
-  while (out.size() < n) {
-    const std::size_t got =
-        co_await fd.read_some(std::span(buffer).first(std::min(buffer.size(), n - out.size())));
-    if (got == 0) break;
-    out += to_string(std::span(buffer).first(got));
-  }
-  co_return out;
-}
-
-// Yields until this task runs on a thread other than `avoid` (an idle loop steals a task
-// that keeps re-queueing itself); false if that did not happen within the bound.
-Task<bool> move_off_thread(long avoid) {
-  for (int i = 0; i < 1'000'000; ++i) {
-    if (thread_id() != avoid) co_return true;
-    co_await weft::yield();
-  }
-  co_return false;
-}
-
-// What a readiness wait under observation went through. A round that checks "no spurious
-// wake-up" proves something only if the reader really was suspended in its wait when the
-// detection window ran and the write came; one that was merely about to wait (or was
-// descheduled before it) would pass vacuously. So the writer checks blocked() right before
-// it writes, and the test requires it.
-struct WaitProbe {
-  std::atomic<bool> suspended{false};  // await_suspend returned true: the task left its loop
-  std::atomic<bool> resumed{false};    // the wait returned (woken, or it never suspended)
-  [[nodiscard]] bool blocked() const { return suspended.load() && !resumed.load(); }
-};
-
-// weft::readable/writable, recording into a WaitProbe.
-class ObservedWait {
- public:
-  ObservedWait(weft::ReadinessAwaiter inner, WaitProbe* probe) noexcept
-      : inner_(inner), probe_(probe) {}
-  bool await_ready() noexcept { return inner_.await_ready(); }
-  bool await_suspend(std::coroutine_handle<> caller) {
-    WaitProbe* probe = probe_;  // once suspended, the task may resume elsewhere: `this` too
-    const bool suspended = inner_.await_suspend(caller);
-    if (suspended) probe->suspended.store(true);
-    return suspended;
-  }
-  weft::Readiness await_resume() {
-    probe_->resumed.store(true);
-    return inner_.await_resume();
-  }
-
- private:
-  weft::ReadinessAwaiter inner_;
-  WaitProbe* probe_;
-};
+using weft::test::read_exactly;
+using weft::test::thread_id;
+using weft::test::to_string;
+using weft::test::WaitProbe;
 
 // --- round trips and end of file ----------------------------------------------------------
 
@@ -247,153 +178,6 @@ TEST(Io, WriteAllEightMiBArrivesInOrder) {
   const BulkResult r = weft::run(bulk_transfer(kTotal), o);
   EXPECT_EQ(r.read.received, kTotal);
   EXPECT_EQ(r.read.first_mismatch, SIZE_MAX) << "byte " << r.read.first_mismatch << " is wrong";
-}
-
-// --- the readiness API ----------------------------------------------------------------------
-
-struct ReadinessResult {
-  std::size_t drained = 0;
-  bool written_before_wake = false;
-  bool reader_blocked = false;  // seen suspended in its second wait just before the write
-  bool timed_out = false;       // the second wait did not end within the deadline
-  std::string next;
-};
-
-// Writes once the reader is suspended in its wait, after a window in which a spurious
-// wake-up would show (the reader would find `written` false).
-Task<void> write_when_blocked(int fd, WaitProbe* probe, std::atomic<bool>* written,
-                              bool* reader_blocked) {
-  // Bounded: if the reader never suspends, write anyway so it cannot hang; the test fails.
-  (void)co_await co_wait_until([probe] { return probe->suspended.load(); });
-  co_await weft::sleep(2ms);  // the scenario: the detection window
-  *reader_blocked = probe->blocked();
-  written->store(true);
-  if (::write(fd, "next", 4) != 4) throw std::system_error(errno, std::system_category());
-}
-
-Task<void> second_wait(AsyncFd* in, WaitProbe* probe, std::atomic<bool>* written,
-                       ReadinessResult* r) {
-  co_await ObservedWait(weft::readable(*in), probe);
-  r->written_before_wake = written->load();
-  std::array<char, 64> buffer{};
-  const ssize_t n = ::read(in->fd(), buffer.data(), buffer.size());
-  if (n > 0) r->next.assign(buffer.data(), static_cast<std::size_t>(n));
-}
-
-Task<ReadinessResult> readiness_protocol(WaitProbe* probe) {
-  const auto fds = make_pipe();
-  AsyncFd in(fds[0]);
-  std::string first(1000, 'x');
-  if (::write(fds[1], first.data(), first.size()) != 1000)
-    throw std::system_error(errno, std::system_category());
-
-  ReadinessResult r;
-  weft::Readiness ready = co_await weft::readable(in);
-  std::array<char, 64> buffer{};
-  for (;;) {
-    const ssize_t n = ::read(in.fd(), buffer.data(), buffer.size());
-    if (n > 0) {
-      r.drained += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EAGAIN) break;
-    throw std::system_error(errno, std::system_category());
-  }
-  in.clear_readable(ready);
-
-  // The second wait runs in its own task so that it can be bounded (and cancelled).
-  std::atomic<bool> written{false};
-  JoinHandle<void> reader = weft::spawn(second_wait(&in, probe, &written, &r));
-  JoinHandle<void> writer =
-      weft::spawn(write_when_blocked(fds[1], probe, &written, &r.reader_blocked));
-  r.timed_out = !co_await finished_within(reader);
-  if (const bool ok = co_await finished_within(writer); ok) co_await writer;
-  if (reader.done() && !r.timed_out) co_await reader;
-  ::close(fds[1]);
-  co_return r;
-}
-
-TEST(Io, ReadinessWaitReadUntilEagainClearWaitAgain) {
-  WaitProbe probe;  // outlives the runtime: the reader writes to it
-  const ReadinessResult r = weft::run(readiness_protocol(&probe), weft::test::options());
-  EXPECT_EQ(r.drained, 1000u);
-  EXPECT_FALSE(r.timed_out) << "the second wait never ended after the write";
-  EXPECT_TRUE(r.reader_blocked) << "the reader was not suspended in its wait when the write came";
-  EXPECT_TRUE(r.written_before_wake) << "the second wait returned before the next write";
-  EXPECT_EQ(r.next, "next");
-}
-
-// --- an fd used from a loop other than its home loop ---------------------------------------
-
-struct ElsewhereResult {
-  long home_thread = 0;
-  long user_thread = 0;
-  bool moved = false;
-  bool blocked = false;  // the user was seen suspended in its wait just before the peer wrote
-  bool timed_out = false;
-  std::string got;
-  std::string echoed;
-};
-
-Task<void> use_from_elsewhere(AsyncFd* fd, int peer, ElsewhereResult* r, WaitProbe* probe) {
-  r->moved = co_await move_off_thread(r->home_thread);
-  r->user_thread = thread_id();
-  // The peer writes from a plain thread once we are suspended in the wait; the home loop's
-  // reactor sees the edge and wakes us here, on the other loop.
-  std::jthread peer_thread([probe, peer, r] {
-    // Bounded: if the wait never suspends, write anyway (the round then fails).
-    (void)weft::test::wait_until([probe] { return probe->suspended.load(); });
-    std::this_thread::sleep_for(1ms);  // the scenario: the wait stays blocked meanwhile
-    r->blocked = probe->blocked();
-    (void)!::write(peer, "from peer", 9);
-  });
-  co_await ObservedWait(weft::readable(*fd), probe);
-  r->got = co_await read_exactly(*fd, 9);
-  peer_thread.join();
-  co_await fd->write_all(bytes("reply"));
-  std::array<char, 5> back{};
-  std::size_t have = 0;
-  while (have < back.size()) {  // the peer end is blocking: the reply is already there
-    const ssize_t n = ::read(peer, back.data() + have, back.size() - have);
-    if (n <= 0) break;
-    have += static_cast<std::size_t>(n);
-  }
-  r->echoed.assign(back.data(), have);
-}
-
-Task<ElsewhereResult> fd_used_off_its_home_loop(WaitProbe* probe) {
-  const auto fds = make_socketpair();
-  AsyncFd fd(fds[0]);  // home: this thread's loop
-  ElsewhereResult r;
-  r.home_thread = thread_id();
-  JoinHandle<void> user = weft::spawn(use_from_elsewhere(&fd, fds[1], &r, probe));
-  if (const bool ok = co_await finished_within(user); ok) {
-    co_await user;
-  } else {
-    r.timed_out = true;  // cancelled: the peer's write never woke the wait
-  }
-  ::close(fds[1]);
-  co_return r;
-}
-
-TEST(Io, TaskOnAnotherLoopWaitsOnFdRegisteredAtHome) {
-  const std::size_t rounds = weft::test::scaled(20, 5);
-  std::size_t elsewhere = 0, blocked = 0;
-  for (std::size_t i = 0; i < rounds; ++i) {
-    SCOPED_TRACE("round " + std::to_string(i));
-    WaitProbe probe;
-    const ElsewhereResult r = weft::run(fd_used_off_its_home_loop(&probe), weft::test::options());
-    EXPECT_FALSE(r.timed_out) << "the wait was not woken by the peer's write";
-    EXPECT_EQ(r.got, "from peer");
-    EXPECT_EQ(r.echoed, "reply");
-    if (r.moved && r.user_thread != r.home_thread) ++elsewhere;
-    if (r.blocked) ++blocked;
-  }
-  // Forced by construction (the user yields until it runs on the other loop).
-  EXPECT_EQ(elsewhere, rounds);
-  // Also by construction (the peer waits until the wait suspended): every round tested a
-  // wake-up that crossed loops, none a read that found the data already there.
-  EXPECT_EQ(blocked, rounds) << "rounds where the wait was suspended when the peer wrote";
 }
 
 // --- I/O under CPU load ----------------------------------------------------------------------
@@ -698,124 +482,4 @@ TEST(Io, RandomCancelsOfFdWaitsLeakNoFds) {
   std::printf("%d waits cancelled, %d read their byte first\n", cancelled.load(), read.load());
 }
 
-// --- one waiter per direction ---------------------------------------------------------------
-
-enum class WaitOutcome { woke, rejected };
-
-Task<WaitOutcome> wait_readable(AsyncFd* fd, std::atomic<bool>* trying,
-                                std::atomic<int>* rejected) {
-  trying->store(true);
-  try {
-    co_await weft::readable(*fd);
-  } catch (const std::logic_error&) {
-    rejected->fetch_add(1);
-    co_return WaitOutcome::rejected;
-  }
-  co_return WaitOutcome::woke;
-}
-
-struct TwoWaiters {
-  WaitOutcome first = WaitOutcome::rejected;
-  WaitOutcome second = WaitOutcome::woke;
-  bool none_refused = false;  // within the deadline: both were let wait (or never ran)
-  bool stuck = false;         // a waiter did not end, even after the write and a cancel
-};
-
-// `sequential`: one loop, the second waiter starts after the first has blocked. Otherwise
-// both race on two loops; exactly one of them must be refused either way.
-Task<TwoWaiters> two_waiters_on_one_direction(bool sequential) {
-  const auto fds = make_pipe();
-  // On the heap: if a waiter cannot be ended, the AsyncFd is leaked rather than destroyed
-  // under it (which aborts), so the test fails instead of crashing.
-  auto in = std::make_unique<AsyncFd>(fds[0]);
-  std::atomic<bool> first_trying{false}, second_trying{false};
-  std::atomic<int> rejected{0};
-  TwoWaiters r;
-  // Polls yield on one loop, so that the waiters run meanwhile.
-  const Clock::duration poll = sequential ? Clock::duration::zero() : Clock::duration(1ms);
-  JoinHandle<WaitOutcome> first = weft::spawn(wait_readable(in.get(), &first_trying, &rejected));
-  if (sequential) {  // one loop: once `first` ran, it waits
-    (void)co_await co_wait_until([&] { return first_trying.load(); }, kDeadline, poll);
-  }
-  JoinHandle<WaitOutcome> second = weft::spawn(wait_readable(in.get(), &second_trying, &rejected));
-  r.none_refused = !co_await co_wait_until([&] { return rejected.load() > 0; }, kDeadline, poll);
-  (void)!::write(fds[1], "x", 1);  // wakes the one that waits
-  if (r.none_refused) {            // both may be registered: end them
-    first.cancel();
-    second.cancel();
-  }
-  const bool first_ended = co_await finished_within(first);
-  const bool second_ended = co_await finished_within(second);
-  if (first_ended && second_ended && !r.none_refused) {
-    r.first = co_await first;
-    r.second = co_await second;
-  }
-  if (!first.done() || !second.done()) {
-    r.stuck = true;
-    (void)in.release();  // still waited on
-  }
-  ::close(fds[1]);
-  co_return r;
-}
-
-void expect_one_refused(const TwoWaiters& r) {
-  ASSERT_FALSE(r.none_refused)
-      << "neither waiter was refused within "
-      << std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count()
-      << " s: both were let wait for the same direction";
-  ASSERT_FALSE(r.stuck) << "a waiter did not end after the write";
-  EXPECT_NE(r.first, r.second) << "exactly one of two concurrent waiters is refused";
-}
-
-TEST(Io, SecondWaiterOnSameDirectionGetsLogicError) {
-  const TwoWaiters seq = weft::run(two_waiters_on_one_direction(true), weft::test::options(1));
-  {
-    SCOPED_TRACE("one loop, the second waiter after the first");
-    expect_one_refused(seq);
-  }
-  if (!HasFatalFailure()) {
-    EXPECT_EQ(seq.first, WaitOutcome::woke);
-    EXPECT_EQ(seq.second, WaitOutcome::rejected);
-  }
-  // Stops at the first failure: each costs a deadline.
-  for (int i = 0; i < 20 && !HasFatalFailure(); ++i) {
-    SCOPED_TRACE("racing round " + std::to_string(i));
-    expect_one_refused(weft::run(two_waiters_on_one_direction(false), weft::test::options()));
-  }
-}
-
 }  // namespace
-
-// --- home loops ------------------------------------------------------------------------------
-
-TEST(Io, FdRegisteredWithAChosenLoopReportsItAndStillWorks) {
-  auto body = []() -> Task<void> {
-    EXPECT_EQ(weft::loop_count(), 2u);
-    EXPECT_LT(weft::current_loop_index(), 2u);
-    for (unsigned home = 0; home < 2; ++home) {
-      const auto fds = make_socketpair();
-      AsyncFd a(fds[0], home);
-      AsyncFd b(fds[1]);
-      EXPECT_EQ(a.home_loop(), home);
-      EXPECT_EQ(b.home_loop(), weft::current_loop_index());
-      // A wait on `a` is woken by loop `home`'s reactor, wherever this task runs.
-      JoinHandle<std::size_t> reader = weft::spawn([](AsyncFd& fd) -> Task<std::size_t> {
-        std::array<std::byte, 16> buffer{};
-        co_return co_await fd.read_some(buffer);
-      }(a));
-      const std::array<std::byte, 3> data{std::byte{1}, std::byte{2}, std::byte{3}};
-      co_await b.write_all(data);
-      EXPECT_EQ(co_await reader, 3u);
-    }
-    const std::size_t before = open_fd_count();
-    const auto fds = make_pipe();
-    EXPECT_THROW(AsyncFd(fds[0], 2), std::out_of_range);  // and the fd is closed
-    ::close(fds[1]);
-    EXPECT_EQ(open_fd_count(), before);
-  };
-  weft::RuntimeOptions options = weft::test::options();
-  options.loops = 2;
-  weft::run(body(), options);
-  EXPECT_THROW((void)weft::loop_count(), std::logic_error);
-  EXPECT_THROW((void)weft::current_loop_index(), std::logic_error);
-}

@@ -32,6 +32,7 @@ using weft::Queue;
 using weft::QueueShutDown;
 using weft::Task;
 using weft::test::Counted;
+using weft::test::join_all;
 
 // Of the parameter's type: no conversion inside a co_await (g++ 12 mishandles temporaries).
 constexpr std::chrono::steady_clock::duration kStressDeadline = std::chrono::seconds(120);
@@ -224,20 +225,6 @@ void check(const std::vector<Received>& consumers, std::size_t producers, std::s
   }
 }
 
-template <class T>
-Task<bool> join_all(std::vector<JoinHandle<T>>& handles) {
-  bool all = true;
-  for (auto& h : handles) {
-    if (const bool ok = co_await weft::test::finished_within(h, kStressDeadline); !ok) {
-      ADD_FAILURE() << "a task did not finish in time";
-      all = false;
-      continue;
-    }
-    co_await h;
-  }
-  co_return all;
-}
-
 // Capacity 1, 2, 3: the ring is full or empty nearly all the time, so nearly every operation
 // crosses between the ring and the waiters. A sampler checks the size never passes the
 // capacity; join() needs every task_done().
@@ -273,7 +260,7 @@ TEST(QueueRingStress, TinyCapacitiesDeliverEveryItemOnceAndInOrder) {
       auto sampler = weft::spawn(sample());
       for (auto& r : received) consumers.push_back(weft::spawn(consume(&r)));
       for (std::size_t p = 0; p < kProducers; ++p) producers.push_back(weft::spawn(produce(p)));
-      const bool produced = co_await join_all(producers);
+      const bool produced = co_await join_all(producers, kStressDeadline);
       if (produced) {
         auto joiner = weft::spawn(
             [](Queue<std::uint64_t>* queue) -> Task<void> { co_await queue->join(); }(&q));
@@ -284,7 +271,7 @@ TEST(QueueRingStress, TinyCapacitiesDeliverEveryItemOnceAndInOrder) {
       if (!produced) {
         for (auto& c : consumers) c.cancel();
       }
-      co_await join_all(consumers);
+      co_await join_all(consumers, kStressDeadline);
       running.store(false);
       co_await sampler;
     };
@@ -358,14 +345,14 @@ TEST(QueueRingStress, RandomCancelsOfWaitersLoseAndDuplicateNothing) {
           for (std::size_t p = 0; p < kProducers; ++p)
             producers.push_back(weft::spawn(producer(p)));
           auto monkey = weft::spawn(chaos());
-          const bool produced = co_await join_all(producers);
+          const bool produced = co_await join_all(producers, kStressDeadline);
           producing.store(false);
           co_await monkey;
           q.close();
           if (!produced) {
             for (auto& c : consumers) c.cancel();
           }
-          co_await join_all(consumers);
+          co_await join_all(consumers, kStressDeadline);
         };
         weft::run(body(), weft::test::options(2));
         check(received, kProducers, per, !cancel_consumers);
@@ -425,7 +412,7 @@ TEST(QueueRingStress, ShutdownImmediateAmongPushesInFlightLosesTrackOfNothing) {
         for (std::size_t i = round % 7; i > 0; --i) co_await weft::yield();
         q.shutdown(true);
         EXPECT_THROW((void)q.try_pop(), QueueShutDown) << "an item was left after the shutdown";
-        co_await join_all(tasks);
+        co_await join_all(tasks, kStressDeadline);
         auto joiner =
             weft::spawn([](Queue<Item>* queue) -> Task<void> { co_await queue->join(); }(&q));
         const bool joined = co_await weft::test::finished_within(joiner, kDeadline);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "thread_id.hpp"
 
 namespace {
 
@@ -26,9 +27,7 @@ using weft::Clock;
 using weft::JoinHandle;
 using weft::Task;
 
-// Not inlined: the answer must come from the thread running the code now, never from a value
-// the compiler kept in a register across a co_await.
-[[gnu::noinline]] long os_thread_id() { return ::syscall(SYS_gettid); }
+using weft::test::thread_id;
 
 // --- work stealing --------------------------------------------------------------------------
 
@@ -38,7 +37,7 @@ struct RanOn {
 };
 
 Task<void> record(RanOn* r, const std::atomic<bool>* blocker_done) {
-  r->thread.store(os_thread_id(), std::memory_order_relaxed);
+  r->thread.store(thread_id(), std::memory_order_relaxed);
   r->before_blocker_ended.store(!blocker_done->load(std::memory_order_acquire),
                                 std::memory_order_relaxed);
   co_return;
@@ -47,7 +46,7 @@ Task<void> record(RanOn* r, const std::atomic<bool>* blocker_done) {
 // Spawns 64 tasks onto this loop's deque and then holds the loop for 150 ms without
 // suspending (a long CPU-bound step). Only another loop can run them meanwhile.
 Task<long> spawn_then_hold(std::vector<RanOn>* ran) {
-  const long self = os_thread_id();
+  const long self = thread_id();
   std::atomic<bool> done{false};
   std::vector<JoinHandle<void>> handles;
   for (RanOn& r : *ran) handles.push_back(weft::spawn(record(&r, &done)));
@@ -82,7 +81,7 @@ TEST(Scheduler, IdleLoopStealsTheQueueOfABusyOne) {
 // leave alone while its loop is merely busy. Once the loop has been inside one run for a
 // monitor period, the slot is exposed and the idle loop takes it — with stall reports off too.
 Task<long> spawn_one_then_hold(RanOn* ran) {
-  const long self = os_thread_id();
+  const long self = thread_id();
   std::atomic<bool> done{false};
   JoinHandle<void> child = weft::spawn(record(ran, &done));
   const auto until = Clock::now() + 200ms;
@@ -131,14 +130,14 @@ struct Migration {
 // yields behind it: the other loop steals it and resumes it there.
 Task<Migration> migrate(int wanted_moves) {
   Migration m;
-  long last = os_thread_id();
+  long last = thread_id();
   if (tls_owner == 0) tls_owner = last;
   while (m.moves < wanted_moves && m.attempts < 200) {
     ++m.attempts;
     weft::spawn(hold_loop(20ms)).detach();
     co_await weft::yield();
-    if (tls_owner == 0) tls_owner = os_thread_id();
-    const long now = os_thread_id();
+    if (tls_owner == 0) tls_owner = thread_id();
+    const long now = thread_id();
     if (tls_owner != now) ++m.mismatches;
     if (now != last) ++m.moves;
     last = now;
@@ -199,7 +198,7 @@ TEST(Scheduler, BudgetLetsTimersRunBesideATaskThatNeverWaits) {
 
 // --- injection into parked loops ------------------------------------------------------------
 
-Task<long> where() { co_return os_thread_id(); }
+Task<long> where() { co_return thread_id(); }
 
 TEST(Scheduler, ForeignSpawnRunsOnAParkedRuntime) {
   weft::Runtime rt(weft::test::options(2));

@@ -20,6 +20,7 @@
 
 #include "expect_soon.hpp"
 #include "test_support.hpp"
+#include "thread_id.hpp"
 
 namespace {
 
@@ -30,9 +31,7 @@ using weft::JoinHandle;
 using weft::Semaphore;
 using weft::Task;
 
-// Not pthread_self(): it is __attribute__((const)), so a coroutine resumed on another loop
-// could reuse a value read before it suspended.
-[[gnu::noinline]] long thread_id() { return ::syscall(SYS_gettid); }
+using weft::test::thread_id;
 
 using weft::test::expect_soon;
 

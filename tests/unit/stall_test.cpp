@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "thread_id.hpp"
 
 namespace {
 
@@ -25,8 +26,7 @@ using weft::JoinHandle;
 using weft::ReportKind;
 using weft::Task;
 
-// See cancel_test.cpp: pthread_self() may be folded across a co_await.
-[[gnu::noinline]] long thread_id() { return ::syscall(SYS_gettid); }
+using weft::test::thread_id;
 
 long long ms(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();

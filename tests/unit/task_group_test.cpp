@@ -12,6 +12,7 @@
 #include <vector>
 #include <weft/task_group.hpp>
 
+#include "probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -24,22 +25,9 @@ using weft::TaskGroup;
 using weft::TaskGroupError;
 using weft::test::Counted;
 
-struct Probe {
-  std::atomic<int> started{0};
-  std::atomic<int> cancelled{0};
-  std::atomic<int> ended{0};
-};
-
-class EndMark {
- public:
-  explicit EndMark(Probe* p) noexcept : probe_(p) {}
-  EndMark(const EndMark&) = delete;
-  EndMark& operator=(const EndMark&) = delete;
-  ~EndMark() { probe_->ended.fetch_add(1); }
-
- private:
-  Probe* probe_;
-};
+using weft::test::EndMark;
+using weft::test::ends_cancelled_once_started;
+using weft::test::Probe;
 
 // Sleeps `d`; once cancelled, sleeps `cleanup`, then rethrows (or throws `cleanup_error`).
 Task<void> sleeper(Probe* p, Clock::duration d = 10s, Clock::duration cleanup = 0ms,
@@ -226,19 +214,7 @@ TEST(TaskGroup, OutsideCancelReachesTheOwner) {
       throw;
     }
   };
-  auto body = [&]() -> Task<bool> {
-    weft::JoinHandle<void> handle = weft::spawn(owner());
-    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 4; }));
-    handle.cancel();
-    EXPECT_TRUE(co_await weft::test::finished_within(handle));
-    try {
-      co_await handle;
-    } catch (const CancelledError&) {
-      co_return true;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+  EXPECT_TRUE(weft::run(ends_cancelled_once_started(owner(), probe, 4), weft::test::options(2)));
   EXPECT_TRUE(owner_saw_cancel.load()) << "CancelledError before the children ended";
   EXPECT_EQ(probe.cancelled.load(), 4);
   EXPECT_EQ(Counted::live(), base);

@@ -35,8 +35,10 @@
 #include <weft/task_group.hpp>
 #include <weft/wait_for.hpp>
 
-#include "test_support.hpp"
 #include "fd_count.hpp"
+#include "fd_test_support.hpp"
+#include "test_support.hpp"
+#include "thread_id.hpp"
 
 namespace {
 
@@ -52,7 +54,7 @@ using weft::io::UnixListener;
 using weft::io::UnixStream;
 using weft::test::finished_within;
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+using weft::test::bytes;
 std::span<const std::byte> rest_of(const std::string& s, std::size_t from) {
   return bytes(s).subspan(from);
 }
@@ -202,17 +204,8 @@ TEST(Tcp, ManyConcurrentConnectionsAcrossTwoLoops) {
   EXPECT_EQ(run_bounded(body(), weft::test::options(2)), kClients);
 }
 
-[[gnu::noinline]] long thread_id() { return ::syscall(SYS_gettid); }
-
-// Yields until this task runs on a thread other than `avoid` (an idle loop steals a task
-// that keeps re-queueing itself); false if that did not happen within the bound.
-Task<bool> move_off_thread(long avoid) {
-  for (int i = 0; i < 1'000'000; ++i) {
-    if (thread_id() != avoid) co_return true;
-    co_await weft::yield();
-  }
-  co_return false;
-}
+using weft::test::move_off_thread;
+using weft::test::thread_id;
 
 // A stream connected on one loop and used by a task that runs on the other: its waits are
 // woken by the home loop's reactor, its syscalls run on the other loop's thread.

@@ -23,6 +23,7 @@
 #include <weft/tls/tls_stream.hpp>
 #include <weft/wait_for.hpp>
 
+#include "fd_test_support.hpp"
 #include "test_certs.hpp"
 #include "test_support.hpp"
 
@@ -47,7 +48,7 @@ T run_bounded(Task<T> body) {
   return weft::run(weft::wait_for(std::move(body), weft::test::kDeadline), weft::test::options(2));
 }
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+using weft::test::bytes;
 
 Context server_context(const KeyAndCert& identity, std::vector<std::string> alpn = {}) {
   return Context::server(

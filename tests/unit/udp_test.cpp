@@ -12,6 +12,7 @@
 #include <weft/io/udp_socket.hpp>
 #include <weft/wait_for.hpp>
 
+#include "fd_test_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -21,7 +22,7 @@ using weft::Task;
 using weft::io::SocketAddress;
 using weft::io::UdpSocket;
 
-std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+using weft::test::bytes;
 
 template <class T>
 T run_bounded(Task<T> body) {

@@ -11,6 +11,7 @@
 #include <weft/timeout_error.hpp>
 #include <weft/wait_for.hpp>
 
+#include "probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -22,23 +23,8 @@ using weft::Task;
 using weft::TimeoutError;
 using weft::test::Counted;
 
-struct Probe {
-  std::atomic<int> started{0};
-  std::atomic<int> cancelled{0};
-  std::atomic<int> returned{0};
-  std::atomic<int> ended{0};
-};
-
-class EndMark {
- public:
-  explicit EndMark(Probe* p) noexcept : probe_(p) {}
-  EndMark(const EndMark&) = delete;
-  EndMark& operator=(const EndMark&) = delete;
-  ~EndMark() { probe_->ended.fetch_add(1); }
-
- private:
-  Probe* probe_;
-};
+using weft::test::EndMark;
+using weft::test::Probe;
 
 // What the work does once cancelled.
 enum class OnCancel { rethrow, return_value, throw_other };

@@ -11,6 +11,7 @@
 #include <vector>
 #include <weft/when_any.hpp>
 
+#include "probe.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -21,22 +22,9 @@ using weft::Clock;
 using weft::Task;
 using weft::test::Counted;
 
-struct Probe {
-  std::atomic<int> started{0};
-  std::atomic<int> cancelled{0};
-  std::atomic<int> ended{0};
-};
-
-class EndMark {
- public:
-  explicit EndMark(Probe* p) noexcept : probe_(p) {}
-  EndMark(const EndMark&) = delete;
-  EndMark& operator=(const EndMark&) = delete;
-  ~EndMark() { probe_->ended.fetch_add(1); }
-
- private:
-  Probe* probe_;
-};
+using weft::test::EndMark;
+using weft::test::ends_cancelled_once_started;
+using weft::test::Probe;
 
 // Returns `v` after `d`; on a cancel, records it and sleeps `cleanup` before ending.
 Task<int> contender(Probe* p, int v, Clock::duration d, Clock::duration cleanup = 0ms,
@@ -169,19 +157,7 @@ TEST(WhenAny, OutsideCancelCancelsAndJoinsAll) {
     auto r = co_await weft::when_any(contender(&probe, 1, 10s, 20ms), contender(&probe, 2, 10s));
     co_return r.index() == 0 ? std::get<0>(r) : std::get<1>(r);
   };
-  auto body = [&]() -> Task<bool> {
-    weft::JoinHandle<int> handle = weft::spawn(waiting());
-    EXPECT_TRUE(co_await weft::test::co_wait_until([&] { return probe.started.load() == 2; }));
-    handle.cancel();
-    EXPECT_TRUE(co_await weft::test::finished_within(handle));
-    try {
-      (void)co_await handle;
-    } catch (const CancelledError&) {
-      co_return true;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(weft::run(body(), weft::test::options(2)));
+  EXPECT_TRUE(weft::run(ends_cancelled_once_started(waiting(), probe, 2), weft::test::options(2)));
   EXPECT_EQ(probe.cancelled.load(), 2);
   EXPECT_EQ(probe.ended.load(), 2);
   EXPECT_EQ(Counted::live(), base);

@@ -18,7 +18,9 @@
 #include <weft/wait_for.hpp>
 
 #include "http_server_test_support.hpp"
+#include "loopback_port.hpp"
 #include "required_tool.hpp"
+#include "subprocess.hpp"
 #include "test_certs.hpp"
 #include "test_support.hpp"
 
@@ -31,15 +33,14 @@ using weft::io::SocketAddress;
 using weft::io::TcpListener;
 using weft::io::TcpStream;
 using weft::test::KeyAndCert;
-using weft::test::TestCa;
+using weft::test::ProcessResult;
 using weft::test::required_tool;
-using weft::test::http::ProcessResult;
-using weft::test::http::run_process;
-using weft::test::http::Subprocess;
-using weft::test::http::TempDir;
+using weft::test::run_process;
+using weft::test::Subprocess;
+using weft::test::TempDir;
+using weft::test::TestCa;
 using weft::tls::Context;
 using weft::tls::TlsStream;
-
 
 std::string text(std::span<const std::byte> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
@@ -152,7 +153,7 @@ with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
 TEST_F(TlsInterop, AWeftClientTalksToOpensslSServer) {
   const std::string openssl = required_tool("openssl", "openssl");
   if (openssl.empty()) return;
-  const int port = weft::test::http::free_loopback_port();
+  const int port = weft::test::free_loopback_port();
   // -rev: answers each line reversed. -naccept 1: exits after one connection.
   Subprocess server({openssl, "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
                      cert_file_, "-key", key_file_, "-alpn", "http/1.1", "-rev", "-naccept", "1",

@@ -20,6 +20,7 @@
 
 #include "http_server_test_support.hpp"
 #include "required_tool.hpp"
+#include "subprocess.hpp"
 
 namespace {
 
@@ -27,10 +28,10 @@ using namespace std::chrono_literals;
 using weft::Task;
 using weft::http::ServerRequest;
 using weft::http::ServerResponse;
-using weft::test::http::find_executable;
-using weft::test::http::ProcessResult;
-using weft::test::http::run_process;
-using weft::test::http::TempDir;
+using weft::test::find_executable;
+using weft::test::ProcessResult;
+using weft::test::run_process;
+using weft::test::TempDir;
 using weft::test::http::TestServer;
 
 Task<ServerResponse> reply(std::string body) {
