@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <span>
 
+#include "weft/runtime_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
@@ -36,7 +37,7 @@ struct Readiness {
 };
 
 /// What `co_await fd.readable()` and `co_await fd.writable()` wait with; gives a Readiness.
-class ReadinessAwaiter {
+class WEFT_RUNTIME_API ReadinessAwaiter {
  public:
   /// Waits on `state`'s read side, or its write side if `write`.
   ReadinessAwaiter(detail::IoState* state, bool write) noexcept : state_(state), write_(write) {}
@@ -56,7 +57,7 @@ class ReadinessAwaiter {
 
 /// A file descriptor registered with a loop's reactor (epoll, edge-triggered); see this file's
 /// description.
-class AsyncFd {
+class WEFT_RUNTIME_API AsyncFd {
  public:
   /// Takes ownership of `fd`, makes it non-blocking and registers it with the current loop.
   /// Must be called from inside a weft task.

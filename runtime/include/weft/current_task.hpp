@@ -14,13 +14,14 @@
 #include <utility>
 
 #include "weft/detail/task_header.hpp"
+#include "weft/runtime_export.hpp"
 
 namespace weft {
 
 /// A counted reference to a running task, for naming or cancelling it from where no JoinHandle
 /// is at hand (see this file's description). Copying takes another reference; the task's
 /// frame lives while one is held. An empty TaskRef refers to no task.
-class TaskRef {
+class WEFT_RUNTIME_API TaskRef {
  public:
   TaskRef() noexcept = default;
   /// Another reference to the same task.
@@ -65,6 +66,6 @@ class TaskRef {
 
 /// The task running on this thread. Throws std::logic_error outside a task (on a thread that
 /// is not running one of weft's loops, e.g. a to_thread body).
-[[nodiscard]] TaskRef current_task();
+[[nodiscard]] WEFT_RUNTIME_API TaskRef current_task();
 
 }  // namespace weft

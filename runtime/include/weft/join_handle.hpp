@@ -10,20 +10,23 @@
 #include "weft/detail/spawned_task.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
+#include "weft/runtime_export.hpp"
 
 namespace weft {
 
 namespace detail {
 // Publishes `joiner` as the joinee's single join waiter. False if the joinee completed first.
-[[nodiscard]] bool publish_join_waiter(TaskHeader& joinee, TaskHeader& joiner) noexcept;
-Deregistration deregister_join_waiter(TaskHeader& joiner, void* joinee) noexcept;
+[[nodiscard]] WEFT_RUNTIME_API bool publish_join_waiter(TaskHeader& joinee,
+                                                        TaskHeader& joiner) noexcept;
+WEFT_RUNTIME_API Deregistration deregister_join_waiter(TaskHeader& joiner, void* joinee) noexcept;
 // For JoinHandle::shielded(): the cancelled joiner keeps waiting; the joinee is left alone.
-Deregistration deregister_join_waiter_shielded(TaskHeader& joiner, void* joinee) noexcept;
+WEFT_RUNTIME_API Deregistration deregister_join_waiter_shielded(TaskHeader& joiner,
+                                                                void* joinee) noexcept;
 // Requests cancellation of a task being joined by a cancelled joiner (iteratively along a
 // chain of joins).
-void cancel_joinee(TaskHeader& joinee) noexcept;
+WEFT_RUNTIME_API void cancel_joinee(TaskHeader& joinee) noexcept;
 // Called when a JoinHandle lets go without having taken the result.
-void join_handle_dropped(TaskHeader& task) noexcept;
+WEFT_RUNTIME_API void join_handle_dropped(TaskHeader& task) noexcept;
 }  // namespace detail
 
 /// The handle to a spawned task (asyncio's Task object). `co_await handle` gives the task's

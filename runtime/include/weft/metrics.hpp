@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "weft/runtime_export.hpp"
+
 namespace weft {
 
 /// Counters of one loop since the runtime started. Each is written only by its loop's thread
 /// and read with relaxed loads, so a snapshot is consistent per counter, not across them.
-struct LoopMetrics {
+struct WEFT_RUNTIME_API LoopMetrics {
   std::uint64_t tasks_run = 0;       ///< resumptions of a task by this loop
   std::uint64_t spawned_local = 0;   ///< weft::spawn called by a task running on this loop
   std::uint64_t injected_taken = 0;  ///< tasks this loop took from the injection queue
@@ -33,7 +35,7 @@ struct LoopMetrics {
 };
 
 /// Counters of a Runtime, read by Runtime::metrics().
-struct RuntimeMetrics {
+struct WEFT_RUNTIME_API RuntimeMetrics {
   /// One entry per loop, in loop order.
   std::vector<LoopMetrics> loops;
   std::uint64_t spawned_remote = 0;  ///< Runtime::spawn / block_on from outside the loops

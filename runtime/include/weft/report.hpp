@@ -3,6 +3,8 @@
 #include <functional>
 #include <string>
 
+#include "weft/runtime_export.hpp"
+
 namespace weft {
 
 /// What weft's debug checks (on by default, like asyncio's debug mode) tell the user about.
@@ -35,6 +37,6 @@ struct Report {
 using ReportSink = std::function<void(const Report&)>;
 
 /// The kind's name as it is spelled in the enum ("stall", "task_never_awaited", ...).
-[[nodiscard]] const char* to_string(ReportKind kind) noexcept;
+[[nodiscard]] WEFT_RUNTIME_API const char* to_string(ReportKind kind) noexcept;
 
 }  // namespace weft

@@ -16,6 +16,7 @@
 #include "weft/join_handle.hpp"
 #include "weft/metrics.hpp"
 #include "weft/report.hpp"
+#include "weft/runtime_export.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"
 
@@ -79,7 +80,7 @@ struct RuntimeOptions {
 /// runtime, the constructing thread included (from the constructor to the destructor, which
 /// restores its mask when it runs on the same thread), and tasks wait for them with
 /// weft::signal (weft/signal.hpp).
-class Runtime {
+class WEFT_RUNTIME_API Runtime {
  public:
   /// Starts the loops, one thread each. Throws std::invalid_argument or std::logic_error for
   /// a RuntimeOptions::signals it refuses (see there).

@@ -82,13 +82,14 @@
 #include <concepts>
 #include <cstddef>
 
+#include "weft/runtime_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
 
 namespace detail {
 // weft::signal's out-of-line half: checks `signals` at the call, returns the wait.
-[[nodiscard]] Task<int> wait_for_signals(const int* signals, std::size_t count);
+[[nodiscard]] WEFT_RUNTIME_API Task<int> wait_for_signals(const int* signals, std::size_t count);
 }  // namespace detail
 
 /// Completes with the number of the first of `signals` delivered after the call, or one that

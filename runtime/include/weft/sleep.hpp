@@ -4,6 +4,7 @@
 #include <coroutine>
 
 #include "weft/errors.hpp"
+#include "weft/runtime_export.hpp"
 
 namespace weft {
 
@@ -12,8 +13,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace detail {
 // Registers a timer on the current loop and suspends; a deadline already passed yields.
-bool sleep_suspend(Clock::time_point deadline, std::coroutine_handle<> caller);
-void sleep_resume();
+WEFT_RUNTIME_API bool sleep_suspend(Clock::time_point deadline, std::coroutine_handle<> caller);
+WEFT_RUNTIME_API void sleep_resume();
 }  // namespace detail
 
 /// `co_await weft::sleep_until(t)`: resumes at or after `t`, never before (on the loop that

@@ -21,6 +21,7 @@
 
 #include "weft/detail/inline_run.hpp"
 #include "weft/detail/task_frame.hpp"
+#include "weft/runtime_export.hpp"
 
 /// weft: the runtime (tasks, loops, spawn, sleep, to_thread, signals) and the asyncio toolkit
 /// (gather, wait_for, queues, locks, task groups, generators).
@@ -80,13 +81,13 @@ class CallSite {
 namespace detail {
 
 // Reports a task destroyed before it ever ran (see report.hpp).
-void report_never_awaited(const FrameOrigin& origin) noexcept;
+WEFT_RUNTIME_API void report_never_awaited(const FrameOrigin& origin) noexcept;
 
 // A Task<T> (T not void) ended with no value: its coroutine ran off its end without
 // co_return (undefined behaviour, which clang and g++ turn into an end with no value: clang
 // warns with -Wreturn-type, g++ 12 does not), or the value was taken already. Throws
 // std::logic_error naming the coroutine.
-[[noreturn]] void throw_no_result(const FrameOrigin& origin, bool taken_before);
+[[noreturn]] WEFT_RUNTIME_API void throw_no_result(const FrameOrigin& origin, bool taken_before);
 
 // A coroutine whose first parameter is a Task wraps it (block_on's root, wait_for, the
 // combinators' children): its reports name the wrapped coroutine, which is the user's code,

@@ -87,6 +87,8 @@
 #include <weft/task.hpp>
 #include <weft/tls/context.hpp>
 
+#include "weft/io_export.hpp"
+
 namespace weft::http {
 
 /// One header field of a request or a ClientResponse, owning its text.
@@ -99,7 +101,7 @@ struct HeaderField {
 
 /// Header fields that own their text, in order; names compare case-insensitively
 /// (RFC 9110 5.1). Repeated names stay separate fields.
-class HeaderList {
+class WEFT_IO_API HeaderList {
  public:
   /// Iterates the fields in order.
   using const_iterator = std::vector<HeaderField>::const_iterator;
@@ -218,7 +220,7 @@ class ClientState;
 
 /// An HTTP/1.1 client with a pool of keep-alive connections per host (aiohttp's
 /// ClientSession); see this file's description.
-class Client {
+class WEFT_IO_API Client {
  public:
   /// A client with `options`. Opens nothing until the first request.
   explicit Client(ClientOptions options = {});

@@ -32,10 +32,12 @@
 #include <weft/io/socket_address.hpp>
 #include <weft/timeout_error.hpp>
 
+#include "weft/io_export.hpp"
+
 namespace weft::http {
 
 /// The root of every error weft::http::Client reports for a request.
-class ClientError : public virtual std::runtime_error {
+class WEFT_IO_API ClientError : public virtual std::runtime_error {
  public:
   /// An error with the message `what`.
   explicit ClientError(const std::string& what) : std::runtime_error(what) {}
@@ -52,7 +54,7 @@ class ClientError : public virtual std::runtime_error {
 
 /// A URL the client cannot use: malformed, or a scheme it does not speak (url.hpp says what
 /// is accepted).
-class InvalidUrl : public ClientError {
+class WEFT_IO_API InvalidUrl : public ClientError {
  public:
   /// `url` could not be used, for `reason`.
   InvalidUrl(std::string url, std::string reason);
@@ -69,7 +71,7 @@ class InvalidUrl : public ClientError {
 /// Could not connect: the host name did not resolve (address() empty, code() in
 /// weft::io::resolve_category()) or no resolved address accepted (refused, unreachable: the
 /// error of the first address that failed other than by timing out).
-class ConnectError : public ClientError {
+class WEFT_IO_API ConnectError : public ClientError {
  public:
   /// Connecting for `url` failed with `code`, at `address` if one was tried.
   ConnectError(std::string url, std::error_code code, std::optional<io::SocketAddress> address);
@@ -96,10 +98,10 @@ enum class TimeoutPhase {
   total,      ///< ClientOptions::total_timeout
 };
 /// The phase's name ("connect", "handshake", "read", "total").
-[[nodiscard]] const char* to_string(TimeoutPhase phase) noexcept;
+[[nodiscard]] WEFT_IO_API const char* to_string(TimeoutPhase phase) noexcept;
 
 /// One of ClientOptions' timeouts ran out: a ClientError and a weft::TimeoutError (see above).
-class ClientTimeout : public ClientError, public weft::TimeoutError {
+class WEFT_IO_API ClientTimeout : public ClientError, public weft::TimeoutError {
  public:
   /// The `phase` timeout, of `limit`, ran out for `url`.
   ClientTimeout(std::string url, TimeoutPhase phase, std::chrono::milliseconds limit);
@@ -121,7 +123,7 @@ class ClientTimeout : public ClientError, public weft::TimeoutError {
 /// get local issuer certificate" for an unknown CA, "hostname mismatch", ...) with its
 /// X509_V_ERR_* code in verify_result(); for other failures (no shared protocol version, not
 /// TLS at all) OpenSSL's error, with verify_result() 0.
-class TlsHandshakeError : public ClientError {
+class WEFT_IO_API TlsHandshakeError : public ClientError {
  public:
   /// The handshake for `url` failed for `reason`; `verify_result` as verify_result() says.
   TlsHandshakeError(std::string url, std::string reason, long verify_result);
@@ -140,7 +142,7 @@ class TlsHandshakeError : public ClientError {
 
 /// The connection ended before the response was complete: closed by the server (code() empty)
 /// or failed (ECONNRESET, EPIPE while sending, ...).
-class ConnectionClosed : public ClientError {
+class WEFT_IO_API ConnectionClosed : public ClientError {
  public:
   /// The connection for `url` ended with `code` (empty: closed by the server) after
   /// `bytes_received` bytes of the response.
@@ -159,7 +161,7 @@ class ConnectionClosed : public ClientError {
 };
 
 /// The response broke HTTP/1.1 framing or a limit (the response parser's verdict).
-class MalformedResponse : public ClientError {
+class WEFT_IO_API MalformedResponse : public ClientError {
  public:
   /// The response to `url` broke framing or a limit: `parse_status` and `reason` as the parser
   /// said.
@@ -179,7 +181,7 @@ class MalformedResponse : public ClientError {
 };
 
 /// A redirect past ClientOptions::max_redirects.
-class TooManyRedirects : public ClientError {
+class WEFT_IO_API TooManyRedirects : public ClientError {
  public:
   /// The response of `url` was a redirect beyond `limit`.
   TooManyRedirects(std::string url, std::size_t limit);

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/io_export.hpp"
+
 /// HTTP/1.1: the request and response parsers, the server with its router, and the client.
 namespace weft::http {
 
@@ -25,7 +27,7 @@ struct Header {
 
 /// Header fields in the order they arrived; names compare case-insensitively (RFC 9110 5.1).
 /// Repeated names stay separate entries: combining them is the reader's decision.
-class Headers {
+class WEFT_IO_API Headers {
  public:
   /// Iterates the fields in order.
   using const_iterator = std::vector<Header>::const_iterator;

@@ -54,10 +54,12 @@
 #include <weft/http/limits.hpp>
 #include <weft/http/message.hpp>
 
+#include "weft/io_export.hpp"
+
 namespace weft::http {
 
 /// An incremental HTTP/1.1 request parser for servers; see this file's description.
-class RequestParser {
+class WEFT_IO_API RequestParser {
  public:
   /// A parser enforcing `limits`.
   explicit RequestParser(const Limits& limits = {});

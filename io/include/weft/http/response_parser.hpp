@@ -24,10 +24,12 @@
 #include <weft/http/limits.hpp>
 #include <weft/http/message.hpp>
 
+#include "weft/io_export.hpp"
+
 namespace weft::http {
 
 /// An incremental HTTP/1.1 response parser for clients; see this file's description.
-class ResponseParser {
+class WEFT_IO_API ResponseParser {
  public:
   /// A parser enforcing `limits`.
   explicit ResponseParser(const Limits& limits = {});

@@ -21,6 +21,7 @@
 
 #include "weft/http/server_request.hpp"
 #include "weft/http/server_response.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::http {
@@ -30,7 +31,7 @@ namespace weft::http {
 using Handler = std::function<Task<ServerResponse>(ServerRequest&)>;
 
 /// Maps a method and a path to a Handler; see this file's description.
-class Router {
+class WEFT_IO_API Router {
  public:
   Router();
   /// Takes over `other`'s routes.

@@ -74,6 +74,7 @@
 #include "weft/http/server_response.hpp"
 #include "weft/io/connection_placement.hpp"
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 #include "weft/tls/context.hpp"
 
@@ -146,7 +147,7 @@ struct ServerStats {
 };
 
 /// An HTTP/1.1 server (TLS optional) over a Router; see this file's description.
-class Server {
+class WEFT_IO_API Server {
  public:
   /// A server with `options`; it accepts nothing before listen() (or listen_tls()).
   explicit Server(ServerOptions options = {});

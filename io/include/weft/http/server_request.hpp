@@ -14,12 +14,13 @@
 
 #include "weft/http/message.hpp"
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 
 namespace weft::http {
 
 /// What a handler receives: the parsed request, the route's parameters and the peer; see this
 /// file's description.
-class ServerRequest {
+class WEFT_IO_API ServerRequest {
  public:
   /// The route's "{name}" (and "*") segments: name and value, as sent.
   using Params = std::vector<std::pair<std::string_view, std::string_view>>;

@@ -28,13 +28,14 @@
 #include <utility>
 #include <vector>
 
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::http {
 
 /// What a handler returns: a status, header fields and a body (a string, a stream of chunks or
 /// a file); see this file's description.
-class ServerResponse {
+class WEFT_IO_API ServerResponse {
  public:
   /// The next chunk of a streamed body, or std::nullopt at its end. Empty chunks are skipped.
   using ChunkSource = std::function<Task<std::optional<std::string>>()>;
@@ -135,6 +136,6 @@ class ServerResponse {
 };
 
 /// The standard reason phrase of `status` ("Not Found"), or "Unknown".
-[[nodiscard]] std::string_view reason_phrase(int status) noexcept;
+[[nodiscard]] WEFT_IO_API std::string_view reason_phrase(int status) noexcept;
 
 }  // namespace weft::http

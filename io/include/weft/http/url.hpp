@@ -27,10 +27,12 @@
 #include <string_view>
 #include <weft/http/client_errors.hpp>
 
+#include "weft/io_export.hpp"
+
 namespace weft::http {
 
 /// An http or https URL, parsed; see this file's description.
-class Url {
+class WEFT_IO_API Url {
  public:
   /// Throws InvalidUrl.
   [[nodiscard]] static Url parse(std::string_view text);

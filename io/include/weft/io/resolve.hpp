@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::io {
@@ -28,9 +29,10 @@ namespace weft::io {
 /// once, through getaddrinfo on a weft::to_thread worker. Errors are std::system_error in
 /// resolve_category() (EAI_NONAME when no IP address is found), or in the system category for
 /// EAI_SYSTEM.
-[[nodiscard]] Task<std::vector<SocketAddress>> resolve(std::string host, std::uint16_t port);
+[[nodiscard]] WEFT_IO_API Task<std::vector<SocketAddress>> resolve(std::string host,
+                                                                   std::uint16_t port);
 
 /// The error category of getaddrinfo's EAI_* codes.
-[[nodiscard]] const std::error_category& resolve_category() noexcept;
+[[nodiscard]] WEFT_IO_API const std::error_category& resolve_category() noexcept;
 
 }  // namespace weft::io

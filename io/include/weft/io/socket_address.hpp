@@ -18,12 +18,14 @@
 #include <string>
 #include <string_view>
 
+#include "weft/io_export.hpp"
+
 /// Sockets on the runtime's reactor: TCP, UDP and Unix-domain streams, socket addresses and
 /// name resolution.
 namespace weft::io {
 
 /// An IPv4, IPv6 or Unix-domain socket address.
-class SocketAddress {
+class WEFT_IO_API SocketAddress {
  public:
   SocketAddress() noexcept;
 
@@ -63,7 +65,7 @@ class SocketAddress {
   [[nodiscard]] std::string to_string() const;
 
   /// Same length and same bytes.
-  friend bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
+  friend WEFT_IO_API bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept;
 
  private:
   sockaddr_storage storage_;

@@ -21,6 +21,7 @@
 #include "weft/io/detail/socket.hpp"
 #include "weft/io/socket_address.hpp"
 #include "weft/io/tcp_stream.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::io {
@@ -42,7 +43,7 @@ struct TcpListenerOptions {
 };
 
 /// A listening TCP socket.
-class TcpListener : public detail::ListenerSocket {
+class WEFT_IO_API TcpListener : public detail::ListenerSocket {
  public:
   /// Binds and listens; registers with the loop of the calling task (call it from a task).
   /// Port 0 picks a free port: see local_address(). Throws std::system_error (EADDRINUSE, ...)

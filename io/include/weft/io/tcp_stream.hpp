@@ -20,13 +20,14 @@
 
 #include "weft/io/detail/socket.hpp"
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::io {
 
 /// A connected TCP socket; reading and writing come from its base (see this file's
 /// description).
-class TcpStream : public detail::StreamSocket {
+class WEFT_IO_API TcpStream : public detail::StreamSocket {
  public:
   /// Adopts a connected TCP socket (from an accept) and turns TCP_NODELAY on.
   explicit TcpStream(AsyncFd fd);

@@ -17,6 +17,7 @@
 
 #include "weft/async_fd.hpp"
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::io {
@@ -32,7 +33,7 @@ struct Datagram {
 };
 
 /// A UDP socket.
-class UdpSocket {
+class WEFT_IO_API UdpSocket {
  public:
   /// Binds to `address` (port 0: a free port); registers with the loop of the calling task.
   [[nodiscard]] static UdpSocket bind(const SocketAddress& address);

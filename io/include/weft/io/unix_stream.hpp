@@ -15,12 +15,13 @@
 
 #include "weft/io/detail/socket.hpp"
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::io {
 
 /// A connected Unix-domain stream socket; reading and writing come from its base.
-class UnixStream : public detail::StreamSocket {
+class WEFT_IO_API UnixStream : public detail::StreamSocket {
  public:
   /// Adopts a connected Unix-domain socket (from an accept).
   explicit UnixStream(AsyncFd fd) noexcept
@@ -39,7 +40,7 @@ struct UnixListenerOptions {
 };
 
 /// A listening Unix-domain stream socket.
-class UnixListener : public detail::ListenerSocket {
+class WEFT_IO_API UnixListener : public detail::ListenerSocket {
  public:
   /// Binds and listens; registers with the loop of the calling task.
   [[nodiscard]] static UnixListener bind(const SocketAddress& address,

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "weft/io_export.hpp"
+
 struct ssl_ctx_st;
 struct ssl_st;
 
@@ -29,7 +31,7 @@ class Context;
 namespace detail {
 // For TlsStream::connect: offers the session the context keeps for `key` (server name and
 // address) and has a new one kept under it. `key` must outlive the connection.
-void prepare_resumption(const Context& context, ssl_st* ssl, const std::string& key);
+WEFT_IO_API void prepare_resumption(const Context& context, ssl_st* ssl, const std::string& key);
 }  // namespace detail
 
 /// The trust and the ALPN offer of a client Context.
@@ -63,7 +65,7 @@ struct ServerOptions {
 };
 
 /// A TLS configuration (an OpenSSL SSL_CTX), shared by the connections made with it.
-class Context {
+class WEFT_IO_API Context {
  public:
   /// Throw TlsError naming what could not be loaded (a missing file, a key that does not
   /// match the certificate, an empty ALPN name).

@@ -8,12 +8,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "weft/io_export.hpp"
+
 namespace weft::tls {
 
 /// The TLS layer refused the connection or broke off: a protocol error, a version or cipher
 /// the peer does not share, garbage where a TLS record should be, a peer that closed without
 /// close_notify. what() names the operation and OpenSSL's reason.
-class TlsError : public std::runtime_error {
+class WEFT_IO_API TlsError : public std::runtime_error {
  public:
   /// what(): "<context>: <reason>"; reason() the second part alone.
   TlsError(const std::string& context, std::string reason);
@@ -31,7 +33,7 @@ class TlsError : public std::runtime_error {
 /// ("certificate has expired", "self-signed certificate", "unable to get local issuer
 /// certificate" for an unknown CA, "hostname mismatch", ...), verify_result() its X509_V_ERR_*
 /// code.
-class CertificateError : public TlsError {
+class WEFT_IO_API CertificateError : public TlsError {
  public:
   /// `reason` for `verify_result`, with the `peer` it concerns in what().
   CertificateError(long verify_result, const std::string& reason, const std::string& peer);

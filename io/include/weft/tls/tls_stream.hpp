@@ -40,6 +40,7 @@
 
 #include "weft/async_fd.hpp"
 #include "weft/io/tcp_stream.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 #include "weft/tls/context.hpp"
 #include "weft/tls/tls_error.hpp"
@@ -47,7 +48,7 @@
 namespace weft::tls {
 
 /// A TLS connection over a TcpStream; see this file's description.
-class TlsStream {
+class WEFT_IO_API TlsStream {
  public:
   /// The handshake_timeout of connect() and accept() when none is given.
   static constexpr std::chrono::milliseconds kDefaultHandshakeTimeout{10'000};

@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "weft/runtime_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
@@ -70,7 +71,7 @@ Task<void> run_to_outcome(Task<T> task, std::shared_ptr<BlockOnState<T>> state) 
   state->done.count_down();
 }
 
-void check_block_on_allowed(Scheduler& scheduler);
+WEFT_RUNTIME_API void check_block_on_allowed(Scheduler& scheduler);
 
 class SignalHub;
 
@@ -79,7 +80,7 @@ class SignalHub;
 // waits; on the way out hands what was sent to this thread meanwhile to the waiters (it
 // only waits, so a signal aimed at this very thread is read then) and unblocks what it
 // blocked (weft/signal.hpp).
-class SignalMaskScope {
+class WEFT_RUNTIME_API SignalMaskScope {
  public:
   explicit SignalMaskScope(Scheduler& scheduler) noexcept;
   SignalMaskScope(const SignalMaskScope&) = delete;

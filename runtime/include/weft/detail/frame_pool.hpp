@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "weft/runtime_export.hpp"
+
 namespace weft::detail {
 
 // Coroutine frames (with their task headers, task_frame.hpp) and timer nodes come from a
@@ -14,17 +16,17 @@ namespace weft::detail {
 // stealing); each class list is capped so a consumer thread cannot hoard a producer's memory,
 // and a slab goes back to the allocator once all its blocks have. Blocks above the largest
 // class (2 KiB) go straight to ::operator new.
-[[nodiscard]] void* frame_allocate(std::size_t size);
-void frame_deallocate(void* block, std::size_t size) noexcept;
+[[nodiscard]] WEFT_RUNTIME_API void* frame_allocate(std::size_t size);
+WEFT_RUNTIME_API void frame_deallocate(void* block, std::size_t size) noexcept;
 
 // The slabs taken from the allocator and not yet given back (in use or kept empty for the
 // next burst), over all threads: for tests and diagnostics.
-[[nodiscard]] std::int64_t frame_pool_slabs_live() noexcept;
+[[nodiscard]] WEFT_RUNTIME_API std::int64_t frame_pool_slabs_live() noexcept;
 // Frees the empty slabs kept for the next burst now, instead of after their second unused.
-void frame_pool_trim() noexcept;
+WEFT_RUNTIME_API void frame_pool_trim() noexcept;
 // Frees the empty slabs that stayed unused for the last second, at most once a second. The
 // runtime's monitor thread calls it as it samples the loops, so a burst's memory goes back
 // even when no other slab is taken or returned after it.
-void frame_pool_decay() noexcept;
+WEFT_RUNTIME_API void frame_pool_decay() noexcept;
 
 }  // namespace weft::detail

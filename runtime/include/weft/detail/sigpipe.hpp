@@ -1,5 +1,7 @@
 #pragma once
 
+#include "weft/runtime_export.hpp"
+
 // SIGPIPE on the threads weft owns.
 //
 // A write to a socket or pipe whose reader is gone fails with EPIPE and, unless the call can
@@ -29,12 +31,12 @@ namespace weft::detail {
 
 // Adds SIGPIPE to the calling thread's signal mask. Called first thing by every thread
 // weft starts.
-void block_sigpipe_in_this_thread() noexcept;
+WEFT_RUNTIME_API void block_sigpipe_in_this_thread() noexcept;
 
 // Around one call that may raise SIGPIPE on a thread that blocks it: notes whether a SIGPIPE
 // was already pending (one syscall), so that after the call failed or was short
 // discard_raised() takes back only a signal the call raised.
-class SigpipeOfOneCall {
+class WEFT_RUNTIME_API SigpipeOfOneCall {
  public:
   SigpipeOfOneCall() noexcept;
   SigpipeOfOneCall(const SigpipeOfOneCall&) = delete;

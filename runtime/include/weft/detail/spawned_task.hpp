@@ -7,6 +7,7 @@
 
 #include "weft/detail/task_frame.hpp"
 #include "weft/detail/task_header.hpp"
+#include "weft/runtime_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::detail {
@@ -43,9 +44,9 @@ decltype(auto) take_spawned_result(TaskHeader& task) {
 // Registers a new task with its runtime and makes it runnable: on the spawning loop when
 // called from one of the runtime's tasks, else through the injection queue
 // (runtime/src/task_header.cpp).
-void submit_spawn(TaskHeader* task, std::string name);
+WEFT_RUNTIME_API void submit_spawn(TaskHeader* task, std::string name);
 
 // The scheduler of the loop running on this thread, or nullptr.
-[[nodiscard]] Scheduler* current_scheduler() noexcept;
+[[nodiscard]] WEFT_RUNTIME_API Scheduler* current_scheduler() noexcept;
 
 }  // namespace weft::detail

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "weft/runtime_export.hpp"
 #include "weft/sleep.hpp"
 
 namespace weft::detail {
@@ -50,7 +51,7 @@ namespace weft::detail {
 class TaskHeader;
 struct TimerNode;
 
-class TaskDeadline {
+class WEFT_RUNTIME_API TaskDeadline {
  public:
   using Deadline = std::optional<Clock::time_point>;  // nullopt: no deadline
 

@@ -47,6 +47,7 @@
 #include <utility>
 
 #include "weft/detail/intrusive_list.hpp"
+#include "weft/runtime_export.hpp"
 
 namespace weft::detail {
 
@@ -73,7 +74,7 @@ enum class WakeResult { scheduled, claimed_by_canceller, early };
 // The list node base holds the registry links (runtime/src/task_list.hpp): only the owning
 // loop's thread (or, for owner_ == nullptr, whoever holds the foreign registry's lock) reads
 // or writes them.
-class TaskHeader : public IntrusiveListNode<TaskHeader> {
+class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
  public:
   // sched_ bits
   static constexpr std::uint32_t kRunning = 1u << 0;
@@ -317,17 +318,17 @@ class TaskHeader : public IntrusiveListNode<TaskHeader> {
 // The task being run by this thread's loop, or nullptr outside a task. Not inline: a
 // coroutine that moved to another loop must not reuse a thread-local address computed
 // before it suspended, so every access is a real call.
-[[nodiscard]] TaskHeader* current_task() noexcept;
+[[nodiscard]] WEFT_RUNTIME_API TaskHeader* current_task() noexcept;
 
 // The cooperative budget: an operation that completes without suspending spends one unit;
 // when the budget is spent it returns false and the awaiter suspends through yield instead,
 // so a task that always finds data ready still lets its loop poll I/O and timers.
-[[nodiscard]] bool consume_budget() noexcept;
+[[nodiscard]] WEFT_RUNTIME_API bool consume_budget() noexcept;
 
 // I/O pays for the work it did, not only for the operation: a read or write that moved
 // `bytes` charges them against the run's byte allowance (256 KiB), and spending it spends
 // the whole budget, so the task's next ready operation yields. Without it a task sending a
 // file in 256 KiB pieces to a fast reader ran 128 pieces (32 MiB) per run.
-void charge_budget_for_io(std::size_t bytes) noexcept;
+WEFT_RUNTIME_API void charge_budget_for_io(std::size_t bytes) noexcept;
 
 }  // namespace weft::detail

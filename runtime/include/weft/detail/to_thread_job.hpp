@@ -18,6 +18,7 @@
 #include "weft/detail/intrusive_list.hpp"
 #include "weft/detail/task_header.hpp"
 #include "weft/errors.hpp"
+#include "weft/runtime_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft {
@@ -60,7 +61,7 @@ class ThreadJob {
 };
 
 // Counts a job whose outcome nobody took (RuntimeMetrics::to_thread_discarded).
-void count_discarded_job(ThreadJob& job) noexcept;
+WEFT_RUNTIME_API void count_discarded_job(ThreadJob& job) noexcept;
 
 // The awaiter's reference.
 class ThreadJobRef {
@@ -106,7 +107,7 @@ struct ThreadSlotWaiter : IntrusiveListNode<ThreadSlotWaiter> {
 // `co_await ThreadSlotAwaiter{}` takes one of the runtime's to_thread slots, waiting in FIFO
 // order if all are taken; gives the pool that owns the slot. Throws CancelledError (holding
 // no slot) if cancelled or if the runtime is shutting down.
-class ThreadSlotAwaiter {
+class WEFT_RUNTIME_API ThreadSlotAwaiter {
  public:
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> caller);
@@ -121,7 +122,7 @@ class ThreadSlotAwaiter {
 // `co_await ThreadJobAwaiter{job}`, holding a slot: submits the job and waits for its end.
 // The slot is the job's from here on: the pool frees it when the job ends (or at once if
 // the job is never submitted). Throws CancelledError if a cancel was delivered.
-class ThreadJobAwaiter {
+class WEFT_RUNTIME_API ThreadJobAwaiter {
  public:
   ThreadJobAwaiter(ThreadPool& pool, ThreadJobRef& job) noexcept : pool_(pool), job_(job) {}
   bool await_ready() const noexcept { return false; }

@@ -56,6 +56,8 @@
 #include <weft/http/limits.hpp>
 #include <weft/http/message.hpp>
 
+#include "weft/io_export.hpp"
+
 namespace weft::http::detail {
 
 struct Range {
@@ -87,7 +89,7 @@ enum class BodyFraming { none, length, chunked, until_close };
 // Host field is checked; a response's start line over its limit is merely malformed (400).
 enum class MessageKind : std::uint8_t { request, response };
 
-class MessageReader {
+class WEFT_IO_API MessageReader {
  public:
   enum class Event {
     need_more,         // every buffered byte is consumed or waits for the rest of its line
@@ -343,13 +345,13 @@ inline constexpr std::uint64_t kHighBits = 0x8080808080808080;
   return static_cast<std::size_t>(std::countr_zero(mask)) / 8;
 }
 }  // namespace word
-[[nodiscard]] bool is_token(std::string_view s) noexcept;
+[[nodiscard]] WEFT_IO_API bool is_token(std::string_view s) noexcept;
 // A Host field value: uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2): a reg-name of
 // unreserved, sub-delims and %HH escapes, or an IP literal in brackets; an empty value is valid
 // (a request whose target has no authority).
-[[nodiscard]] bool is_valid_host(std::string_view value) noexcept;
+[[nodiscard]] WEFT_IO_API bool is_valid_host(std::string_view value) noexcept;
 // 1*DIGIT without sign or overflow; false otherwise.
-[[nodiscard]] bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept;
+[[nodiscard]] WEFT_IO_API bool parse_decimal(std::string_view s, std::uint64_t& out) noexcept;
 // "HTTP/x.y": 0 for malformed, else 10 * x + y. Inline: it runs once per message.
 [[nodiscard]] constexpr int parse_version(std::string_view s) noexcept {
   if (s.size() != 8) return 0;
@@ -370,8 +372,8 @@ enum class TransferEncoding {
   chunked_twice,        // RFC 9112 7: chunked is applied at most once
   malformed,            // empty list, not a token, parameters on chunked
 };
-[[nodiscard]] TransferEncoding classify_transfer_encoding_fields(
-    const MessageReader& reader) noexcept;
+[[nodiscard]] WEFT_IO_API TransferEncoding
+classify_transfer_encoding_fields(const MessageReader& reader) noexcept;
 // Inline, like the two below: most messages have no such field, and the count says so.
 [[nodiscard]] inline TransferEncoding classify_transfer_encoding(
     const MessageReader& reader) noexcept {
@@ -381,8 +383,8 @@ enum class TransferEncoding {
 
 enum class ContentLength { absent, valid, repeated, invalid };
 // The one Content-Length field's value.
-[[nodiscard]] ContentLength parse_content_length_field(const MessageReader& reader,
-                                                       std::uint64_t& value) noexcept;
+[[nodiscard]] WEFT_IO_API ContentLength parse_content_length_field(const MessageReader& reader,
+                                                                   std::uint64_t& value) noexcept;
 [[nodiscard]] inline ContentLength classify_content_length(const MessageReader& reader,
                                                            std::uint64_t& value) noexcept {
   const std::size_t n = reader.field_count(FieldName::content_length);
@@ -392,7 +394,8 @@ enum class ContentLength { absent, valid, repeated, invalid };
 }
 
 // Connection: close / keep-alive tokens, applied to the version's default.
-[[nodiscard]] bool decide_keep_alive_fields(const MessageReader& reader, int version) noexcept;
+[[nodiscard]] WEFT_IO_API bool decide_keep_alive_fields(const MessageReader& reader,
+                                                        int version) noexcept;
 [[nodiscard]] inline bool decide_keep_alive(const MessageReader& reader, int version) noexcept {
   // 1.0 needs an explicit keep-alive (RFC 9112 9.3).
   if (reader.field_count(FieldName::connection) == 0) return version >= 11;

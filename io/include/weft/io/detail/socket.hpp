@@ -36,13 +36,14 @@
 #include "weft/async_fd.hpp"
 #include "weft/io/connection_placement.hpp"
 #include "weft/io/socket_address.hpp"
+#include "weft/io_export.hpp"
 #include "weft/task.hpp"
 
 namespace weft::io {
 
 // read_exact() met the end of the stream before the buffer was full (asyncio's
 // IncompleteReadError). `received` bytes of the buffer are valid.
-class IncompleteReadError : public std::runtime_error {
+class WEFT_IO_API IncompleteReadError : public std::runtime_error {
  public:
   IncompleteReadError(std::size_t received, std::size_t expected);
   [[nodiscard]] std::size_t received() const noexcept { return received_; }
@@ -56,22 +57,23 @@ class IncompleteReadError : public std::runtime_error {
 namespace detail {
 
 // A socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; throws std::system_error naming `who`.
-[[nodiscard]] int open_socket(int family, int type, const char* who);
-[[nodiscard]] SocketAddress local_address_of(int fd);
-[[nodiscard]] SocketAddress peer_address_of(int fd);
+[[nodiscard]] WEFT_IO_API int open_socket(int family, int type, const char* who);
+[[nodiscard]] WEFT_IO_API SocketAddress local_address_of(int fd);
+[[nodiscard]] WEFT_IO_API SocketAddress peer_address_of(int fd);
 // getsockopt/setsockopt of an int option; throw std::system_error naming `who`.
-void set_int_option(int fd, int level, int name, int value, const char* who);
-[[nodiscard]] int get_int_option(int fd, int level, int name, const char* who);
+WEFT_IO_API void set_int_option(int fd, int level, int name, int value, const char* who);
+[[nodiscard]] WEFT_IO_API int get_int_option(int fd, int level, int name, const char* who);
 
 // Non-blocking connect of a fresh socket of `type` to `address`: waits for writability and
 // reads SO_ERROR. Errors are std::system_error with the errno (ECONNREFUSED, ETIMEDOUT,
 // ENETUNREACH, ...) and the address in what(). Cancellable; the socket is closed if the
 // connect fails or is cancelled.
-[[nodiscard]] Task<AsyncFd> connect_socket(SocketAddress address, int type, const char* who);
+[[nodiscard]] WEFT_IO_API Task<AsyncFd> connect_socket(SocketAddress address, int type,
+                                                       const char* who);
 
 // A connected, full-duplex byte stream. One task may read while another writes; two
 // concurrent readers (or writers) are a std::logic_error from AsyncFd.
-class StreamSocket {
+class WEFT_IO_API StreamSocket {
  public:
   StreamSocket(AsyncFd fd, const char* who) noexcept : fd_(std::move(fd)), who_(who) {}
 
@@ -151,7 +153,7 @@ struct ListenerStats {
 // connection that failed before we took it, EINTR) and, when the process or the system is
 // out of fds or memory, sleeps 5 ms, doubling to 1 s, instead of spinning on a listener
 // that stays readable; it resumes once an fd is free again (within the current back-off).
-class ListenerSocket {
+class WEFT_IO_API ListenerSocket {
  public:
   ListenerSocket(AsyncFd fd, const char* who,
                  ConnectionPlacement placement = ConnectionPlacement::least_loaded) noexcept
@@ -179,9 +181,9 @@ class ListenerSocket {
 // socket + SO_REUSEADDR/SO_REUSEPORT as asked + bind + listen, registered with the current
 // loop. Throws std::system_error with the address in what().
 // `home_loop`: the loop to register with (accepted connections follow); default the current.
-[[nodiscard]] AsyncFd listen_socket(const SocketAddress& address, int backlog, bool reuse_address,
-                                    bool reuse_port, std::optional<unsigned> home_loop,
-                                    const char* who);
+[[nodiscard]] WEFT_IO_API AsyncFd listen_socket(const SocketAddress& address, int backlog,
+                                                bool reuse_address, bool reuse_port,
+                                                std::optional<unsigned> home_loop, const char* who);
 
 }  // namespace detail
 }  // namespace weft::io
