@@ -13,10 +13,11 @@ struct CpuTimes {
   double system_s = 0;
 };
 
-// Below this many clock ticks a CPU time is mostly rounding (a few ticks are ±25% or worse,
-// zero ticks is no measurement at all), so the per-operation figure built on it is left out
-// and the table prints it as n/a: a --quick window is that short.
-inline constexpr unsigned kMinCpuTicks = 10;
+// A CPU time of zero clock ticks is no measurement at all (the process may have run for up
+// to a tick), so a per-operation figure built on it is left out and the table prints it as
+// n/a, as in a --quick window. From one tick on the figure is kept: coarse (a window of a few
+// ticks is ±1 tick), but a measurement, and a full run's 5-repetition median smooths it.
+inline constexpr unsigned kMinCpuTicks = 1;
 [[nodiscard]] bool measurable_cpu_time(double seconds);
 
 // utime and stime of any process, every thread (/proc/PID/stat). Throws if it cannot be read.

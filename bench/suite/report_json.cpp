@@ -3,8 +3,8 @@
 // the medians and ranges derived from them, the machine, the build and the options. A figure
 // that does not exist (a failed configuration, a scenario without reference) is null, never
 // left out, so a reader can rely on every key being present. One exception, per repetition:
-// a side figure this run could not measure (server CPU under kMinCpuTicks clock ticks, as in
-// a --quick window) is absent from that repetition's "extras", never written as 0; its
+// a side figure this run could not measure (server CPU of fewer than kMinCpuTicks clock
+// ticks, as in a --quick window) is absent from that repetition's "extras", never written as 0; its
 // "extras_median" is then the median of the repetitions that have it, or null if none has.
 // Spreads: "min" and "max" are over the repetitions, so with one repetition they equal the
 // median and say nothing about the spread.

@@ -203,9 +203,9 @@ void print_table(std::FILE* out, const SuiteResult& r) {
   print_details(out, r, &unmeasured);
   if (unmeasured)
     std::fprintf(out,
-                 "  n/a: too short a run to measure (server CPU is read in %s clock ticks; "
-                 "under %u ticks the figure would be mostly rounding)\n",
-                 "10 ms", kMinCpuTicks);
+                 "  n/a: too short a run to measure (server CPU is read in 10 ms clock ticks, "
+                 "and the window saw fewer than %u)\n",
+                 kMinCpuTicks);
   // Under 10 s, one decimal: a --quick run of a few scenarios must not read "in 0 s".
   std::fprintf(out, r.seconds < 10 ? "\n%zu scenarios in %.1f s" : "\n%zu scenarios in %.0f s",
                r.scenarios.size(), r.seconds);
