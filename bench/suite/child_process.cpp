@@ -67,24 +67,6 @@ sockaddr_in loopback(std::uint16_t port) {
 
 }  // namespace
 
-UniqueFd::UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    reset();
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() { reset(); }
-
-void UniqueFd::reset() noexcept {
-  // close() is not retried on EINTR: on Linux the descriptor is released either way.
-  if (fd_ >= 0) (void)::close(fd_);
-  fd_ = -1;
-}
-
 std::string ExitStatus::describe() const {
   std::string text;
   if (signal != 0) {
@@ -218,25 +200,7 @@ bool ChildProcess::running() {
 
 CpuTimes ChildProcess::cpu_times() const {
   if (pid_ <= 0) throw std::runtime_error(command_ + " has exited: no CPU times to read");
-  const std::string path = "/proc/" + std::to_string(pid_) + "/stat";
-  std::ifstream file(path);
-  std::string line;
-  if (!std::getline(file, line)) throw std::runtime_error("cannot read " + path);
-  // The command name (field 2) is in parentheses and may itself hold spaces and ')': the
-  // numbered fields resume after the last ')'. From there: state (3), ppid, pgrp, session,
-  // tty_nr, tpgid, flags, minflt, cminflt, majflt, cmajflt, utime (14), stime (15).
-  const std::size_t name_end = line.rfind(')');
-  if (name_end == std::string::npos) throw std::runtime_error("cannot parse " + path);
-  std::istringstream fields(line.substr(name_end + 1));
-  std::string skipped;
-  for (int field = 3; field <= 13; ++field) fields >> skipped;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
-  if (!(fields >> utime >> stime)) throw std::runtime_error("cannot parse " + path);
-  // Clock ticks (USER_HZ, 100 on Linux): the figures are exact to 10 ms.
-  const auto ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return {static_cast<double>(utime) / ticks_per_second,
-          static_cast<double>(stime) / ticks_per_second};
+  return read_process_cpu_times(pid_);
 }
 
 ExitStatus ChildProcess::stop(std::chrono::milliseconds grace) {

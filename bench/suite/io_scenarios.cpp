@@ -226,9 +226,13 @@ void add_window_extras(Measurement& m, const WindowResult& w, const std::string&
   const double requests = static_cast<double>(w.requests);
   m.extras[prefix + "p50_us"] = w.p50_us;
   m.extras[prefix + "p99_us"] = w.p99_us;
-  m.extras[prefix + "server_user_us_per_op"] = w.server_cpu.user_s / requests * 1e6;
-  m.extras[prefix + "server_cpu_us_per_op"] =
-      (w.server_cpu.user_s + w.server_cpu.system_s) / requests * 1e6;
+  // CPU times come in 10 ms clock ticks: a window that saw none gets no figure (the table
+  // prints n/a) rather than a false zero.
+  const double user = w.server_cpu.user_s;
+  const double total = w.server_cpu.user_s + w.server_cpu.system_s;
+  if (measurable_cpu_time(user)) m.extras[prefix + "server_user_us_per_op"] = user / requests * 1e6;
+  if (measurable_cpu_time(total))
+    m.extras[prefix + "server_cpu_us_per_op"] = total / requests * 1e6;
 }
 
 struct IoScenarioSpec {

@@ -54,6 +54,7 @@
 
 #include "http_response_head.hpp"
 #include "tls_client.hpp"
+#include "unique_fd.hpp"
 
 namespace weft::bench {
 
@@ -81,6 +82,9 @@ class LatencyReservoir {
  public:
   void add(std::uint64_t ns) {
     ++seen_;
+    // The count, the sum and the largest are exact, whatever the reservoir keeps.
+    sum_ns_ += ns;
+    max_ns_ = std::max(max_ns_, ns);
     if (samples_.size() < kCapacity) {
       samples_.push_back(ns);
       return;
@@ -95,8 +99,13 @@ class LatencyReservoir {
   void clear() {
     samples_.clear();
     seen_ = 0;
+    sum_ns_ = 0;
+    max_ns_ = 0;
   }
   [[nodiscard]] const std::vector<std::uint64_t>& samples() const { return samples_; }
+  [[nodiscard]] std::uint64_t seen() const { return seen_; }
+  [[nodiscard]] std::uint64_t sum_ns() const { return sum_ns_; }
+  [[nodiscard]] std::uint64_t max_ns() const { return max_ns_; }
 
  private:
   // 8 MiB per client thread at most. A 1 s window at 200k requests/s keeps every latency; only
@@ -105,6 +114,8 @@ class LatencyReservoir {
   static constexpr std::size_t kCapacity = std::size_t{1} << 20;
   std::vector<std::uint64_t> samples_;
   std::uint64_t seen_ = 0;
+  std::uint64_t sum_ns_ = 0;
+  std::uint64_t max_ns_ = 0;
   std::uint64_t random_ = 0x9e3779b97f4a7c15;
 };
 
@@ -205,7 +216,7 @@ class LoadGenerator::ClientThread {
   // At quiet edges only (see the top of the file): the thread does not touch these then.
   [[nodiscard]] std::uint64_t completed() const { return completed_; }
   [[nodiscard]] std::uint64_t reconnects() const { return reconnects_; }
-  [[nodiscard]] const std::vector<std::uint64_t>& latencies() const { return latencies_.samples(); }
+  [[nodiscard]] const LatencyReservoir& latencies() const { return latencies_; }
   void clear_latencies() { latencies_.clear(); }
 
  private:
@@ -510,8 +521,15 @@ WindowResult LoadGenerator::measure(std::chrono::duration<double> length) {
     throw std::runtime_error("load on " + options_.server_name + ": no response in a window of " +
                              std::to_string(result.seconds) + " s");
   std::vector<std::uint64_t> latencies;
-  for (const auto& thread : threads_)
-    latencies.insert(latencies.end(), thread->latencies().begin(), thread->latencies().end());
+  std::uint64_t sum_ns = 0;
+  std::uint64_t max_ns = 0;
+  for (const auto& thread : threads_) {
+    const LatencyReservoir& r = thread->latencies();
+    latencies.insert(latencies.end(), r.samples().begin(), r.samples().end());
+    result.latency_samples += r.seen();
+    sum_ns += r.sum_ns();
+    max_ns = std::max(max_ns, r.max_ns());
+  }
   // Nearest rank: the smallest latency with at least p of them at or below it.
   const auto percentile_us = [&latencies](double p) {
     const auto rank =
@@ -522,7 +540,11 @@ WindowResult LoadGenerator::measure(std::chrono::duration<double> length) {
     return static_cast<double>(*nth) / 1e3;
   };
   result.p50_us = percentile_us(0.50);
+  result.p90_us = percentile_us(0.90);
   result.p99_us = percentile_us(0.99);
+  result.p999_us = percentile_us(0.999);
+  result.mean_us = static_cast<double>(sum_ns) / static_cast<double>(result.latency_samples) / 1e3;
+  result.max_us = static_cast<double>(max_ns) / 1e3;
   return result;
 }
 

@@ -17,7 +17,9 @@
 //         keep_alive_requests, 1000 by default) makes the connection reconnect before its next
 //         request; any other end of stream or reset is an error.
 //
-// Windows with quiet edges (as bench/io/echo_load.c): measure() starts from a point where
+// It is also a tool of its own, weft-load (weft_load.cpp), for the scripts.
+//
+// Windows with quiet edges: measure() starts from a point where
 // nothing is in flight, reads the counters and the server's CPU time there, opens the window
 // (every connection sends), lets it run for the window's length, then stops sending and waits
 // until every response is in (a quiet edge again) before reading the counters and the CPU time
@@ -35,7 +37,7 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "cpu_times.hpp"
 #include "tls_client.hpp"
 
 namespace weft::bench {
@@ -66,8 +68,16 @@ struct LoadOptions {
 struct WindowResult {
   std::uint64_t requests = 0;  // completed in the window
   double seconds = 0;
-  double p50_us = 0;  // request latency percentiles (nearest rank)
+  // Request latencies: every request of the window is counted in latency_samples (equal to
+  // `requests`), mean_us and max_us; the percentiles (nearest rank) come from a uniform sample
+  // of at most 2^20 latencies per client thread, every one of them in windows under ~5 s.
+  std::uint64_t latency_samples = 0;
+  double p50_us = 0;
+  double p90_us = 0;
   double p99_us = 0;
+  double p999_us = 0;
+  double mean_us = 0;
+  double max_us = 0;
   CpuTimes server_cpu;  // the server's CPU time spent in the window
   [[nodiscard]] double rate() const noexcept {
     return seconds > 0 ? static_cast<double>(requests) / seconds : 0;

@@ -2,7 +2,12 @@
 // "weft-bench/1": every repetition of every configuration (value, reference, side figures),
 // the medians and ranges derived from them, the machine, the build and the options. A figure
 // that does not exist (a failed configuration, a scenario without reference) is null, never
-// left out, so a reader can rely on every key being present.
+// left out, so a reader can rely on every key being present. One exception, per repetition:
+// a side figure this run could not measure (server CPU of fewer than kMinCpuTicks clock
+// ticks, as in a --quick window) is absent from that repetition's "extras", never written as 0; its
+// "extras_median" is then the median of the repetitions that have it, or null if none has.
+// Spreads: "min" and "max" are over the repetitions, so with one repetition they equal the
+// median and say nothing about the spread.
 
 #include <cmath>
 #include <cstdio>
@@ -146,7 +151,7 @@ const char* kind_name(ReferenceKind k) {
   return "none";
 }
 
-void write_config(JsonWriter& w, const ConfigResult& c) {
+void write_config(JsonWriter& w, const Scenario& s, const ConfigResult& c) {
   w.begin_object();
   w.key("loops").value(c.loops);
   w.key("ok").value(c.ok());
@@ -178,6 +183,7 @@ void write_config(JsonWriter& w, const ConfigResult& c) {
   w.key("max").value(v ? std::optional<double>(v->max) : std::nullopt);
   w.key("reference_median").value(median_of(c.reference()));
   w.key("reference_ratio_median").value(median_of(c.reference_ratio()));
+  for (const std::string& name : s.shown_extras) extra_names.insert(name);
   w.key("extras_median").begin_object();
   for (const std::string& name : extra_names) w.key(name).value(median_of(c.extra(name)));
   w.end_object();
@@ -203,7 +209,7 @@ void write_scenario(JsonWriter& w, const ScenarioResult& sr) {
     w.end_object();
   }
   w.key("configs").begin_array();
-  for (const ConfigResult& c : sr.configs) write_config(w, c);
+  for (const ConfigResult& c : sr.configs) write_config(w, s, c);
   w.end_array();
   // Speedup and efficiency of the most loops over the fewest that worked.
   std::optional<double> speedup, efficiency;

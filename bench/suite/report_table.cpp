@@ -3,11 +3,13 @@
 // fastest repetition relative to that median (so a reader sees at once whether a difference
 // between two columns is larger than the noise).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "cpu_times.hpp"
 #include "report.hpp"
 
 namespace weft::bench {
@@ -16,7 +18,10 @@ namespace {
 
 std::string loops_header(unsigned n) { return std::to_string(n) + (n == 1 ? " loop" : " loops"); }
 
+// A single repetition has no spread: the cell is the bare figure, and the header line says
+// "1 repetition: no spread" once for the whole table.
 std::string with_spread(const Spread& s) {
+  if (!s.has_spread()) return format_number(s.median);
   const double pct = s.relative_half_range() * 100;
   char buf[32];
   std::snprintf(buf, sizeof buf, " ±%.0f%%", pct);
@@ -79,7 +84,7 @@ void print_row(std::FILE* out, const ScenarioResult& sr, const std::vector<unsig
                reference_text(sr).c_str());
 }
 
-void print_details(std::FILE* out, const SuiteResult& result) {
+void print_details(std::FILE* out, const SuiteResult& result, bool* unmeasured) {
   bool header = false;
   for (const ScenarioResult& sr : result.scenarios) {
     const Scenario& s = *sr.scenario;
@@ -101,7 +106,16 @@ void print_details(std::FILE* out, const SuiteResult& result) {
       } else {
         for (const std::string& name : names) {
           auto v = c.extra(name);
-          if (!v) continue;
+          if (!v) {
+            // A side figure the scenario shows but this run could not measure (server CPU
+            // under the clock-tick resolution): say so rather than print a false zero.
+            if (std::find(s.shown_extras.begin(), s.shown_extras.end(), name) !=
+                s.shown_extras.end()) {
+              line += "  " + name + " n/a";
+              *unmeasured = true;
+            }
+            continue;
+          }
           line += "  " + name + " " + format_number(v->median);
           // With --verbose, a runtime counter also shows how it split over the loops.
           if (!result.options.verbose) continue;
@@ -163,8 +177,9 @@ void print_header(std::FILE* out, const SuiteResult& r) {
                static_cast<double>(m.memory_bytes) / (1ull << 30));
   std::string loops;
   for (unsigned n : r.options.loops) loops += (loops.empty() ? "" : ",") + std::to_string(n);
-  std::fprintf(out, "run         loops %s; %u repetition%s each after a warm-up%s\n", loops.c_str(),
-               r.options.repetitions, r.options.repetitions == 1 ? "" : "s",
+  std::fprintf(out, "run         loops %s; %u repetition%s each after a warm-up%s%s\n",
+               loops.c_str(), r.options.repetitions, r.options.repetitions == 1 ? "" : "s",
+               r.options.repetitions == 1 ? " (1 repetition: no spread)" : "",
                r.options.quick ? "; --quick: smoke-test sizes, figures not meaningful" : "");
 }
 
@@ -184,9 +199,17 @@ void print_table(std::FILE* out, const SuiteResult& r) {
     }
     print_row(out, sr, loops);
   }
-  print_details(out, r);
-  std::fprintf(out, "\n%zu scenarios in %.0f s; load average %.2f before, %.2f after\n",
-               r.scenarios.size(), r.seconds, r.load_before, r.load_after);
+  bool unmeasured = false;
+  print_details(out, r, &unmeasured);
+  if (unmeasured)
+    std::fprintf(out,
+                 "  n/a: too short a run to measure (server CPU is read in 10 ms clock ticks, "
+                 "and the window saw fewer than %u)\n",
+                 kMinCpuTicks);
+  // Under 10 s, one decimal: a --quick run of a few scenarios must not read "in 0 s".
+  std::fprintf(out, r.seconds < 10 ? "\n%zu scenarios in %.1f s" : "\n%zu scenarios in %.0f s",
+               r.scenarios.size(), r.seconds);
+  std::fprintf(out, "; load average %.2f before, %.2f after\n", r.load_before, r.load_after);
 }
 
 }  // namespace weft::bench

@@ -9,7 +9,7 @@ std::optional<Spread> spread_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t n = values.size();
   const double median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  return Spread{median, values.front(), values.back()};
+  return Spread{median, values.front(), values.back(), n};
 }
 
 std::optional<Spread> ConfigResult::value() const {

@@ -4,6 +4,7 @@
 // reports (table, JSON, SVG, summary) only read these; none measures anything itself.
 
 #include <algorithm>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,9 +19,12 @@ struct Spread {
   double median = 0;
   double min = 0;
   double max = 0;
-  // Half the range relative to the median: "±4%" in the table.
+  std::size_t count = 0;  // repetitions behind the figures
+  // One repetition has no spread; "±0%" would claim a perfectly steady figure instead.
+  [[nodiscard]] bool has_spread() const noexcept { return count >= 2; }
+  // Half the range relative to the median: "±4%" in the table (0 without a spread).
   [[nodiscard]] double relative_half_range() const noexcept {
-    return median > 0 ? (max - min) / 2 / median : 0;
+    return has_spread() && median > 0 ? (max - min) / 2 / median : 0;
   }
 };
 

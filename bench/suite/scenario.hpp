@@ -7,9 +7,9 @@
 //
 // Where a scenario has something to compare with, each repetition also carries `reference`:
 // either a baseline measured in the same repetition (the raw-epoll C server, the sequential
-// tutorial) or a limit computed from the machine (OpenSSL's single-core SHA-256 rate times
-// the workers). Measuring the baseline inside the repetition, right next to weft's run,
-// keeps the ratio honest on a noisy machine: both sides see the same moment's noise.
+// tutorial) or a limit computed from the machine (the same buffers hashed inline on one
+// thread, times the workers). Measuring the baseline inside the repetition, right next to weft's
+// run, keeps the ratio honest on a noisy machine: both sides see the same moment's noise.
 
 #include <cstdint>
 #include <functional>
@@ -51,7 +51,7 @@ struct Scenario {
   std::string size;            // the fixed workload, e.g. "1,000,000 tasks spawned by one task"
   std::string axis = "loops";  // what --loops sets: "loops", "pool workers", ...
   ReferenceKind reference_kind = ReferenceKind::none;
-  std::string reference_label{};  // "raw epoll C server", "OpenSSL 1 core x workers", ...
+  std::string reference_label{};  // "raw epoll C server", "nginx, 1 worker", ...
   // Side figures worth a column in the table (keys of Measurement::extras), in order.
   std::vector<std::string> shown_extras{};
   // Side figures shown only with --verbose.

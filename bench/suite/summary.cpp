@@ -131,7 +131,7 @@ void hashing_sentence(const SuiteResult& r, std::string& out) {
   if (!ratio) return;
   out += "to_thread spread SHA-256 over " + std::to_string(c.loops) + " pool worker" +
          (c.loops == 1 ? "" : "s") + " at " + format_number(c.value()->median) + " MiB/s, " +
-         pct(ratio->median) + " of what the cores could hash with nothing else to do";
+         pct(ratio->median) + " of hashing the same buffers inline on one thread per core";
   if (m != nullptr) out += " (" + x2(*sr->speedup(*m)) + " one worker)";
   out += ". ";
 }
