@@ -75,11 +75,13 @@ void interrupt_and_wait(pid_t& child, const char* name) {
 }
 
 // The syscalls an echo or HTTP server makes per message and per connection, each counted on
-// its own; raw_syscalls:sys_enter counts them all.
+// its own (epoll_wait: the raw servers; epoll_pwait2: weft's loops); raw_syscalls:sys_enter
+// counts them all.
 constexpr const char* kPerfEvents =
     "raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,"
     "syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_writev,"
-    "syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_ctl,"
+    "syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait2,syscalls:sys_enter_futex,"
+    "syscalls:sys_enter_epoll_ctl,"
     "syscalls:sys_enter_accept4,syscalls:sys_enter_close,syscalls:sys_enter_shutdown,"
     "syscalls:sys_enter_fcntl,syscalls:sys_enter_getpeername,syscalls:sys_enter_setsockopt,"
     "syscalls:sys_enter_sched_yield";
