@@ -39,7 +39,7 @@ bench_pinning() {
   if [[ "$1" == 1 ]] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
     client=(taskset -c $(($(nproc) - 1)))
     single=(taskset -c 0)
-    placement="client on CPU $(($(nproc) - 1)), 1-thread servers on CPU 0"
+    placement="client on CPU $(($(nproc) - 1)), 1-thread / 1-loop servers on CPU 0, the others unpinned"
   fi
 }
 
@@ -99,6 +99,9 @@ stop_server() {
   stop_error="server $pid exited with status $status after SIGINT"
   ((status == 0))
 }
+
+# value KEY FILE: KEY's value in the key=value lines of weft-load and weft-probe.
+value() { sed -n "s/^$1=//p" "$2"; }
 
 # The line that says where a run took place, given the load averages before and after it.
 machine_line() {
