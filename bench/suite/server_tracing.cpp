@@ -58,7 +58,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::pair<in
     for (const auto& [from, to] : fds)
       if (::dup2(from, to) < 0) ::_exit(127);
     ::execvp(args[0], args.data());
-    std::fprintf(stderr, "weft-load: cannot run %s: %s\n", args[0], std::strerror(errno));
+    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
   return child;
@@ -74,12 +74,17 @@ void interrupt_and_wait(pid_t& child, const char* name) {
     if (errno != EINTR) throw std::runtime_error(errno_text(std::string("waitpid ") + name));
 }
 
-// The syscalls an echo server makes, each counted on its own; raw_syscalls:sys_enter counts
-// them all.
+// The syscalls an echo or HTTP server makes per message and per connection, each counted on
+// its own (epoll_wait: the raw servers; epoll_pwait2: weft's loops); raw_syscalls:sys_enter
+// counts them all.
 constexpr const char* kPerfEvents =
     "raw_syscalls:sys_enter,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,"
-    "syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_read,"
-    "syscalls:sys_enter_write,syscalls:sys_enter_sched_yield,syscalls:sys_enter_epoll_ctl";
+    "syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_writev,"
+    "syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait2,syscalls:sys_enter_futex,"
+    "syscalls:sys_enter_epoll_ctl,"
+    "syscalls:sys_enter_accept4,syscalls:sys_enter_close,syscalls:sys_enter_shutdown,"
+    "syscalls:sys_enter_fcntl,syscalls:sys_enter_getpeername,syscalls:sys_enter_setsockopt,"
+    "syscalls:sys_enter_sched_yield";
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// Counting a server's syscalls over one load window, for weft-load's --strace and --perf.
+// Counting a server's syscalls over one load window, for weft-load's --strace and --perf and
+// weft-probe run (around a wrk run, which has no quiet edges: see weft_probe.cpp).
 // Both attach to a running process by pid and are started and stopped at the window's quiet
 // edges (load_generator.hpp), so what they count belongs to the requests of that window.
 //

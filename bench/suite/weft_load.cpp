@@ -1,13 +1,15 @@
 // weft-load: weft-bench's load generator (load_generator.hpp) as a tool of its own, for the
 // scripts that drive a server they started themselves (scripts/bench-io,
-// scripts/bench-echo-peers) and the idle connection holder of bench-io's memory measurement.
+// scripts/bench-echo-peers), and bench-io's measurement of memory per idle connection.
 //
-//   weft-load 127.0.0.1:PORT [--connections 50] [--size 64] [--seconds 5] [--warmup 1]
-//             [--threads 1] [--server-pid PID] [--strace FILE] [--perf FILE]
-//   weft-load 127.0.0.1:PORT --idle N [--size 64]
+//   weft-load 127.0.0.1:PORT [--connections 50] [--size 64] [--http] [--seconds 5]
+//             [--warmup 1] [--threads 1] [--server-pid PID] [--strace FILE] [--perf FILE]
+//   weft-load 127.0.0.1:PORT --idle N [--size 64] [--http] [--server-pid PID]
 //
 // Load: every connection ping-pongs one `size`-byte message at a time (echo framing: the
-// reply must be the same bytes); one message is one round trip. A warm-up window, then the
+// reply must be the same bytes); one message is one round trip. With --http, the message is
+// `GET / HTTP/1.1` instead and the reply a whole 200 response (load_generator.hpp's http
+// framing); --size is then unused. A warm-up window, then the
 // measured one, both bounded by quiet edges (nothing in flight), so the server's utime and
 // stime read there with --server-pid (/proc/PID/stat) belong exactly to the round trips
 // counted. --strace FILE and --perf FILE count the server's syscalls over the measured window
@@ -19,8 +21,14 @@
 // latency_p99_us, latency_p999_us and latency_max_us (microseconds). Errors go to stderr with
 // exit status 1; a bad command line exits 2.
 //
-// Idle: opens N connections, has each echo at least one message so the server has touched
-// its per-connection state, prints "idle: N connections open" and holds them until killed.
+// Idle: opens N connections and has each exchange one message (an echo, or with --http one
+// GET and its whole response, leaving an idle keep-alive connection whose parser has run), so
+// the server has touched its per-connection state. Without --server-pid it then prints
+// "idle: N connections open" and holds them until killed. With it, the server's VmRSS
+// (/proc/PID/status) is read before the first connect and again 0.5 s after the last
+// exchange (the server may still be finishing with the last ones), printed as
+// rss_before_kib=... and rss_after_kib=..., and weft-load exits, closing them. The kernel's
+// socket memory is not in RSS.
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -30,10 +38,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "cpu_times.hpp"
@@ -49,10 +59,10 @@ constexpr unsigned long kMaxSize = 1 << 20;
 
 [[noreturn]] void usage() {
   std::fputs(
-      "usage: weft-load 127.0.0.1:PORT [--connections N] [--size BYTES] [--seconds S]\n"
-      "                 [--warmup S] [--threads N] [--server-pid PID] [--strace FILE]\n"
-      "                 [--perf FILE]\n"
-      "       weft-load 127.0.0.1:PORT --idle N [--size BYTES]\n",
+      "usage: weft-load 127.0.0.1:PORT [--connections N] [--size BYTES] [--http]\n"
+      "                 [--seconds S] [--warmup S] [--threads N] [--server-pid PID]\n"
+      "                 [--strace FILE] [--perf FILE]\n"
+      "       weft-load 127.0.0.1:PORT --idle N [--size BYTES] [--http] [--server-pid PID]\n",
       stderr);
   std::exit(2);
 }
@@ -80,6 +90,16 @@ double cpu_seconds(const timeval& t) {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
 }
 
+// VmRSS of `pid`, in KiB.
+unsigned long rss_kib(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  std::ifstream status(path);
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  throw std::runtime_error("no VmRSS in " + path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,7 +124,13 @@ int main(int argc, char** argv) {
   pid_t server = 0;
   std::string strace_out;
   std::string perf_out;
+  bool http = false;
   for (int i = 2; i < argc; i += 2) {
+    if (std::string_view(argv[i]) == "--http") {
+      http = true;
+      --i;  // a flag without a value
+      continue;
+    }
     if (i + 1 >= argc) usage();
     const std::string_view flag = argv[i];
     const std::string_view value = argv[i + 1];
@@ -143,8 +169,9 @@ int main(int argc, char** argv) {
     LoadOptions options{
         .port = port,
         .server_name = name,
-        .framing = Framing::echo,
-        .request = std::string(size, 'x'),
+        .framing = http ? Framing::http : Framing::echo,
+        .request = http ? std::string("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                        : std::string(size, 'x'),
         .expected_body = std::nullopt,
         .tls = false,
         .connections = idle > 0 ? static_cast<unsigned>(idle) : connections,
@@ -152,12 +179,19 @@ int main(int argc, char** argv) {
         .client_cpus = {},
         .server_cpu = {},
     };
-    if (server > 0) options.server_cpu = [server] { return read_process_cpu_times(server); };
+    if (server > 0 && idle == 0)
+      options.server_cpu = [server] { return read_process_cpu_times(server); };
+    const unsigned long rss_before = server > 0 && idle > 0 ? rss_kib(server) : 0;
     LoadGenerator load(std::move(options));
     if (idle > 0) {
       // A window of no length: every connection sends once, and the window closes only when
       // every reply is in.
       (void)load.measure(std::chrono::seconds(0));
+      if (server > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        std::printf("rss_before_kib=%lu\nrss_after_kib=%lu\n", rss_before, rss_kib(server));
+        return 0;
+      }
       std::printf("idle: %lu connections open\n", idle);
       std::fflush(stdout);
       for (;;) ::pause();
