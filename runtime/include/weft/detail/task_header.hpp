@@ -46,6 +46,7 @@
 #include <string>
 #include <utility>
 
+#include "weft/detail/frame_origin.hpp"
 #include "weft/detail/intrusive_list.hpp"
 #include "weft/runtime_export.hpp"
 
@@ -70,6 +71,33 @@ struct WaitRegistration {
 };
 
 enum class WakeResult { scheduled, claimed_by_canceller, early };
+
+// What a waiting task waits on, in a form a task dump (weft/task_dump.hpp) can print without
+// touching the thing waited on: that may be gone by the time the dump reads the note, so the
+// note holds only numbers and static strings, never a pointer the dump follows.
+enum class WaitKind : std::uint8_t {
+  unknown,    // published by no awaiter (a custom one): the dump says "waiting"
+  sleep,      // value: the deadline, ns on the runtime's clock
+  fd_read,    // value: the fd
+  fd_write,   // value: the fd
+  join,       // value: the joined task's id
+  primitive,  // what: the operation; value: the primitive's address; count: waiters ahead
+  children,   // what: the combinator; count: children not yet ended
+  to_thread,  // what: "slot" or "job"; count: jobs ahead in the slot queue
+  signal,     // value: the awaited signals, bit n-1 for signal n
+};
+
+struct WaitNote {
+  WaitKind kind = WaitKind::unknown;
+  std::uint32_t count = 0;
+  std::uint64_t value = 0;
+  const char* what = nullptr;  // a string literal (static storage), or nullptr
+};
+
+// The loop's clock as of its last look (ns): what a task dump's "for how long" is measured
+// with. A word read, no clock read, so the wait and run paths can afford it; stale by at most
+// one maintenance interval (runtime/src/loop.cpp). 0 off a loop.
+[[nodiscard]] WEFT_RUNTIME_API std::int64_t loop_clock_ns() noexcept;
 
 // The list node base holds the registry links (runtime/src/task_list.hpp): only the owning
 // loop's thread (or, for owner_ == nullptr, whoever holds the foreign registry's lock) reads
@@ -155,9 +183,11 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   }
 
   // --- waiting (called by the task itself, on the thread running it) ----------------------
-  void prepare_wait(std::coroutine_handle<> resume_at, WaitRegistration reg) noexcept {
+  void prepare_wait(std::coroutine_handle<> resume_at, WaitRegistration reg,
+                    const WaitNote& note = {}) noexcept {
     resume_point_ = resume_at;
     registration_ = reg;
+    publish_wait_note(note);
   }
   // Returns true if the task must suspend, false if it was woken (or cancelled) already.
   [[nodiscard]] bool commit_wait() noexcept;
@@ -282,7 +312,61 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
 
+  // --- for task dumps (runtime/src/task_dump.cpp), which read a task from any thread -------
+  // Where spawn() was called (file null: not recorded) and the root coroutine's function, set
+  // before the task is shared and constant after: the dump reads them while the frame may be
+  // being destroyed, so they are copies, not the promise's.
+  FrameOrigin spawn_site_{};
+  const char* coroutine_ = nullptr;
+  // The task the dump shows this one under: the spawner, or the task owning the TaskGroup
+  // it was spawned into. Relaxed: a label, ordering nothing.
+  std::atomic<std::uint64_t> parent_id_{0};
+  // When the task entered its present state (loop_clock_ns()), and on which loop it last
+  // began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed: each
+  // is one word a dump prints; a dump racing with a transition may pair a state with the
+  // previous state's time, which it says is approximate.
+  std::atomic<std::int64_t> since_ns_{0};
+  std::atomic<std::uint16_t> run_loop_{0};  // loop index + 1; 0: not run yet
+  void note_runnable(std::int64_t now_ns) noexcept {
+    since_ns_.store(now_ns, std::memory_order_relaxed);
+  }
+  void note_run(unsigned loop, std::int64_t now_ns) noexcept {
+    run_loop_.store(static_cast<std::uint16_t>(loop + 1), std::memory_order_relaxed);
+    since_ns_.store(now_ns, std::memory_order_relaxed);
+  }
+  // The last wait's note, consistent (a seqlock with the task as its only writer: its runs
+  // are ordered by sched_). False if the task was writing it on every try.
+  [[nodiscard]] bool read_wait_note(WaitNote& out) const noexcept;
+  [[nodiscard]] std::int64_t since_ns() const noexcept {
+    return since_ns_.load(std::memory_order_relaxed);
+  }
+  // The loop the task last began to run on, or -1 if it has not run yet.
+  [[nodiscard]] int last_run_loop() const noexcept {
+    return static_cast<int>(run_loop_.load(std::memory_order_relaxed)) - 1;
+  }
+  [[nodiscard]] std::uint32_t sched_bits() const noexcept {
+    return sched_.load(std::memory_order_relaxed);  // a snapshot for dumps: orders nothing
+  }
+  [[nodiscard]] std::uint32_t wait_bits() const noexcept {
+    return wait_.load(std::memory_order_relaxed);  // a snapshot for dumps: orders nothing
+  }
+
  private:
+  void publish_wait_note(const WaitNote& note) noexcept {
+    // The single writer's half of a seqlock: odd while writing. The release fence keeps the
+    // odd store before the fields; the release store of the even number keeps them before it.
+    // A reader that sees the same even number before and after its reads saw one note.
+    const std::uint32_t seq = note_seq_.load(std::memory_order_relaxed);
+    note_seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    note_kind_.store(static_cast<std::uint8_t>(note.kind), std::memory_order_relaxed);
+    note_count_.store(note.count, std::memory_order_relaxed);
+    note_value_.store(note.value, std::memory_order_relaxed);
+    note_what_.store(note.what, std::memory_order_relaxed);
+    since_ns_.store(loop_clock_ns(), std::memory_order_relaxed);
+    note_seq_.store(seq + 2, std::memory_order_release);
+  }
+
   // The join protocol (join.cpp) sets kJoinWaiter and kDetached on sched_ and publishes
   // joiner_. Friends rather than public members: no other code may set those bits, and the
   // protocol's orderings stay next to each other in one file.
@@ -304,6 +388,7 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   std::string name_;
   // A spin lock: renames are rare and the critical sections copy one short string.
   mutable std::atomic<bool> name_lock_{false};
+  std::atomic<std::uint8_t> note_kind_{0};  // the wait note's WaitKind (beside: a padding hole)
   friend class NameLock;
 
   Scheduler* const scheduler_;
@@ -313,6 +398,10 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // RUNNING transition (acquire), which follows the writer's release of RUNNING or NOTIFIED.
   std::coroutine_handle<> resume_point_;
   WaitRegistration registration_;
+  std::atomic<std::uint32_t> note_seq_{0};
+  std::atomic<std::uint32_t> note_count_{0};
+  std::atomic<std::uint64_t> note_value_{0};
+  std::atomic<const char*> note_what_{nullptr};
 };
 
 // The task being run by this thread's loop, or nullptr outside a task. Not inline: a
