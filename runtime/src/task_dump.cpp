@@ -34,12 +34,12 @@ namespace weft::detail {
 
 namespace {
 
-std::string file_and_line(const FrameOrigin& site) {
-  if (site.file == nullptr) return std::string();
-  const char* file = site.file;
-  for (const char* p = site.file; *p != '\0'; ++p)
+std::string file_and_line(const char* path, unsigned line) {
+  if (path == nullptr) return std::string();
+  const char* file = path;
+  for (const char* p = path; *p != '\0'; ++p)
     if (*p == '/') file = p + 1;  // the last component: enough to find it
-  return std::string(file) + ":" + std::to_string(site.line);
+  return std::string(file) + ":" + std::to_string(line);
 }
 
 std::string seconds_text(std::int64_t ns) {
@@ -127,7 +127,7 @@ Collected read_task(const TaskHeader& task, std::int64_t now_ns) {
   s.id = format_task_id(task.id_);
   s.name = task.name();
   if (task.coroutine_ != nullptr) s.coroutine = task.coroutine_;
-  s.spawned_at = file_and_line(task.spawn_site_);
+  s.spawned_at = file_and_line(task.spawn_file_, task.spawn_line());
   s.loop = task.last_run_loop();
   const std::uint32_t sched = task.sched_bits();
   const std::uint32_t wait = task.wait_bits();
@@ -145,9 +145,12 @@ Collected read_task(const TaskHeader& task, std::int64_t now_ns) {
       s.waits_on = "waiting (its note was being rewritten on every read)";
     }
   }
-  const std::int64_t since = task.since_ns();
-  if (since > 0 && since <= now_ns)
-    s.for_how_long = std::chrono::milliseconds((now_ns - since) / 1'000'000);
+  if (const std::uint32_t since = task.since_ms(); since != 0) {
+    // Modulo 2^32 ms, as since_ms is kept. A since a little ahead of now (a loop's clock read
+    // after the dump's) reads as a huge value: shown as 0.
+    const std::uint32_t elapsed = TaskHeader::to_since_ms(now_ns) - since;
+    s.for_how_long = std::chrono::milliseconds(elapsed > 0x80000000u ? 0 : elapsed);
+  }
   return c;
 }
 

@@ -287,7 +287,8 @@ Scheduler* current_scheduler() noexcept {
 void submit_spawn(TaskHeader* task, std::string name, const FrameOrigin& site) {
   Scheduler* scheduler = task->scheduler();
   task->init_name(std::move(name));
-  task->spawn_site_ = site;
+  task->spawn_file_ = site.file;
+  task->spawn_line_ = site.line;
   task->coroutine_ = task->root_promise()->origin().function;
   Loop* loop = current_loop();
   task->note_runnable(loop != nullptr ? loop->clock_ns() : monotonic_ns());

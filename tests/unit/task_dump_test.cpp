@@ -62,13 +62,14 @@ Task<void> join_one(weft::Event& event) {
 }
 
 Task<void> group_of_four(weft::Queue<int>& queue, weft::Event& event, int read_fd) {
-  co_await weft::with_task_group([&](weft::TaskGroup& group) -> Task<void> {
+  auto body = [&](weft::TaskGroup& group) -> Task<void> {
     group.spawn(pop_one(queue), {.name = "popper"});
     group.spawn(sleep_an_hour(), {.name = "sleeper"});
     group.spawn(wait_readable(read_fd), {.name = "reader"});
     group.spawn(join_one(event), {.name = "joiner"});
     co_return;
-  });
+  };
+  co_await weft::with_task_group(body);
 }
 
 TEST(TaskDump, ListsAKnownTreeWithWhatEachTaskWaitsOn) {
@@ -140,18 +141,19 @@ TEST(TaskDump, ListsAKnownTreeWithWhatEachTaskWaitsOn) {
   ::close(pipe_fds[1]);
 }
 
+// Holds its loop without suspending until `stop`: a stuck loop.
+Task<void> spin_until(std::atomic<bool>& started, std::atomic<bool>& stop) {
+  started.store(true);
+  while (!stop.load(std::memory_order_relaxed)) {
+  }
+  co_return;
+}
+
 TEST(TaskDump, IsTakenWhileALoopIsStuckInATaskThatNeverSuspends) {
   weft::Runtime runtime(weft::test::options(2));
   std::atomic<bool> spinning{false};
   std::atomic<bool> release{false};
-  auto spinner = runtime.spawn(
-      [](std::atomic<bool>& started, std::atomic<bool>& stop) -> Task<void> {
-        started.store(true);
-        while (!stop.load(std::memory_order_relaxed)) {
-        }
-        co_return;
-      }(spinning, release),
-      {.name = "spinner"});
+  auto spinner = runtime.spawn(spin_until(spinning, release), {.name = "spinner"});
   ASSERT_TRUE(weft::test::wait_until([&] { return spinning.load(); }));
 
   // From a thread outside the runtime, and from a task on the other loop: neither needs the
@@ -247,14 +249,7 @@ TEST(TaskDump, TheDumpSignalReportsTheTreeWhileTheOnlyLoopIsStuck) {
   weft::Runtime runtime(options);
   std::atomic<bool> spinning{false};
   std::atomic<bool> release{false};
-  auto spinner = runtime.spawn(
-      [](std::atomic<bool>& started, std::atomic<bool>& stop) -> Task<void> {
-        started.store(true);
-        while (!stop.load(std::memory_order_relaxed)) {
-        }
-        co_return;
-      }(spinning, release),
-      {.name = "stuck"});
+  auto spinner = runtime.spawn(spin_until(spinning, release), {.name = "stuck"});
   ASSERT_TRUE(weft::test::wait_until([&] { return spinning.load(); }));
   ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);
   // The one loop is stuck: the report can only come from the dump's own thread.

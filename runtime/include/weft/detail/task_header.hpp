@@ -46,7 +46,6 @@
 #include <string>
 #include <utility>
 
-#include "weft/detail/frame_origin.hpp"
 #include "weft/detail/intrusive_list.hpp"
 #include "weft/runtime_export.hpp"
 
@@ -311,35 +310,45 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // task's own runs and the loop completing it after its last run (ordered like
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
+  // Beside the flags, in what was padding: the dump's fields below.
+  std::atomic<std::uint16_t> run_loop_{0};  // the loop index + 1 of the last run; 0: none yet
+  unsigned spawn_line_ = 0;                 // with spawn_file_
 
   // --- for task dumps (runtime/src/task_dump.cpp), which read a task from any thread -------
   // Where spawn() was called (file null: not recorded) and the root coroutine's function, set
   // before the task is shared and constant after: the dump reads them while the frame may be
-  // being destroyed, so they are copies, not the promise's.
-  FrameOrigin spawn_site_{};
+  // being destroyed, so they are copies, not the promise's. (The spawn line sits beside the
+  // flags above, in what was padding.)
+  const char* spawn_file_ = nullptr;
   const char* coroutine_ = nullptr;
   // The task the dump shows this one under: the spawner, or the task owning the TaskGroup
   // it was spawned into. Relaxed: a label, ordering nothing.
   std::atomic<std::uint64_t> parent_id_{0};
-  // When the task entered its present state (loop_clock_ns()), and on which loop it last
-  // began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed: each
-  // is one word a dump prints; a dump racing with a transition may pair a state with the
-  // previous state's time, which it says is approximate.
-  std::atomic<std::int64_t> since_ns_{0};
-  std::atomic<std::uint16_t> run_loop_{0};  // loop index + 1; 0: not run yet
+  // When the task entered its present state (loop_clock_ns(), in ms modulo 2^32: a dump
+  // subtracts modulo 2^32 too, right for any state shorter than 49 days), and on which loop
+  // it last began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed:
+  // each is one word a dump prints; a dump racing with a transition may pair a state with
+  // the previous state's time, which it says is approximate.
+  std::atomic<std::uint32_t> since_ms_{0};
   void note_runnable(std::int64_t now_ns) noexcept {
-    since_ns_.store(now_ns, std::memory_order_relaxed);
+    since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
   }
   void note_run(unsigned loop, std::int64_t now_ns) noexcept {
     run_loop_.store(static_cast<std::uint16_t>(loop + 1), std::memory_order_relaxed);
-    since_ns_.store(now_ns, std::memory_order_relaxed);
+    since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
+  }
+  // 0 means "not known": a real time that maps to 0 is moved to 1 ms.
+  static std::uint32_t to_since_ms(std::int64_t ns) noexcept {
+    const auto ms = static_cast<std::uint32_t>(static_cast<std::uint64_t>(ns) / 1'000'000);
+    return ms == 0 ? 1 : ms;
   }
   // The last wait's note, consistent (a seqlock with the task as its only writer: its runs
   // are ordered by sched_). False if the task was writing it on every try.
   [[nodiscard]] bool read_wait_note(WaitNote& out) const noexcept;
-  [[nodiscard]] std::int64_t since_ns() const noexcept {
-    return since_ns_.load(std::memory_order_relaxed);
+  [[nodiscard]] std::uint32_t since_ms() const noexcept {
+    return since_ms_.load(std::memory_order_relaxed);
   }
+  [[nodiscard]] unsigned spawn_line() const noexcept { return spawn_line_; }
   // The loop the task last began to run on, or -1 if it has not run yet.
   [[nodiscard]] int last_run_loop() const noexcept {
     return static_cast<int>(run_loop_.load(std::memory_order_relaxed)) - 1;
@@ -363,7 +372,7 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
     note_count_.store(note.count, std::memory_order_relaxed);
     note_value_.store(note.value, std::memory_order_relaxed);
     note_what_.store(note.what, std::memory_order_relaxed);
-    since_ns_.store(loop_clock_ns(), std::memory_order_relaxed);
+    since_ms_.store(to_since_ms(loop_clock_ns()), std::memory_order_relaxed);
     note_seq_.store(seq + 2, std::memory_order_release);
   }
 
