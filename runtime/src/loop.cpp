@@ -248,7 +248,7 @@ void Loop::spawn_local(TaskHeader* task) {
   task->id_ = (static_cast<std::uint64_t>(index_) + 1) << TaskHeader::kIdLoopShift | ++next_id_;
   task->owner_ = this;
   {
-    std::lock_guard lock(registry_lock_);
+    const RegistryGuard::OwnerScope changing(registry_guard_);
     registry_.push_front(task);
   }
   task->add_ref();  // the registry's reference (the caller's becomes the JoinHandle's)
@@ -407,7 +407,7 @@ void Loop::complete(TaskHeader* task, bool body_ran) {
   completed_count.add();
   if (task->owner_ == this) {
     {
-      std::lock_guard lock(registry_lock_);
+      const RegistryGuard::OwnerScope changing(registry_guard_);
       registry_.unlink(task);
     }
     task->release();
@@ -444,7 +444,7 @@ void Loop::drain_remote_completions() noexcept {
   // Acquire pairs with the pushers' release.
   TaskHeader* t = remote_completed_.exchange(nullptr, std::memory_order_acquire);
   {
-    std::lock_guard lock(registry_lock_);
+    const RegistryGuard::OwnerScope changing(registry_guard_);
     for (TaskHeader* u = t; u != nullptr; u = u->remote_next_) registry_.unlink(u);
   }
   while (t != nullptr) {
@@ -714,21 +714,22 @@ bool Loop::has_queued_work() const noexcept { return !stealer_.empty(); }
 // --- task dumps ---------------------------------------------------------------------------
 
 // The walk goes from the newest task to the oldest, kRegistryChunk tasks per hold of the
-// lock, taking a reference to each. Between two holds the loop may link new tasks (at the
+// guard (registry_guard.hpp: each hold costs the dump a membarrier, and the loop at most the
+// chunk's time if it changes the registry meanwhile), taking a reference to each. Between two holds the loop may link new tasks (at the
 // front, behind the walk: they are newer than the dump, which may leave them out) and unlink
 // completed ones. The last task taken is still alive (the walk holds a reference), so under
 // the lock its `linked` flag says whether its `next` is still in the list: if so the walk
 // goes on from it; if it was unlinked, the walk starts again at the front and skips the tasks
 // it already holds (their addresses cannot be reused while it holds them).
 bool Loop::snapshot_registry(std::vector<TaskHeader*>& out) {
-  constexpr std::size_t kRegistryChunk = 256;
+  constexpr std::size_t kRegistryChunk = 1024;
   constexpr int kMaxRestarts = 64;
   const std::size_t first = out.size();
   std::unordered_set<TaskHeader*> taken;  // filled at the first restart
   TaskHeader* cursor = nullptr;
   int restarts = 0;
   for (;;) {
-    std::lock_guard lock(registry_lock_);
+    const RegistryGuard::DumpScope walking(registry_guard_);
     TaskHeader* t = registry_.front();
     if (cursor != nullptr) {
       const IntrusiveListNode<TaskHeader>& node = *cursor;
@@ -816,7 +817,7 @@ void Loop::abandon_remaining() noexcept {
 
 void Loop::release_registry() noexcept {
   drain_mailboxes();
-  std::lock_guard lock(registry_lock_);
+  const RegistryGuard::OwnerScope changing(registry_guard_);
   registry_.for_each([&](TaskHeader* task) {
     registry_.unlink(task);
     task->release();

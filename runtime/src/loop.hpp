@@ -16,7 +16,7 @@
 #include "parker.hpp"
 #include "reactor.hpp"
 #include "reporting.hpp"
-#include "spin_lock.hpp"
+#include "registry_guard.hpp"
 #include "task_list.hpp"
 #include "timer_queue.hpp"
 #include "weft/detail/task_header.hpp"
@@ -184,10 +184,10 @@ class Loop {
   // relaxed: it lets maintenance skip epoll_wait(0) when no fd is registered, and
   // least_loaded_loop() compare the loops, and neither orders anything by it.
   std::atomic<std::size_t> registered_fds_{0};
-  // Changed only by this thread, always under registry_lock_, so a dump on another thread
-  // can walk it under the same lock (snapshot_registry).
+  // Changed only by this thread, always under registry_guard_'s owner side, so a dump on
+  // another thread can walk it under the dump side (snapshot_registry).
   TaskList registry_;
-  SpinLock registry_lock_;
+  RegistryGuard registry_guard_;
   std::int64_t clock_ns_ = 0;  // see clock_ns()
   // Filled by begin_shutdown on this loop's thread; read by ~Scheduler after the join.
   PendingTasks pending_at_shutdown_;

@@ -33,6 +33,7 @@ Scheduler::Scheduler(RuntimeOptions options)
       thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
                                                 options_.max_to_thread_jobs, signal_hub_.get())),
       idle_(resolve_loops(options_.loops)) {
+  RegistryGuard::init_process();  // before the loops start: they read its outcome
   const unsigned n = resolve_loops(options_.loops);
   loops_.reserve(n);
   for (unsigned i = 0; i < n; ++i)

@@ -1,7 +1,8 @@
 // Task dumps (weft/task_dump.hpp): collecting the live tasks without a loop's help, reading
 // what each published, arranging them as a tree, and the text and JSON forms.
 //
-// Collecting. Each loop's registry is walked under its SpinLock a bounded chunk at a time
+// Collecting. Each loop's registry is walked under its guard (registry_guard.hpp) a bounded
+// chunk at a time
 // (Loop::snapshot_registry), the foreign registry under its mutex; every task found gets a
 // reference, so its header stays readable however far the task gets meanwhile (it may
 // complete, and its frame be destroyed: nothing here reads the frame).

@@ -4,6 +4,8 @@
 #include "weft/detail/task_header.hpp"
 
 #include <exception>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -207,15 +209,26 @@ class NameLock {
 
 std::string TaskHeader::name() const {
   NameLock lock(*this);
-  return name_;
+  return name_ != nullptr ? *name_ : std::string();
 }
 
 void TaskHeader::set_name(std::string name) {
+  std::unique_ptr<std::string> named =
+      name.empty() ? nullptr : std::make_unique<std::string>(std::move(name));
   {
     NameLock lock(*this);
-    name_.swap(name);
+    name_.swap(named);
   }
   // The old name is freed here, outside the lock.
+}
+
+void TaskHeader::init_name(std::string&& name) noexcept {
+  if (name.empty()) return;
+  try {
+    name_ = std::make_unique<std::string>(std::move(name));
+  } catch (const std::bad_alloc&) {
+    // A name is for reports and dumps: without memory for it the task runs unnamed.
+  }
 }
 
 void TaskHeader::run_deregistration() noexcept {
@@ -292,7 +305,7 @@ void submit_spawn(TaskHeader* task, std::string name, const FrameOrigin& site) {
   task->coroutine_ = task->root_promise()->origin().function;
   Loop* loop = current_loop();
   task->note_runnable(loop != nullptr ? loop->clock_ns() : monotonic_ns());
-  if (TaskHeader* parent = current_task())
+  if (TaskHeader* parent = loop != nullptr ? loop->current_task() : nullptr)
     task->parent_id_.store(parent->id_, std::memory_order_relaxed);
   if (loop != nullptr && &loop->scheduler() == scheduler) {
     loop->spawn_local(task);

@@ -43,6 +43,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -297,7 +298,7 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   [[nodiscard]] std::string name() const;
   void set_name(std::string name);
   // Before the task is shared (spawn): no lock needed.
-  void init_name(std::string&& name) noexcept { name_ = std::move(name); }
+  void init_name(std::string&& name) noexcept;
   // Set by the loop on the task's first run (ordered like cancel_delivered_ below): a task
   // whose cancel was requested before that never enters its body.
   bool body_started_ = false;
@@ -310,9 +311,10 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // task's own runs and the loop completing it after its last run (ordered like
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
-  // Beside the flags, in what was padding: the dump's fields below.
+  // Beside the flags, in what was padding: the dump's fields below, and since_ms_.
   std::atomic<std::uint16_t> run_loop_{0};  // the loop index + 1 of the last run; 0: none yet
   unsigned spawn_line_ = 0;                 // with spawn_file_
+  std::atomic<std::uint32_t> since_ms_{0};
 
   // --- for task dumps (runtime/src/task_dump.cpp), which read a task from any thread -------
   // Where spawn() was called (file null: not recorded) and the root coroutine's function, set
@@ -329,7 +331,6 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // it last began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed:
   // each is one word a dump prints; a dump racing with a transition may pair a state with
   // the previous state's time, which it says is approximate.
-  std::atomic<std::uint32_t> since_ms_{0};
   void note_runnable(std::int64_t now_ns) noexcept {
     since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
   }
@@ -390,14 +391,19 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   std::atomic<std::uint32_t> sched_{kNotified};
   std::atomic<std::uint32_t> wait_{0};
   std::atomic<std::uint32_t> refs_{1};
+  std::atomic<std::uint32_t> note_count_{0};  // the wait note's (beside: what was padding)
   // Written by the joiner before it publishes kJoinWaiter (release), read by the completer
   // after mark_complete() saw kJoinWaiter (acquire).
   TaskHeader* joiner_ = nullptr;
 
-  std::string name_;
+  // Null when unnamed (most tasks): one word in every frame's header room instead of a
+  // std::string's four, at the price of an allocation per named task.
+  std::unique_ptr<std::string> name_;
   // A spin lock: renames are rare and the critical sections copy one short string.
   mutable std::atomic<bool> name_lock_{false};
-  std::atomic<std::uint8_t> note_kind_{0};  // the wait note's WaitKind (beside: a padding hole)
+  // The wait note's kind and sequence (the rest is below), in what was padding.
+  std::atomic<std::uint8_t> note_kind_{0};
+  std::atomic<std::uint32_t> note_seq_{0};
   friend class NameLock;
 
   Scheduler* const scheduler_;
@@ -407,8 +413,6 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // RUNNING transition (acquire), which follows the writer's release of RUNNING or NOTIFIED.
   std::coroutine_handle<> resume_point_;
   WaitRegistration registration_;
-  std::atomic<std::uint32_t> note_seq_{0};
-  std::atomic<std::uint32_t> note_count_{0};
   std::atomic<std::uint64_t> note_value_{0};
   std::atomic<const char*> note_what_{nullptr};
 };
