@@ -132,7 +132,9 @@ TEST(TaskDump, ListsAKnownTreeWithWhatEachTaskWaitsOn) {
   // Depth-first: every task comes after its parent.
   std::set<std::string> seen;
   for (const TaskSnapshot& t : dump.tasks) {
-    if (!t.parent.empty()) EXPECT_TRUE(seen.count(t.parent)) << t.id << " before its parent";
+    if (!t.parent.empty()) {
+      EXPECT_TRUE(seen.count(t.parent)) << t.id << " before its parent";
+    }
     seen.insert(t.id);
   }
 
@@ -205,7 +207,9 @@ TEST(TaskDump, ThousandDumpsDuringASpawnStormSeeEachLiveTaskOnce) {
     for (const TaskSnapshot& t : dump.tasks) {
       EXPECT_TRUE(ids.insert(t.id).second) << "listed twice: " << t.id;
       EXPECT_TRUE(t.name == "storm" || t.name == "stormer") << t.name;
-      if (t.state == TaskSnapshot::State::waiting) EXPECT_FALSE(t.waits_on.empty());
+      if (t.state == TaskSnapshot::State::waiting) {
+        EXPECT_FALSE(t.waits_on.empty()) << t.id;
+      }
     }
     largest = std::max(largest, dump.tasks.size());
   }
