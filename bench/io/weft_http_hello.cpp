@@ -2,7 +2,8 @@
 // against raw-epoll-http-hello, a hand-written C server that only looks for "\r\n\r\n"; and
 // the mixed server of weft-bench's io/http_sha256 scenario.
 //
-//   weft-http-hello PORT [--loops N] [--pool N] [--stats] [--tls-cert FILE --tls-key FILE]
+//   weft-http-hello PORT [--loops N] [--pool N] [--stats] [--debug]
+//                   [--tls-cert FILE --tls-key FILE]
 //
 // weft::http::Server as an embedder would use it: the strict parser, the router, one
 // listener per loop, default limits and timeouts, and two routes:
@@ -18,7 +19,10 @@
 // --pool N sets the to_thread workers (RuntimeOptions::to_thread_threads; by default one per
 // core). SIGINT/SIGTERM shut the server down gracefully (5 s grace) and print its counters;
 // --stats adds the runtime's per-loop counters (tasks run, I/O events, parks, wake-ups,
-// steals).
+// steals). --debug mounts GET /debug/tasks (weft/http/task_dump_route.hpp: the task dump as
+// text, or JSON with ?format=json) on the same server, and makes SIGUSR1 print a task dump to
+// stderr (RuntimeOptions::dump_signal); a benchmark binary bound to 127.0.0.1 may serve it
+// beside its routes, a real server would mount it on a private one.
 
 #include <openssl/evp.h>
 #include <signal.h>
@@ -36,6 +40,7 @@
 #include <system_error>
 #include <utility>
 #include <weft/http/server.hpp>
+#include <weft/http/task_dump_route.hpp>
 #include <weft/tls/context.hpp>
 #include <weft/weft.hpp>
 
@@ -79,7 +84,7 @@ struct TlsFiles {
   std::string key;
 };
 
-Task<int> serve(int port, TlsFiles tls) {
+Task<int> serve(int port, TlsFiles tls, bool debug) {
   weft::http::ServerOptions options;
   if (!tls.cert.empty())
     options.tls = weft::tls::Context::server(
@@ -95,6 +100,7 @@ Task<int> serve(int port, TlsFiles tls) {
     std::string digest = co_await weft::to_thread(sha256_hex, request.body());
     co_return ServerResponse::text(200, std::move(digest));
   });
+  if (debug) weft::http::mount_task_dump(server);
   const auto address = weft::io::SocketAddress::parse("127.0.0.1:" + std::to_string(port));
   if (tls.cert.empty()) {
     (void)server.listen(address);
@@ -136,7 +142,7 @@ void print_stats(const weft::RuntimeMetrics& m) {
 
 [[noreturn]] void usage() {
   std::fputs(
-      "usage: weft-http-hello PORT [--loops N] [--pool N] [--stats] "
+      "usage: weft-http-hello PORT [--loops N] [--pool N] [--stats] [--debug] "
       "[--tls-cert FILE --tls-key FILE]\n",
       stderr);
   std::exit(2);
@@ -150,6 +156,7 @@ int main(int argc, char** argv) {
   weft::RuntimeOptions options;
   options.loops = 1;
   bool stats = false;
+  bool debug = false;
   TlsFiles tls;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--loops") == 0 && i + 1 < argc) {
@@ -160,6 +167,8 @@ int main(int argc, char** argv) {
       options.to_thread_threads = static_cast<unsigned>(pool);
     } else if (std::strcmp(argv[i], "--stats") == 0) {
       stats = true;
+    } else if (std::strcmp(argv[i], "--debug") == 0) {
+      debug = true;
     } else if (std::strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
       tls.cert = argv[++i];
     } else if (std::strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
@@ -169,6 +178,7 @@ int main(int argc, char** argv) {
     }
   }
   if (port <= 0 || port > 65535 || options.loops == 0) usage();
+  if (debug) options.dump_signal = SIGUSR1;
   if (tls.cert.empty() != tls.key.empty()) {
     std::fputs("weft-http-hello: --tls-cert and --tls-key go together\n", stderr);
     usage();
@@ -192,7 +202,7 @@ int main(int argc, char** argv) {
   weft::Runtime runtime(options);
   int status = 1;
   try {
-    status = runtime.block_on(serve(port, std::move(tls)));
+    status = runtime.block_on(serve(port, std::move(tls), debug));
   } catch (const std::exception& e) {
     // A certificate or key that does not load, a port in use: say which, exit 1.
     std::fprintf(stderr, "weft-http-hello: %s\n", e.what());

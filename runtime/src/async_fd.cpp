@@ -104,7 +104,9 @@ bool ReadinessAwaiter::await_suspend(std::coroutine_handle<> caller) {
       break;
   }
   w |= IoDirection::kRegistering;
-  self->prepare_wait(caller, {&detail::deregister_io, &dir});
+  self->prepare_wait(caller, {&detail::deregister_io, &dir},
+                     {write_ ? detail::WaitKind::fd_write : detail::WaitKind::fd_read, 0,
+                      static_cast<std::uint64_t>(state_->fd), nullptr});
   dir.waiter = self;
   for (;;) {
     const std::uint32_t unclaimed = w & ~IoDirection::kRegistering;

@@ -66,6 +66,7 @@
 #include <array>
 #include <exception>
 #include <string>
+#include <unordered_set>
 
 #include "reporting.hpp"
 #include "scheduler.hpp"
@@ -246,7 +247,10 @@ void Loop::spawn_local(TaskHeader* task) {
   // spawn path.
   task->id_ = (static_cast<std::uint64_t>(index_) + 1) << TaskHeader::kIdLoopShift | ++next_id_;
   task->owner_ = this;
-  registry_.push_front(task);
+  {
+    const RegistryGuard::OwnerScope changing(registry_guard_);
+    registry_.push_front(task);
+  }
   task->add_ref();  // the registry's reference (the caller's becomes the JoinHandle's)
   spawned_count.add();
   spawned_local_.add();
@@ -302,6 +306,7 @@ TaskHeader* Loop::next_task() {
 void Loop::run_task(TaskHeader* task) {
   task->begin_run();
   current_task_ = task;
+  task->note_run(index_, clock_ns_);
   lifo_filled_this_run_ = false;
   if (!task->body_started_) {
     task->body_started_ = true;
@@ -401,7 +406,10 @@ void Loop::complete(TaskHeader* task, bool body_ran) {
   }
   completed_count.add();
   if (task->owner_ == this) {
-    registry_.unlink(task);
+    {
+      const RegistryGuard::OwnerScope changing(registry_guard_);
+      registry_.unlink(task);
+    }
     task->release();
   } else if (task->owner_ != nullptr) {
     task->owner_->post_remote_completion(task);
@@ -435,9 +443,12 @@ void Loop::post_remote_completion(TaskHeader* task) noexcept {
 void Loop::drain_remote_completions() noexcept {
   // Acquire pairs with the pushers' release.
   TaskHeader* t = remote_completed_.exchange(nullptr, std::memory_order_acquire);
+  {
+    const RegistryGuard::OwnerScope changing(registry_guard_);
+    for (TaskHeader* u = t; u != nullptr; u = u->remote_next_) registry_.unlink(u);
+  }
   while (t != nullptr) {
-    TaskHeader* next = t->remote_next_;
-    registry_.unlink(t);
+    TaskHeader* next = t->remote_next_;  // read before release() may free t
     t->release();
     t = next;
   }
@@ -480,7 +491,8 @@ void Loop::retire_io(IoState* state) noexcept {
 
 void Loop::fire_timers() {
   // Also when empty: the wheel moves its clock on (see fire_expired).
-  const std::size_t n = timers_.fire_expired(monotonic_ns());
+  clock_ns_ = monotonic_ns();
+  const std::size_t n = timers_.fire_expired(clock_ns_);
   if (n > 0) timers_fired_.add(n);
 }
 
@@ -617,6 +629,7 @@ void Loop::park() {
       parks_.add();
       scheduler_.loop_parking();
       maintenance(timeout);
+      clock_ns_ = monotonic_ns();  // the park may have lasted: tasks it woke start from now
       scheduler_.loop_unparked();
       if (parker_.end_park()) wakeups_.add();
     } else {
@@ -649,6 +662,7 @@ void Loop::begin_shutdown() {
 
 void Loop::run() {
   tls_loop = this;
+  clock_ns_ = monotonic_ns();
   // The kernel may delay a thread's timed waits by its timer slack (50 us by default) to
   // batch wake-ups. A loop parks until its earliest timer, so that slack is added to every
   // timer of an idle loop (BUILD_NOTES.md, "Timers"). 1 us leaves the kernel's own wake-up
@@ -696,6 +710,48 @@ void Loop::run() {
 }
 
 bool Loop::has_queued_work() const noexcept { return !stealer_.empty(); }
+
+// --- task dumps ---------------------------------------------------------------------------
+
+// The walk goes from the newest task to the oldest, kRegistryChunk tasks per hold of the
+// guard (registry_guard.hpp: each hold costs the dump a membarrier, and the loop at most the
+// chunk's time if it changes the registry meanwhile), taking a reference to each. Between two holds the loop may link new tasks (at the
+// front, behind the walk: they are newer than the dump, which may leave them out) and unlink
+// completed ones. The last task taken is still alive (the walk holds a reference), so under
+// the lock its `linked` flag says whether its `next` is still in the list: if so the walk
+// goes on from it; if it was unlinked, the walk starts again at the front and skips the tasks
+// it already holds (their addresses cannot be reused while it holds them).
+bool Loop::snapshot_registry(std::vector<TaskHeader*>& out) {
+  constexpr std::size_t kRegistryChunk = 1024;
+  constexpr int kMaxRestarts = 64;
+  const std::size_t first = out.size();
+  std::unordered_set<TaskHeader*> taken;  // filled at the first restart
+  TaskHeader* cursor = nullptr;
+  int restarts = 0;
+  for (;;) {
+    const RegistryGuard::DumpScope walking(registry_guard_);
+    TaskHeader* t = registry_.front();
+    if (cursor != nullptr) {
+      const IntrusiveListNode<TaskHeader>& node = *cursor;
+      if (node.linked) {
+        t = node.next;
+      } else if (++restarts > kMaxRestarts) {
+        return false;
+      } else if (taken.empty()) {
+        taken.insert(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+      }
+    }
+    for (std::size_t n = 0; t != nullptr && n < kRegistryChunk; ++n) {
+      if (taken.empty() || taken.insert(t).second) {
+        t->add_ref();
+        out.push_back(t);
+      }
+      cursor = t;
+      t = static_cast<const IntrusiveListNode<TaskHeader>&>(*t).next;
+    }
+    if (t == nullptr) return true;
+  }
+}
 
 // --- stall reports ----------------------------------------------------------------------
 
@@ -761,6 +817,7 @@ void Loop::abandon_remaining() noexcept {
 
 void Loop::release_registry() noexcept {
   drain_mailboxes();
+  const RegistryGuard::OwnerScope changing(registry_guard_);
   registry_.for_each([&](TaskHeader* task) {
     registry_.unlink(task);
     task->release();

@@ -16,6 +16,7 @@
 #include "parker.hpp"
 #include "reactor.hpp"
 #include "reporting.hpp"
+#include "registry_guard.hpp"
 #include "task_list.hpp"
 #include "timer_queue.hpp"
 #include "weft/detail/task_header.hpp"
@@ -61,6 +62,9 @@ class Loop {
   }
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
   [[nodiscard]] TaskHeader* current_task() const noexcept { return current_task_; }
+  // The clock (monotonic ns) as of the loop's last look: at each maintenance and after each
+  // park. Owner thread only; see loop_clock_ns() in task_header.hpp.
+  [[nodiscard]] std::int64_t clock_ns() const noexcept { return clock_ns_; }
   [[nodiscard]] bool consume_budget() noexcept { return budget_ > 0 && --budget_ > 0; }
   void charge_io(std::size_t bytes) noexcept {
     if (bytes < io_allowance_) {
@@ -90,6 +94,12 @@ class Loop {
   [[nodiscard]] Reactor& reactor() noexcept { return reactor_; }
   [[nodiscard]] const Deque::Stealer& stealer() const noexcept { return stealer_; }
   [[nodiscard]] bool has_queued_work() const noexcept;
+  // For task dumps, from any thread: appends every task of this loop's registry to `out`,
+  // each with a reference the caller releases. Never waits for the loop: it holds the
+  // registry's lock for a bounded number of tasks at a time (loop.cpp says how a walk
+  // survives the loop's changes in between). False if the registry changed so much under
+  // the walk that some tasks may be missing.
+  bool snapshot_registry(std::vector<TaskHeader*>& out);
   [[nodiscard]] LoopMetrics metrics() const noexcept;
   // The fds this loop's reactor watches (registered and not yet retired): its share of the
   // connections, for least_loaded_loop(). A moment's value, read without ordering.
@@ -174,7 +184,11 @@ class Loop {
   // relaxed: it lets maintenance skip epoll_wait(0) when no fd is registered, and
   // least_loaded_loop() compare the loops, and neither orders anything by it.
   std::atomic<std::size_t> registered_fds_{0};
+  // Changed only by this thread, always under registry_guard_'s owner side, so a dump on
+  // another thread can walk it under the dump side (snapshot_registry).
   TaskList registry_;
+  RegistryGuard registry_guard_;
+  std::int64_t clock_ns_ = 0;  // see clock_ns()
   // Filled by begin_shutdown on this loop's thread; read by ~Scheduler after the join.
   PendingTasks pending_at_shutdown_;
   // Set before the thread starts, then constant: its address is the signalfd's cookie.

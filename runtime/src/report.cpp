@@ -31,6 +31,8 @@ const char* to_string(ReportKind kind) noexcept {
       return "shutdown_forced";
     case ReportKind::pending_at_shutdown:
       return "pending_at_shutdown";
+    case ReportKind::task_dump:
+      return "task_dump";
   }
   return "unknown";
 }
@@ -75,12 +77,17 @@ std::string describe_origin(const FrameOrigin& origin) {
 
 }  // namespace
 
-std::string describe_task(const TaskHeader& task) {
+std::string format_task_id(std::uint64_t id) {
   // "#7@loop1" (the 7th task spawned on loop 1) rather than the packed 281474976710663.
-  const std::uint64_t loop_plus_one = task.id_ >> TaskHeader::kIdLoopShift;
-  const std::uint64_t number = task.id_ & ((std::uint64_t{1} << TaskHeader::kIdLoopShift) - 1);
+  const std::uint64_t loop_plus_one = id >> TaskHeader::kIdLoopShift;
+  const std::uint64_t number = id & ((std::uint64_t{1} << TaskHeader::kIdLoopShift) - 1);
   std::string s = "#" + std::to_string(number);
   if (loop_plus_one != 0) s += "@loop" + std::to_string(loop_plus_one - 1);
+  return s;
+}
+
+std::string describe_task(const TaskHeader& task) {
+  std::string s = format_task_id(task.id_);
   const std::string name = task.name();
   if (!name.empty()) s += " '" + name + "'";
   if (task.root_promise() != nullptr && !task.is_discarded())

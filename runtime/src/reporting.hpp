@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@ namespace weft::detail {
 class TaskHeader;
 class Scheduler;
 
+// "#7@loop1": the 7th task spawned on loop 1 ("#3": the 3rd spawned from outside the loops).
+[[nodiscard]] std::string format_task_id(std::uint64_t id);
 // "#42 'fetch user'" — the id, and the name when one was given.
 [[nodiscard]] std::string describe_task(const TaskHeader& task);
 

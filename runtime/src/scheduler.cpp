@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dump_on_signal.hpp"
 #include "reporting.hpp"
 #include "signal_hub.hpp"
 #include "stall_monitor.hpp"
@@ -25,18 +26,24 @@ unsigned resolve_loops(unsigned requested) {
 
 Scheduler::Scheduler(RuntimeOptions options)
     : options_(std::move(options)),
-      signal_hub_(options_.signals.empty() ? nullptr
-                                           : std::make_unique<SignalHub>(
-                                                 options_.signals, resolve_loops(options_.loops))),
+      signal_hub_(options_.signals.empty() && options_.dump_signal == 0
+                      ? nullptr
+                      : std::make_unique<SignalHub>(options_.signals, resolve_loops(options_.loops),
+                                                    options_.dump_signal)),
       thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
                                                 options_.max_to_thread_jobs, signal_hub_.get())),
       idle_(resolve_loops(options_.loops)) {
+  RegistryGuard::init_process();  // before the loops start: they read its outcome
   const unsigned n = resolve_loops(options_.loops);
   loops_.reserve(n);
   for (unsigned i = 0; i < n; ++i)
     loops_.push_back(std::make_unique<Loop>(*this, i, options_.deque_capacity));
-  if (signal_hub_)
+  if (signal_hub_ && signal_hub_->has_loop_signals())
     for (unsigned i = 0; i < n; ++i) loops_[i]->watch_signals(*signal_hub_);
+  if (signal_hub_ && signal_hub_->dump_fd() >= 0) {
+    dump_on_signal_ = std::make_unique<DumpOnSignal>(*this, signal_hub_->dump_fd());
+    signal_hub_->on_dump_signal(&DumpOnSignal::request, dump_on_signal_.get());
+  }
   active_loops_.store(n, std::memory_order_relaxed);
   // The monitor reports stalls and, with several loops, exposes a busy loop's LIFO slot.
   if (options_.stall_threshold.count() > 0 || n > 1)
@@ -68,6 +75,9 @@ Scheduler::~Scheduler() {
   // its parker word it reads (begin_park/end_park, acquire) before it looks again; and
   // register_foreign's check is ordered against loop 0's cancel_foreign_tasks by
   // foreign_mutex_.
+  // First: a dump on its thread reads the loops' registries, which the shutdown empties.
+  if (signal_hub_) signal_hub_->on_dump_signal(nullptr, nullptr);
+  dump_on_signal_.reset();
   shutting_down_.store(true, std::memory_order_release);
   for (auto& loop : loops_) loop->unpark();
   {
@@ -157,6 +167,15 @@ void Scheduler::unlink_foreign(TaskHeader* task) noexcept {
     foreign_registry_.unlink(task);
   }
   task->release();
+}
+
+void Scheduler::snapshot_foreign(std::vector<TaskHeader*>& out) {
+  // Few tasks (those spawned from outside the loops), so one hold of the mutex.
+  std::lock_guard lock(foreign_mutex_);
+  foreign_registry_.for_each([&](TaskHeader* task) {
+    task->add_ref();
+    out.push_back(task);
+  });
 }
 
 void Scheduler::cancel_foreign_tasks() {

@@ -23,6 +23,7 @@ namespace weft::detail {
 
 class SignalHub;
 class StallMonitor;
+class DumpOnSignal;
 class ThreadPool;
 
 class Scheduler {
@@ -52,6 +53,8 @@ class Scheduler {
 
   void register_foreign(TaskHeader* task);
   void unlink_foreign(TaskHeader* task) noexcept;
+  // For task dumps: appends the foreign registry's tasks to `out`, each with a reference.
+  void snapshot_foreign(std::vector<TaskHeader*>& out);
 
   // --- shutdown ---------------------------------------------------------------------------
   // Acquire, paired with ~Scheduler's release store.
@@ -110,6 +113,7 @@ class Scheduler {
   unsigned exited_ = 0;  // guarded by exit_mutex_
 
   std::unique_ptr<StallMonitor> monitor_;
+  std::unique_ptr<DumpOnSignal> dump_on_signal_;  // RuntimeOptions::dump_signal's thread
   std::vector<std::thread> threads_;
 
   friend class Loop;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -126,8 +127,14 @@ std::uint64_t checked_signal_set(const int* signals, std::size_t count, const ch
   return set;
 }
 
-SignalHub::SignalHub(const std::vector<int>& signals, unsigned loops)
-    : taken_(checked_signal_set(signals.data(), signals.size(), "weft::RuntimeOptions::signals")),
+SignalHub::SignalHub(const std::vector<int>& signals, unsigned loops, int dump_signal)
+    : dump_bit_(dump_signal == 0
+                    ? 0
+                    : checked_signal_set(&dump_signal, 1, "weft::RuntimeOptions::dump_signal")),
+      taken_((signals.empty() ? 0
+                              : checked_signal_set(signals.data(), signals.size(),
+                                                   "weft::RuntimeOptions::signals")) |
+             dump_bit_),
       set_(to_sigset(taken_)),
       owner_(::pthread_self()) {
   {
@@ -155,8 +162,19 @@ SignalHub::SignalHub(const std::vector<int>& signals, unsigned loops)
     if ((taken_ & signal_bit(n)) != 0) (void)::sigaction(n, &reroute, &previous_[n - 1]);
   fds_.reserve(loops);
   try {
-    for (unsigned i = 0; i < loops; ++i) {
-      FileDescriptor fd(::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (dump_signal != 0 && std::find(signals.begin(), signals.end(), dump_signal) != signals.end())
+      throw std::invalid_argument("weft::RuntimeOptions::dump_signal: " + describe(dump_signal) +
+                                  " is also in RuntimeOptions::signals (one reader each)");
+    if (dump_bit_ != 0) {
+      const sigset_t dump_set = to_sigset(dump_bit_);
+      dump_fd_ = FileDescriptor(::signalfd(-1, &dump_set, SFD_NONBLOCK | SFD_CLOEXEC));
+      if (!dump_fd_.valid())
+        throw std::system_error(errno, std::system_category(),
+                                "weft::RuntimeOptions::dump_signal: signalfd");
+    }
+    const sigset_t loop_set = to_sigset(taken_ & ~dump_bit_);
+    for (unsigned i = 0; i < loops && has_loop_signals(); ++i) {
+      FileDescriptor fd(::signalfd(-1, &loop_set, SFD_NONBLOCK | SFD_CLOEXEC));
       if (!fd.valid())
         throw std::system_error(errno, std::system_category(),
                                 "weft::RuntimeOptions::signals: signalfd");
@@ -235,6 +253,11 @@ void SignalHub::unblock_in_this_thread(std::uint64_t added) noexcept {
 
 void SignalHub::deliver(int signal) noexcept {
   if (signal < 1 || signal > 64 || (taken_ & signal_bit(signal)) == 0) return;
+  if (signal_bit(signal) == dump_bit_) {  // read by a oneTBB worker's drain: pass it on
+    std::lock_guard lock(dump_mutex_);
+    if (dump_request_ != nullptr) dump_request_(dump_context_);
+    return;
+  }
   received_.fetch_add(1, std::memory_order_relaxed);
   SignalWaiter* first = nullptr;
   SignalWaiter* last = nullptr;
@@ -274,7 +297,7 @@ int SignalHub::take_or_link(SignalWaiter& w, TaskHeader& task, std::coroutine_ha
   w.task = &task;
   w.signal = 0;
   // Under the lock, before any delivery can see `w`: its wake finds the registration.
-  task.prepare_wait(caller, {&SignalHub::deregister, &w});
+  task.prepare_wait(caller, {&SignalHub::deregister, &w}, {WaitKind::signal, 0, w.set, nullptr});
   waiters_.push_back(w);
   return 0;
 }

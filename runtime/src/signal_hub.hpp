@@ -70,7 +70,10 @@ class SignalHub {
  public:
   // Checks `signals` (std::invalid_argument), blocks them on this thread and opens one
   // signalfd per loop. Nothing is started: the Scheduler registers the fds and starts threads.
-  SignalHub(const std::vector<int>& signals, unsigned loops);
+  // `dump_signal` (0: none) is taken over like the others (masks, dispositions, one runtime
+  // per signal) but read apart: not by the loops, which may all be stuck when a dump is
+  // wanted, but through dump_fd() by the thread that takes the dump (dump_on_signal.hpp).
+  SignalHub(const std::vector<int>& signals, unsigned loops, int dump_signal = 0);
   SignalHub(const SignalHub&) = delete;
   SignalHub& operator=(const SignalHub&) = delete;
   // With every runtime thread joined: on the constructing thread, discards what is pending
@@ -79,6 +82,17 @@ class SignalHub {
 
   [[nodiscard]] std::uint64_t taken() const noexcept { return taken_; }
   [[nodiscard]] int loop_fd(unsigned loop) const noexcept { return fds_[loop].get(); }
+  // False when the only signal taken is the dump signal: the loops need not watch.
+  [[nodiscard]] bool has_loop_signals() const noexcept { return (taken_ & ~dump_bit_) != 0; }
+  // The signalfd of the dump signal (-1 if none), and who takes the dump when another reader
+  // (a oneTBB worker draining what is pending) gets the signal first. Under dump_mutex_, so
+  // once on_dump_signal(nullptr, nullptr) returned no delivery is still calling the old one.
+  [[nodiscard]] int dump_fd() const noexcept { return dump_fd_.get(); }
+  void on_dump_signal(void (*request)(void*), void* context) noexcept {
+    std::lock_guard lock(dump_mutex_);
+    dump_request_ = request;
+    dump_context_ = context;
+  }
 
   // Loop thread of `loop`, on an edge of its signalfd: reads to EAGAIN, delivers each.
   void read_loop_fd(unsigned loop) noexcept;
@@ -108,6 +122,7 @@ class SignalHub {
  private:
   void give_back() noexcept;  // the destructor's work; also a failed constructor's
 
+  const std::uint64_t dump_bit_;  // signal_bit(dump signal), or 0
   const std::uint64_t taken_;
   sigset_t set_{};
   std::uint64_t added_on_owner_ = 0;  // of taken_, those the constructing thread did not block
@@ -115,6 +130,10 @@ class SignalHub {
   // The dispositions the constructor replaced, by signal number - 1; put back at the end.
   std::array<struct sigaction, 64> previous_{};
   std::vector<FileDescriptor> fds_;  // one signalfd per loop
+  FileDescriptor dump_fd_;
+  std::mutex dump_mutex_;
+  void (*dump_request_)(void*) = nullptr;  // guarded by dump_mutex_
+  void* dump_context_ = nullptr;           // guarded by dump_mutex_
 
   mutable std::mutex mutex_;
   std::uint64_t pending_ = 0;            // read with nobody waiting; guarded by mutex_

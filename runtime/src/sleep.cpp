@@ -46,7 +46,8 @@ bool sleep_suspend(Clock::time_point deadline, std::coroutine_handle<> caller) {
   }
   Loop* loop = current_loop();
   TimerNode* node = loop->timers().insert(deadline_ns, self, loop);
-  self->prepare_wait(caller, {&deregister_timer, node});
+  self->prepare_wait(caller, {&deregister_timer, node},
+                     {WaitKind::sleep, 0, static_cast<std::uint64_t>(deadline_ns), nullptr});
   // No early wake-up is possible: only this thread fires this queue, and it is busy here.
   return self->commit_wait();
 }

@@ -4,6 +4,8 @@
 #include "weft/detail/task_header.hpp"
 
 #include <exception>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -25,10 +27,39 @@ void TaskHeader::schedule() noexcept {
   if ((before & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
   Loop* loop = current_loop();
   if (loop != nullptr && &loop->scheduler() == scheduler_) {
+    note_runnable(loop->clock_ns());
     loop->schedule_local(this);
   } else {
+    note_runnable(monotonic_ns());
     scheduler_->inject(this);
   }
+}
+
+bool TaskHeader::read_wait_note(WaitNote& out) const noexcept {
+  // The reader's half of the seqlock (publish_wait_note): acquire on the first load pairs
+  // with the writer's release store of an even number, so the fields read after it are at
+  // least that note's; the acquire fence keeps the field loads before the second load, and
+  // an unchanged even number means no write overlapped them.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const std::uint32_t before = note_seq_.load(std::memory_order_acquire);
+    if ((before & 1) != 0) continue;
+    WaitNote note;
+    note.kind = static_cast<WaitKind>(note_kind_.load(std::memory_order_relaxed));
+    note.count = note_count_.load(std::memory_order_relaxed);
+    note.value = note_value_.load(std::memory_order_relaxed);
+    note.what = note_what_.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (note_seq_.load(std::memory_order_relaxed) == before) {
+      out = note;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t loop_clock_ns() noexcept {
+  Loop* loop = current_loop();
+  return loop != nullptr ? loop->clock_ns() : 0;
 }
 
 bool TaskHeader::commit_wait() noexcept {
@@ -178,15 +209,26 @@ class NameLock {
 
 std::string TaskHeader::name() const {
   NameLock lock(*this);
-  return name_;
+  return name_ != nullptr ? *name_ : std::string();
 }
 
 void TaskHeader::set_name(std::string name) {
+  std::unique_ptr<std::string> named =
+      name.empty() ? nullptr : std::make_unique<std::string>(std::move(name));
   {
     NameLock lock(*this);
-    name_.swap(name);
+    name_.swap(named);
   }
   // The old name is freed here, outside the lock.
+}
+
+void TaskHeader::init_name(std::string&& name) noexcept {
+  if (name.empty()) return;
+  try {
+    name_ = std::make_unique<std::string>(std::move(name));
+  } catch (const std::bad_alloc&) {
+    // A name is for reports and dumps: without memory for it the task runs unnamed.
+  }
 }
 
 void TaskHeader::run_deregistration() noexcept {
@@ -255,10 +297,16 @@ Scheduler* current_scheduler() noexcept {
   return loop != nullptr ? &loop->scheduler() : nullptr;
 }
 
-void submit_spawn(TaskHeader* task, std::string name) {
+void submit_spawn(TaskHeader* task, std::string name, const FrameOrigin& site) {
   Scheduler* scheduler = task->scheduler();
   task->init_name(std::move(name));
+  task->spawn_file_ = site.file;
+  task->spawn_line_ = site.line;
+  task->coroutine_ = task->root_promise()->origin().function;
   Loop* loop = current_loop();
+  task->note_runnable(loop != nullptr ? loop->clock_ns() : monotonic_ns());
+  if (TaskHeader* parent = loop != nullptr ? loop->current_task() : nullptr)
+    task->parent_id_.store(parent->id_, std::memory_order_relaxed);
   if (loop != nullptr && &loop->scheduler() == scheduler) {
     loop->spawn_local(task);
   } else {

@@ -23,6 +23,8 @@ class TaskList {
     }
   }
   [[nodiscard]] std::size_t size() const noexcept { return list_.size(); }
+  // The newest task (nullptr if none); follow the node's `next` for older ones.
+  [[nodiscard]] TaskHeader* front() const noexcept { return list_.front(); }
   [[nodiscard]] bool empty() const noexcept { return list_.empty(); }
 
  private:

@@ -117,7 +117,9 @@ bool ThreadPool::take_slot_or_enqueue(ThreadSlotWaiter& w, TaskHeader& task,
   w.task = &task;
   w.pool = this;
   w.granted = false;
-  task.prepare_wait(caller, {&ThreadPool::deregister_slot_waiter, &w});
+  task.prepare_wait(caller, {&ThreadPool::deregister_slot_waiter, &w},
+                    {WaitKind::to_thread, static_cast<std::uint32_t>(waiters_.size()), 0,
+                     "a slot (RuntimeOptions::max_to_thread_jobs are running)"});
   waiters_.push_back(w);
   lock.unlock();
   waited_.fetch_add(1, std::memory_order_relaxed);
@@ -276,7 +278,8 @@ bool ThreadJobAwaiter::await_suspend(std::coroutine_handle<> caller) {
   if (self->cancel_requested()) return false;
   ThreadJob* job = job_.get();
   job->waiter = self;
-  self->prepare_wait(caller, {&deregister_thread_job, job});
+  self->prepare_wait(caller, {&deregister_thread_job, job},
+                     {WaitKind::to_thread, 0, 0, "its job on the thread pool"});
   pool_.submit(job_);
   return self->commit_wait();
 }

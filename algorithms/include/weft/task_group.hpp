@@ -117,9 +117,10 @@ class GroupChild;
 }  // namespace detail
 
 /// Runs `body(group)` (a callable returning Task<R>) with a new TaskGroup, waits for the body
-/// and every child to end, and returns the body's value. See the top of this file.
+/// and every child to end, and returns the body's value. See the top of this file. `site`,
+/// defaulted, records the line of the call for reports and task dumps.
 template <class Body>
-auto with_task_group(Body body)
+auto with_task_group(Body body, CallSite site = CallSite::here("weft::with_task_group"))
     -> Task<typename std::invoke_result_t<Body&, TaskGroup&>::value_type>;
 
 /// The handle to one child of a TaskGroup (asyncio's Task, as create_task returns it). Unlike
@@ -181,21 +182,29 @@ class TaskGroup {
   /// owns the child.
   /// (No defaulted SpawnOptions, as weft::spawn: g++ 12 would relocate it bitwise inside a
   /// co_await expression.)
-  ChildHandle<void> spawn(Task<void> task, SpawnOptions options) {
-    return spawn_child(std::move(task), std::move(options));
+  /// `site`, defaulted, records the line of the call for task dumps (weft/task_dump.hpp).
+  ChildHandle<void> spawn(Task<void> task, SpawnOptions options,
+                          CallSite site = CallSite::here("weft::TaskGroup::spawn")) {
+    return spawn_child(std::move(task), std::move(options), site);
   }
   /// As spawn(task, options), without a name.
-  ChildHandle<void> spawn(Task<void> task) { return spawn_child(std::move(task), SpawnOptions()); }
+  ChildHandle<void> spawn(Task<void> task,
+                          CallSite site = CallSite::here("weft::TaskGroup::spawn")) {
+    return spawn_child(std::move(task), SpawnOptions(), site);
+  }
   /// A child with a value: keep the handle to get it.
   template <class T>
-  [[nodiscard]] ChildHandle<T> spawn(Task<T> task,
-                                     SpawnOptions options) requires(!std::is_void_v<T>) {
-    return spawn_child(std::move(task), std::move(options));
+  [[nodiscard]] ChildHandle<T> spawn(
+      Task<T> task, SpawnOptions options,
+      CallSite site = CallSite::here("weft::TaskGroup::spawn")) requires(!std::is_void_v<T>) {
+    return spawn_child(std::move(task), std::move(options), site);
   }
   template <class T>
   /// As spawn(task, options), without a name.
-  [[nodiscard]] ChildHandle<T> spawn(Task<T> task) requires(!std::is_void_v<T>) {
-    return spawn_child(std::move(task), SpawnOptions());
+  [[nodiscard]] ChildHandle<T> spawn(
+      Task<T> task,
+      CallSite site = CallSite::here("weft::TaskGroup::spawn")) requires(!std::is_void_v<T>) {
+    return spawn_child(std::move(task), SpawnOptions(), site);
   }
 
   /// Cancels the body and every child; with_task_group then ends in CancelledError (or
@@ -210,16 +219,17 @@ class TaskGroup {
 
  private:
   template <class Body>
-  friend auto with_task_group(Body body)
+  friend auto with_task_group(Body body, CallSite site)
       -> Task<typename std::invoke_result_t<Body&, TaskGroup&>::value_type>;
 
   TaskGroup() = default;
 
   template <class T>
-  ChildHandle<T> spawn_child(Task<T> task, SpawnOptions options);
+  ChildHandle<T> spawn_child(Task<T> task, SpawnOptions options, CallSite site);
   /// Starts `child`'s task and links it among the live children. Call with mutex_ held.
   template <class T>
-  void start_locked(detail::GroupChild<T>& child, Task<T> task, SpawnOptions options);
+  void start_locked(detail::GroupChild<T>& child, Task<T> task, SpawnOptions options,
+                    CallSite site);
   /// Cancels the body and every live child, once: a second reason to stop (the owner's cancel
   /// after a failure, or the reverse) must not interrupt a child's clean-up from the first.
   /// Children spawned from now on start cancelled. `requested`: group.cancel(), which makes the
@@ -236,6 +246,8 @@ class TaskGroup {
   bool cancelling_ = false;
   bool cancel_requested_ = false;
   bool closed_ = false;
+  // The task running with_task_group: task dumps show the children under it.
+  std::uint64_t owner_id_ = 0;
   detail::CompletionQueue queue_;
 };
 
@@ -352,7 +364,10 @@ class GroupChildRef {
 // itself being cancelled, so it gets CancelledError, not the child's exception, whichever
 // loop each runs on. The failure reaches the owner through the group.
 template <class T>
-Task<void> run_group_child_body(Task<T> task, GroupChild<T>* child, CompletionQueue* queue) {
+Task<void> run_group_child_body(Task<T> task, GroupChild<T>* child, CompletionQueue* queue,
+                                std::uint64_t owner_id) {
+  // A dump shows the child under the group's owner, whichever task spawned it.
+  current_task()->parent_id_.store(owner_id, std::memory_order_relaxed);
   ChildEnding ending = ChildEnding::value;
   {
     Task<T> work = std::move(task);
@@ -387,8 +402,12 @@ Task<void> run_group_child_body(Task<T> task, GroupChild<T>* child, CompletionQu
 // The child task, marked (as run_child's) so that the runtime always runs it, even when it is
 // cancelled before its first run (at a runtime shutdown): the owner waits for its post.
 template <class T>
-Task<void> run_group_child(Task<T> task, GroupChild<T>* child, CompletionQueue* queue) {
-  Task<void> wrapper = run_group_child_body(std::move(task), child, queue);
+Task<void> run_group_child(Task<T> task, GroupChild<T>* child, CompletionQueue* queue,
+                           std::uint64_t owner_id) {
+  // Reports and dumps name the child's own coroutine, not this wrapper.
+  const FrameOrigin origin = wrapped_origin(task);
+  Task<void> wrapper = run_group_child_body(std::move(task), child, queue, owner_id);
+  wrapper.handle().promise().set_origin(origin);
   wrapper.handle().promise().set_reports_own_end();
   return wrapper;
 }
@@ -495,7 +514,7 @@ typename ChildHandle<T>::Awaiter ChildHandle<T>::operator co_await() && {
 // --- TaskGroup ------------------------------------------------------------------------------
 
 template <class T>
-ChildHandle<T> TaskGroup::spawn_child(Task<T> task, SpawnOptions options) {
+ChildHandle<T> TaskGroup::spawn_child(Task<T> task, SpawnOptions options, CallSite site) {
   auto* child = new detail::GroupChild<T>();  // its one reference is the group's
   // Held across weft::spawn so the owner, which unlinks a child under the same mutex before
   // it joins the child's task, never sees a child whose task is not set yet (the child may
@@ -506,7 +525,7 @@ ChildHandle<T> TaskGroup::spawn_child(Task<T> task, SpawnOptions options) {
     throw std::logic_error("weft::TaskGroup::spawn: the group has ended");
   }
   try {
-    start_locked(*child, std::move(task), std::move(options));
+    start_locked(*child, std::move(task), std::move(options), site);
   } catch (...) {
     delete child;
     throw;
@@ -516,10 +535,11 @@ ChildHandle<T> TaskGroup::spawn_child(Task<T> task, SpawnOptions options) {
 }
 
 template <class T>
-void TaskGroup::start_locked(detail::GroupChild<T>& child, Task<T> task, SpawnOptions options) {
+void TaskGroup::start_locked(detail::GroupChild<T>& child, Task<T> task, SpawnOptions options,
+                             CallSite site) {
   if (cancelling_) child.cancel_before_start();
-  child.task =
-      weft::spawn(detail::run_group_child(std::move(task), &child, &queue_), std::move(options));
+  child.task = weft::spawn(detail::run_group_child(std::move(task), &child, &queue_, owner_id_),
+                           std::move(options), site);
   child.live_next = live_;
   if (live_ != nullptr) live_->live_prev = &child;
   live_ = &child;
@@ -566,10 +586,12 @@ inline bool TaskGroup::cancel_requested() noexcept {
 }
 
 template <class Body>
-auto with_task_group(Body body)
+auto with_task_group(Body body, CallSite site)
     -> Task<typename std::invoke_result_t<Body&, TaskGroup&>::value_type> {
   using R = typename std::invoke_result_t<Body&, TaskGroup&>::value_type;
   TaskGroup group;
+  group.owner_id_ = detail::current_task() != nullptr ? detail::current_task()->id_ : 0;
+  group.queue_.set_label("weft::with_task_group (its children)");
   // `body` lives in this frame, so a lambda's captures outlive the body's coroutine. Called
   // outside the group's mutex: a plain callable returning a Task may spawn right here.
   Task<R> body_task = body(group);
@@ -579,8 +601,8 @@ auto with_task_group(Body body)
   detail::GroupChildRef body_ref(body_child);
   {
     std::lock_guard lock(group.mutex_);
-    group.start_locked(*body_child, std::move(body_task), {});  // if it throws: not linked
-    body_child->add_ref();                                      // the group's, like every child's
+    group.start_locked(*body_child, std::move(body_task), {}, site);  // if it throws: not linked
+    body_child->add_ref();  // the group's, like every child's
   }
 
   std::vector<std::exception_ptr> failures;

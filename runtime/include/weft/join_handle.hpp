@@ -125,9 +125,11 @@ class [[nodiscard(
         self->yield_from(caller);
         return true;
       }
-      self->prepare_wait(caller, {Shielded ? &detail::deregister_join_waiter_shielded
-                                           : &detail::deregister_join_waiter,
-                                  &joinee});
+      self->prepare_wait(
+          caller,
+          {Shielded ? &detail::deregister_join_waiter_shielded : &detail::deregister_join_waiter,
+           &joinee},
+          {detail::WaitKind::join, 0, joinee.id_, nullptr});
       if (!detail::publish_join_waiter(joinee, *self)) return false;
       return self->commit_wait();
     }

@@ -16,6 +16,7 @@ enum class ReportKind {
   unretrieved_exception,  ///< a JoinHandle was dropped after its task failed, unawaited
   shutdown_forced,        ///< a task ignored cancellation past the shutdown grace period
   pending_at_shutdown,    ///< tasks still running when the runtime shut down (then cancelled)
+  task_dump,              ///< RuntimeOptions::dump_signal arrived: the message is TaskDump::text()
 };
 
 /// One report, as the runtime passes it to RuntimeOptions::on_report.
@@ -29,7 +30,8 @@ struct Report {
   /// callable returned), or for a library coroutine the line that called it
   /// ("weft::to_thread called at service.cpp:88", also the HTTP client's requests).
   std::string task;
-  std::string message;  ///< one human-readable line, without a trailing newline
+  /// One human-readable line without a trailing newline; for task_dump, the dump's lines.
+  std::string message;
 };
 
 /// Called from loop threads, the stall monitor and threads that destroy tasks: must be

@@ -19,6 +19,7 @@
 #include "weft/runtime_export.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"
+#include "weft/task_dump.hpp"
 
 namespace weft {
 
@@ -56,6 +57,12 @@ struct RuntimeOptions {
   /// fault signals, SIGPIPE or a number that is no signal; std::logic_error for a signal
   /// another live Runtime took.
   std::vector<int> signals{};
+  /// A signal that makes the runtime report a task dump (weft/task_dump.hpp) through
+  /// on_report (ReportKind::task_dump; stderr by default): e.g. SIGUSR1, then
+  /// `kill -USR1 <pid>` shows what every task is doing, also while the loops are stuck. 0
+  /// (the default): none. Taken over like `signals` (masks, dispositions, one runtime per
+  /// signal), and must not be one of them; send it to the process, not to one of its threads.
+  int dump_signal = 0;
 };
 
 /// A multi-loop runtime: N event loops on N threads sharing tasks by work stealing. Build one
@@ -99,7 +106,8 @@ class WEFT_RUNTIME_API Runtime {
     // It must run to release the blocked thread, whatever cancels it (a shutdown).
     Task<void> root = detail::run_to_outcome(std::move(task), state);
     root.handle().promise().set_reports_own_end();
-    spawn(std::move(root), {.name = "block_on"}).detach();
+    spawn(std::move(root), {.name = "block_on"}, CallSite::unrecorded("weft::Runtime::block_on"))
+        .detach();
     state->done.wait();
     return state->outcome.get();
   }
@@ -107,17 +115,19 @@ class WEFT_RUNTIME_API Runtime {
   /// Spawns from any thread: from outside the loops the task goes to the injection queue and
   /// wakes a parked loop.
   /// (Two overloads, as weft::spawn: no defaulted SpawnOptions for g++ 12 to relocate.)
+  /// `site`, defaulted, records the line of the call for task dumps (dump()).
   template <class T>
-  JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
+  JoinHandle<T> spawn(Task<T> task, SpawnOptions options,
+                      CallSite site = CallSite::here("weft::Runtime::spawn")) {
     detail::TaskHeader* spawned = detail::make_spawned_task(scheduler_.get(), std::move(task));
-    detail::submit_spawn(spawned, std::move(options.name));
+    detail::submit_spawn(spawned, std::move(options.name), site.origin());
     return JoinHandle<T>{spawned};
   }
   template <class T>
   /// As spawn(task, options), without a name.
-  JoinHandle<T> spawn(Task<T> task) {
+  JoinHandle<T> spawn(Task<T> task, CallSite site = CallSite::here("weft::Runtime::spawn")) {
     detail::TaskHeader* spawned = detail::make_spawned_task(scheduler_.get(), std::move(task));
-    detail::submit_spawn(spawned, std::string());
+    detail::submit_spawn(spawned, std::string(), site.origin());
     return JoinHandle<T>{spawned};
   }
 
@@ -125,6 +135,9 @@ class WEFT_RUNTIME_API Runtime {
   [[nodiscard]] unsigned loops() const noexcept;
   /// A snapshot of the counters, read while the loops run.
   [[nodiscard]] RuntimeMetrics metrics() const;
+  /// What every live task is doing, as a tree (weft/task_dump.hpp). From any thread, also
+  /// while a loop is stuck in a task: it never waits for a loop.
+  [[nodiscard]] TaskDump dump() const;
 
  private:
   std::unique_ptr<detail::Scheduler> scheduler_;

@@ -28,22 +28,25 @@ struct SpawnOptions {
 /// Two overloads rather than a defaulted SpawnOptions: g++ 12 relocates a defaulted class
 /// argument of a call inside a co_await expression (`co_await weft::spawn(t)`) bitwise, which
 /// breaks the std::string in it (see BUILD_NOTES.md, "g++ 12 specifics").
+///
+/// `site`, defaulted, records the line of the call for task dumps (weft/task_dump.hpp).
 template <class T>
-JoinHandle<T> spawn(Task<T> task, SpawnOptions options) {
+JoinHandle<T> spawn(Task<T> task, SpawnOptions options,
+                    CallSite site = CallSite::here("weft::spawn")) {
   detail::Scheduler* scheduler = detail::current_scheduler();
   if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
   detail::TaskHeader* spawned = detail::make_spawned_task(scheduler, std::move(task));
   // create() made the reference the JoinHandle holds; the registry adds its own.
-  detail::submit_spawn(spawned, std::move(options.name));
+  detail::submit_spawn(spawned, std::move(options.name), site.origin());
   return JoinHandle<T>{spawned};
 }
 /// As spawn(task, options), without a name.
 template <class T>
-JoinHandle<T> spawn(Task<T> task) {
+JoinHandle<T> spawn(Task<T> task, CallSite site = CallSite::here("weft::spawn")) {
   detail::Scheduler* scheduler = detail::current_scheduler();
   if (scheduler == nullptr) detail::throw_no_current_task("weft::spawn");
   detail::TaskHeader* spawned = detail::make_spawned_task(scheduler, std::move(task));
-  detail::submit_spawn(spawned, std::string());
+  detail::submit_spawn(spawned, std::string(), site.origin());
   return JoinHandle<T>{spawned};
 }
 
@@ -57,7 +60,10 @@ template <class F, class... Args>
 requires detail::TaskCallable<F, Args...>
 auto spawn(F&& fn, Args&&... args)
     -> JoinHandle<typename detail::invoked_task_t<F, Args...>::value_type> {
-  return spawn(make_task(std::forward<F>(fn), std::forward<Args>(args)...));
+  // A pack cannot be followed by a defaulted parameter: the call's line is not recorded (the
+  // task still names the callable's coroutine).
+  return spawn(make_task(std::forward<F>(fn), std::forward<Args>(args)...),
+               CallSite::unrecorded("weft::spawn"));
 }
 
 }  // namespace weft

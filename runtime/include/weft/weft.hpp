@@ -15,5 +15,6 @@
 #include "weft/sleep.hpp"
 #include "weft/spawn.hpp"
 #include "weft/task.hpp"
+#include "weft/task_dump.hpp"
 #include "weft/to_thread.hpp"
 #include "weft/yield.hpp"

@@ -103,7 +103,8 @@ class CompletionQueue {
       if (self == nullptr) throw_no_current_task("co_await a weft combinator");
       std::unique_lock lock(queue_.mutex_);
       if (queue_.head_ == nullptr)
-        return suspend_on(queue_.waiters_, waiter_, lock, caller, "co_await a weft combinator");
+        return suspend_on(queue_.waiters_, waiter_, lock, caller, queue_.label_,
+                          WaitKind::children);
       lock.unlock();
       // A node is there: go on at once, unless the cooperative budget says to let others run.
       if (consume_budget()) return false;
@@ -128,7 +129,11 @@ class CompletionQueue {
   // Cancellable: throws CancelledError and takes nothing.
   [[nodiscard]] NextAwaiter next() noexcept { return NextAwaiter{*this}; }
 
+  // What the owner's wait is called in errors and task dumps (a string literal).
+  void set_label(const char* label) noexcept { label_ = label; }
+
  private:
+  const char* label_ = "co_await a weft combinator (its children)";
   std::mutex mutex_;
   ChildNode* head_ = nullptr;
   ChildNode* tail_ = nullptr;

@@ -26,6 +26,7 @@
 // waker touches the waiter (not just the task) only while holding the mutex.
 
 #include <coroutine>
+#include <cstdint>
 #include <mutex>
 
 #include "weft/detail/intrusive_list.hpp"
@@ -71,9 +72,12 @@ inline Deregistration deregister_list_waiter(TaskHeader& /*task*/, void* context
 }
 
 // Links `w` for the current task and publishes the registration. Call with `lock` held on
-// the primitive's mutex; it is released here. Returns await_suspend's answer.
+// the primitive's mutex; it is released here. Returns await_suspend's answer. `what` (a
+// string literal) names the operation in errors and task dumps; `kind` is
+// WaitKind::children for a combinator's wait for its children.
 inline bool suspend_on(WaitList& list, ListWaiter& w, std::unique_lock<std::mutex>& lock,
-                       std::coroutine_handle<> caller, const char* what) {
+                       std::coroutine_handle<> caller, const char* what,
+                       WaitKind kind = WaitKind::primitive) {
   TaskHeader* self = current_task();
   if (self == nullptr) {
     lock.unlock();
@@ -83,7 +87,11 @@ inline bool suspend_on(WaitList& list, ListWaiter& w, std::unique_lock<std::mute
   w.mutex = lock.mutex();
   w.list = &list;
   w.granted = false;
-  self->prepare_wait(caller, {&deregister_list_waiter, &w});
+  // The dump's note: the waiters ahead of this one, counted now under the mutex (the list's
+  // address identifies the primitive; the dump never follows it).
+  self->prepare_wait(caller, {&deregister_list_waiter, &w},
+                     {kind, static_cast<std::uint32_t>(list.size()),
+                      reinterpret_cast<std::uintptr_t>(&list), what});
   list.push_back(w);
   lock.unlock();
   return self->commit_wait();

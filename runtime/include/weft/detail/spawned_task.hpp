@@ -43,8 +43,8 @@ decltype(auto) take_spawned_result(TaskHeader& task) {
 
 // Registers a new task with its runtime and makes it runnable: on the spawning loop when
 // called from one of the runtime's tasks, else through the injection queue
-// (runtime/src/task_header.cpp).
-WEFT_RUNTIME_API void submit_spawn(TaskHeader* task, std::string name);
+// (runtime/src/task_header.cpp). `site`: where spawn was called, for task dumps.
+WEFT_RUNTIME_API void submit_spawn(TaskHeader* task, std::string name, const FrameOrigin& site);
 
 // The scheduler of the loop running on this thread, or nullptr.
 [[nodiscard]] WEFT_RUNTIME_API Scheduler* current_scheduler() noexcept;

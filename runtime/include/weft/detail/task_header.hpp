@@ -43,6 +43,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -70,6 +71,33 @@ struct WaitRegistration {
 };
 
 enum class WakeResult { scheduled, claimed_by_canceller, early };
+
+// What a waiting task waits on, in a form a task dump (weft/task_dump.hpp) can print without
+// touching the thing waited on: that may be gone by the time the dump reads the note, so the
+// note holds only numbers and static strings, never a pointer the dump follows.
+enum class WaitKind : std::uint8_t {
+  unknown,    // published by no awaiter (a custom one): the dump says "waiting"
+  sleep,      // value: the deadline, ns on the runtime's clock
+  fd_read,    // value: the fd
+  fd_write,   // value: the fd
+  join,       // value: the joined task's id
+  primitive,  // what: the operation; value: the primitive's address; count: waiters ahead
+  children,   // what: the combinator; count: children not yet ended
+  to_thread,  // what: "slot" or "job"; count: jobs ahead in the slot queue
+  signal,     // value: the awaited signals, bit n-1 for signal n
+};
+
+struct WaitNote {
+  WaitKind kind = WaitKind::unknown;
+  std::uint32_t count = 0;
+  std::uint64_t value = 0;
+  const char* what = nullptr;  // a string literal (static storage), or nullptr
+};
+
+// The loop's clock as of its last look (ns): what a task dump's "for how long" is measured
+// with. A word read, no clock read, so the wait and run paths can afford it; stale by at most
+// one maintenance interval (runtime/src/loop.cpp). 0 off a loop.
+[[nodiscard]] WEFT_RUNTIME_API std::int64_t loop_clock_ns() noexcept;
 
 // The list node base holds the registry links (runtime/src/task_list.hpp): only the owning
 // loop's thread (or, for owner_ == nullptr, whoever holds the foreign registry's lock) reads
@@ -155,9 +183,11 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   }
 
   // --- waiting (called by the task itself, on the thread running it) ----------------------
-  void prepare_wait(std::coroutine_handle<> resume_at, WaitRegistration reg) noexcept {
+  void prepare_wait(std::coroutine_handle<> resume_at, WaitRegistration reg,
+                    const WaitNote& note = {}) noexcept {
     resume_point_ = resume_at;
     registration_ = reg;
+    publish_wait_note(note);
   }
   // Returns true if the task must suspend, false if it was woken (or cancelled) already.
   [[nodiscard]] bool commit_wait() noexcept;
@@ -268,7 +298,7 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   [[nodiscard]] std::string name() const;
   void set_name(std::string name);
   // Before the task is shared (spawn): no lock needed.
-  void init_name(std::string&& name) noexcept { name_ = std::move(name); }
+  void init_name(std::string&& name) noexcept;
   // Set by the loop on the task's first run (ordered like cancel_delivered_ below): a task
   // whose cancel was requested before that never enters its body.
   bool body_started_ = false;
@@ -281,8 +311,72 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // task's own runs and the loop completing it after its last run (ordered like
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
+  // Beside the flags, in what was padding: the dump's fields below, and since_ms_.
+  std::atomic<std::uint16_t> run_loop_{0};  // the loop index + 1 of the last run; 0: none yet
+  unsigned spawn_line_ = 0;                 // with spawn_file_
+  std::atomic<std::uint32_t> since_ms_{0};
+
+  // --- for task dumps (runtime/src/task_dump.cpp), which read a task from any thread -------
+  // Where spawn() was called (file null: not recorded) and the root coroutine's function, set
+  // before the task is shared and constant after: the dump reads them while the frame may be
+  // being destroyed, so they are copies, not the promise's. (The spawn line sits beside the
+  // flags above, in what was padding.)
+  const char* spawn_file_ = nullptr;
+  const char* coroutine_ = nullptr;
+  // The task the dump shows this one under: the spawner, or the task owning the TaskGroup
+  // it was spawned into. Relaxed: a label, ordering nothing.
+  std::atomic<std::uint64_t> parent_id_{0};
+  // When the task entered its present state (loop_clock_ns(), in ms modulo 2^32: a dump
+  // subtracts modulo 2^32 too, right for any state shorter than 49 days), and on which loop
+  // it last began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed:
+  // each is one word a dump prints; a dump racing with a transition may pair a state with
+  // the previous state's time, which it says is approximate.
+  void note_runnable(std::int64_t now_ns) noexcept {
+    since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
+  }
+  void note_run(unsigned loop, std::int64_t now_ns) noexcept {
+    run_loop_.store(static_cast<std::uint16_t>(loop + 1), std::memory_order_relaxed);
+    since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
+  }
+  // 0 means "not known": a real time that maps to 0 is moved to 1 ms.
+  static std::uint32_t to_since_ms(std::int64_t ns) noexcept {
+    const auto ms = static_cast<std::uint32_t>(static_cast<std::uint64_t>(ns) / 1'000'000);
+    return ms == 0 ? 1 : ms;
+  }
+  // The last wait's note, consistent (a seqlock with the task as its only writer: its runs
+  // are ordered by sched_). False if the task was writing it on every try.
+  [[nodiscard]] bool read_wait_note(WaitNote& out) const noexcept;
+  [[nodiscard]] std::uint32_t since_ms() const noexcept {
+    return since_ms_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] unsigned spawn_line() const noexcept { return spawn_line_; }
+  // The loop the task last began to run on, or -1 if it has not run yet.
+  [[nodiscard]] int last_run_loop() const noexcept {
+    return static_cast<int>(run_loop_.load(std::memory_order_relaxed)) - 1;
+  }
+  [[nodiscard]] std::uint32_t sched_bits() const noexcept {
+    return sched_.load(std::memory_order_relaxed);  // a snapshot for dumps: orders nothing
+  }
+  [[nodiscard]] std::uint32_t wait_bits() const noexcept {
+    return wait_.load(std::memory_order_relaxed);  // a snapshot for dumps: orders nothing
+  }
 
  private:
+  void publish_wait_note(const WaitNote& note) noexcept {
+    // The single writer's half of a seqlock: odd while writing. The release fence keeps the
+    // odd store before the fields; the release store of the even number keeps them before it.
+    // A reader that sees the same even number before and after its reads saw one note.
+    const std::uint32_t seq = note_seq_.load(std::memory_order_relaxed);
+    note_seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    note_kind_.store(static_cast<std::uint8_t>(note.kind), std::memory_order_relaxed);
+    note_count_.store(note.count, std::memory_order_relaxed);
+    note_value_.store(note.value, std::memory_order_relaxed);
+    note_what_.store(note.what, std::memory_order_relaxed);
+    since_ms_.store(to_since_ms(loop_clock_ns()), std::memory_order_relaxed);
+    note_seq_.store(seq + 2, std::memory_order_release);
+  }
+
   // The join protocol (join.cpp) sets kJoinWaiter and kDetached on sched_ and publishes
   // joiner_. Friends rather than public members: no other code may set those bits, and the
   // protocol's orderings stay next to each other in one file.
@@ -297,13 +391,19 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   std::atomic<std::uint32_t> sched_{kNotified};
   std::atomic<std::uint32_t> wait_{0};
   std::atomic<std::uint32_t> refs_{1};
+  std::atomic<std::uint32_t> note_count_{0};  // the wait note's (beside: what was padding)
   // Written by the joiner before it publishes kJoinWaiter (release), read by the completer
   // after mark_complete() saw kJoinWaiter (acquire).
   TaskHeader* joiner_ = nullptr;
 
-  std::string name_;
+  // Null when unnamed (most tasks): one word in every frame's header room instead of a
+  // std::string's four, at the price of an allocation per named task.
+  std::unique_ptr<std::string> name_;
   // A spin lock: renames are rare and the critical sections copy one short string.
   mutable std::atomic<bool> name_lock_{false};
+  // The wait note's kind and sequence (the rest is below), in what was padding.
+  std::atomic<std::uint8_t> note_kind_{0};
+  std::atomic<std::uint32_t> note_seq_{0};
   friend class NameLock;
 
   Scheduler* const scheduler_;
@@ -313,6 +413,8 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // RUNNING transition (acquire), which follows the writer's release of RUNNING or NOTIFIED.
   std::coroutine_handle<> resume_point_;
   WaitRegistration registration_;
+  std::atomic<std::uint64_t> note_value_{0};
+  std::atomic<const char*> note_what_{nullptr};
 };
 
 // The task being run by this thread's loop, or nullptr outside a task. Not inline: a
