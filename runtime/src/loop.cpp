@@ -39,6 +39,9 @@
 // only when they form a backlog (maintenance()): their sockets are watched by this loop, so
 // spreading a few of them costs more than it gains.
 //
+// Simulated time (loop_simulation.cpp): park() jumps the clock to the next timer instead of
+// blocking, and with a seed one list picked from at random replaces the LIFO slot and deque.
+//
 // Invariants:
 //   - A task is in at most one run queue and runs on at most one loop at a time (the
 //     NOTIFIED/RUNNING protocol in task_header.hpp). A task woken while RUNNING is re-queued
@@ -177,7 +180,12 @@ std::int64_t monotonic_ns() noexcept {
 }
 
 Loop::Loop(Scheduler& scheduler, unsigned index, std::size_t deque_capacity)
-    : scheduler_(scheduler), index_(index), rng_(0x9e3779b9u * (index + 1)) {
+    : scheduler_(scheduler),
+      index_(index),
+      rng_(0x9e3779b9u * (index + 1)),
+      simulated_(scheduler.options().simulated_time.has_value()),
+      seeded_(simulated_ && scheduler.options().simulated_time->seed.has_value()),
+      seed_state_(seeded_ ? *scheduler.options().simulated_time->seed : 0) {
   auto [owner, stealer] = Deque::make(static_cast<std::int64_t>(deque_capacity));
   deque_ = std::move(owner);
   stealer_ = std::move(stealer);
@@ -188,6 +196,10 @@ Loop::~Loop() = default;
 // --- scheduling -------------------------------------------------------------------------
 
 void Loop::push_back(TaskHeader* task) {
+  if (seeded_) {
+    seeded_ready_.push_back(task);
+    return;
+  }
   const bool was_empty = deque_.size() == 0;
   deque_.push(task);
   // This loop runs what it queues, so a notification is never needed for liveness, only to
@@ -205,7 +217,7 @@ void Loop::push_back(TaskHeader* task) {
 }
 
 void Loop::schedule_local(TaskHeader* task) {
-  if (current_task_ == nullptr) {  // woken by I/O, a timer or a mailbox: plain FIFO
+  if (current_task_ == nullptr || seeded_) {  // woken by I/O, a timer or a mailbox: FIFO
     push_back(task);
     return;
   }
@@ -276,6 +288,7 @@ TaskHeader* Loop::take_injected() {
 }
 
 TaskHeader* Loop::next_task() {
+  if (seeded_) return next_task_seeded();
   TaskHeader* lifo = nullptr;
   // Relaxed: only this thread puts tasks in the slot; a thief may have emptied it.
   if (lifo_slot_.load(std::memory_order_relaxed) != nullptr)
@@ -480,7 +493,7 @@ void Loop::retire_io(IoState* state) noexcept {
 
 void Loop::fire_timers() {
   // Also when empty: the wheel moves its clock on (see fire_expired).
-  const std::size_t n = timers_.fire_expired(monotonic_ns());
+  const std::size_t n = timers_.fire_expired(now_ns());
   if (n > 0) timers_fired_.add(n);
 }
 
@@ -529,7 +542,7 @@ bool Loop::maintenance(std::int64_t timeout_ns) {
       fire_timers();
     }
   }
-  return any || lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
+  return any || has_local_work();
 }
 
 TaskHeader* Loop::steal() {
@@ -597,7 +610,7 @@ TaskHeader* Loop::spin_for_work() {
 std::int64_t Loop::park_timeout_ns() {
   constexpr std::int64_t kShutdownPoll = 10'000'000;  // 10 ms: see the shutdown steps
   if (timers_.empty()) return scheduler_.shutting_down() ? kShutdownPoll : -1;
-  const std::int64_t delta = timers_.next_deadline_ns() - monotonic_ns();
+  const std::int64_t delta = timers_.next_deadline_ns() - now_ns();
   if (delta <= 0) return 0;
   return scheduler_.shutting_down() ? std::min(delta, kShutdownPoll) : delta;
 }
@@ -613,21 +626,17 @@ void Loop::park() {
   for (;;) {
     if (scheduler_.stop_requested()) break;
     const std::int64_t timeout = park_timeout_ns();
-    if (parker_.begin_park()) {
-      parks_.add();
-      scheduler_.loop_parking();
-      maintenance(timeout);
-      scheduler_.loop_unparked();
-      if (parker_.end_park()) wakeups_.add();
+    if (simulated_ && timeout > 0 && !timers_.empty()) {
+      park_simulated();  // the clock jumps instead of the thread blocking
     } else {
-      maintenance(0);
+      park_for(timeout);
     }
     if (!idle.is_parked(index_)) {  // a notifier took us off the set: we are searching
       searching_ = true;
       return;
     }
-    const bool have_work =
-        lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
+    // Simulated: the injection queue too, which park_simulated leaves to the run loop.
+    const bool have_work = has_local_work() || (simulated_ && !scheduler_.injection_empty());
     if (have_work || scheduler_.shutting_down()) {
       if (!idle.leave_parked(index_)) searching_ = true;  // raced with a notifier
       return;
@@ -635,6 +644,18 @@ void Loop::park() {
     // Spurious: nothing for us. Park again without leaving the set.
   }
   if (!idle.leave_parked(index_)) searching_ = true;
+}
+
+void Loop::park_for(std::int64_t timeout_ns) {
+  if (parker_.begin_park()) {
+    parks_.add();
+    scheduler_.loop_parking();
+    maintenance(timeout_ns);
+    scheduler_.loop_unparked();
+    if (parker_.end_park()) wakeups_.add();
+  } else {
+    maintenance(0);
+  }
 }
 
 void Loop::begin_shutdown() {
@@ -649,6 +670,7 @@ void Loop::begin_shutdown() {
 
 void Loop::run() {
   tls_loop = this;
+  bind_clock(true);
   // The kernel may delay a thread's timed waits by its timer slack (50 us by default) to
   // batch wake-ups. A loop parks until its earliest timer, so that slack is added to every
   // timer of an idle loop (BUILD_NOTES.md, "Timers"). 1 us leaves the kernel's own wake-up
@@ -691,6 +713,7 @@ void Loop::run() {
     searching_ = false;
     (void)scheduler_.idle().transition_from_searching();
   }
+  bind_clock(false);
   tls_loop = nullptr;
   scheduler_.loop_exited();
 }
@@ -739,6 +762,7 @@ void Loop::drain_after_stop() noexcept {
   drain_mailboxes();
   timers_.clear();
   lifo_slot_.store(nullptr, std::memory_order_relaxed);
+  seeded_ready_.clear();
   TaskHeader* t = nullptr;
   while (deque_.pop(t)) {
   }

@@ -15,7 +15,14 @@
 namespace weft::detail {
 
 namespace {
-unsigned resolve_loops(unsigned requested) {
+unsigned resolve_loops(const RuntimeOptions& options) {
+  const unsigned requested = options.loops;
+  if (options.simulated_time) {
+    // One loop: the clock jumps when the loop is idle, and a seed orders one run queue.
+    if (requested > 1)
+      throw std::invalid_argument("weft::RuntimeOptions::simulated_time: needs loops 0 or 1");
+    return 1;
+  }
   if (requested > 0xffff) throw std::invalid_argument("weft::RuntimeOptions::loops: at most 65535");
   if (requested != 0) return requested;
   const unsigned hw = std::thread::hardware_concurrency();
@@ -25,13 +32,13 @@ unsigned resolve_loops(unsigned requested) {
 
 Scheduler::Scheduler(RuntimeOptions options)
     : options_(std::move(options)),
-      signal_hub_(options_.signals.empty() ? nullptr
-                                           : std::make_unique<SignalHub>(
-                                                 options_.signals, resolve_loops(options_.loops))),
+      signal_hub_(options_.signals.empty()
+                      ? nullptr
+                      : std::make_unique<SignalHub>(options_.signals, resolve_loops(options_))),
       thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
                                                 options_.max_to_thread_jobs, signal_hub_.get())),
-      idle_(resolve_loops(options_.loops)) {
-  const unsigned n = resolve_loops(options_.loops);
+      idle_(resolve_loops(options_)) {
+  const unsigned n = resolve_loops(options_);
   loops_.reserve(n);
   for (unsigned i = 0; i < n; ++i)
     loops_.push_back(std::make_unique<Loop>(*this, i, options_.deque_capacity));
