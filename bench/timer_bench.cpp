@@ -70,13 +70,13 @@ BENCHMARK(BM_sleep_1ms_lateness)
 
 constexpr std::size_t kTimers = 100'000;
 
-Task<void> sleep_until(Clock::time_point t) { co_await weft::sleep_until(t); }
+Task<void> sleep_task_until(Clock::time_point t) { co_await weft::sleep_until(t); }
 
 Task<void> fire_many_driver() {
   std::vector<weft::JoinHandle<void>> handles;
   handles.reserve(kTimers);
   const auto at = Clock::now() + 5ms;
-  for (std::size_t i = 0; i < kTimers; ++i) handles.push_back(weft::spawn(sleep_until(at)));
+  for (std::size_t i = 0; i < kTimers; ++i) handles.push_back(weft::spawn(sleep_task_until(at)));
   for (auto& h : handles) co_await h;
 }
 

@@ -39,6 +39,9 @@
 // only when they form a backlog (maintenance()): their sockets are watched by this loop, so
 // spreading a few of them costs more than it gains.
 //
+// Simulated time (loop_simulation.cpp): park() jumps the clock to the next timer instead of
+// blocking, and with a seed one list picked from at random replaces the LIFO slot and deque.
+//
 // Invariants:
 //   - A task is in at most one run queue and runs on at most one loop at a time (the
 //     NOTIFIED/RUNNING protocol in task_header.hpp). A task woken while RUNNING is re-queued
@@ -66,7 +69,6 @@
 #include <array>
 #include <exception>
 #include <string>
-#include <unordered_set>
 
 #include "reporting.hpp"
 #include "scheduler.hpp"
@@ -178,7 +180,12 @@ std::int64_t monotonic_ns() noexcept {
 }
 
 Loop::Loop(Scheduler& scheduler, unsigned index, std::size_t deque_capacity)
-    : scheduler_(scheduler), index_(index), rng_(0x9e3779b9u * (index + 1)) {
+    : scheduler_(scheduler),
+      index_(index),
+      rng_(0x9e3779b9u * (index + 1)),
+      simulated_(scheduler.options().simulated_time.has_value()),
+      seeded_(simulated_ && scheduler.options().simulated_time->seed.has_value()),
+      seed_state_(seeded_ ? *scheduler.options().simulated_time->seed : 0) {
   auto [owner, stealer] = Deque::make(static_cast<std::int64_t>(deque_capacity));
   deque_ = std::move(owner);
   stealer_ = std::move(stealer);
@@ -189,6 +196,10 @@ Loop::~Loop() = default;
 // --- scheduling -------------------------------------------------------------------------
 
 void Loop::push_back(TaskHeader* task) {
+  if (seeded_) {
+    seeded_ready_.push_back(task);
+    return;
+  }
   const bool was_empty = deque_.size() == 0;
   deque_.push(task);
   // This loop runs what it queues, so a notification is never needed for liveness, only to
@@ -206,7 +217,7 @@ void Loop::push_back(TaskHeader* task) {
 }
 
 void Loop::schedule_local(TaskHeader* task) {
-  if (current_task_ == nullptr) {  // woken by I/O, a timer or a mailbox: plain FIFO
+  if (current_task_ == nullptr || seeded_) {  // woken by I/O, a timer or a mailbox: FIFO
     push_back(task);
     return;
   }
@@ -280,6 +291,7 @@ TaskHeader* Loop::take_injected() {
 }
 
 TaskHeader* Loop::next_task() {
+  if (seeded_) return next_task_seeded();
   TaskHeader* lifo = nullptr;
   // Relaxed: only this thread puts tasks in the slot; a thief may have emptied it.
   if (lifo_slot_.load(std::memory_order_relaxed) != nullptr)
@@ -491,7 +503,7 @@ void Loop::retire_io(IoState* state) noexcept {
 
 void Loop::fire_timers() {
   // Also when empty: the wheel moves its clock on (see fire_expired).
-  clock_ns_ = monotonic_ns();
+  clock_ns_ = now_ns();
   const std::size_t n = timers_.fire_expired(clock_ns_);
   if (n > 0) timers_fired_.add(n);
 }
@@ -541,7 +553,7 @@ bool Loop::maintenance(std::int64_t timeout_ns) {
       fire_timers();
     }
   }
-  return any || lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
+  return any || has_local_work();
 }
 
 TaskHeader* Loop::steal() {
@@ -609,7 +621,7 @@ TaskHeader* Loop::spin_for_work() {
 std::int64_t Loop::park_timeout_ns() {
   constexpr std::int64_t kShutdownPoll = 10'000'000;  // 10 ms: see the shutdown steps
   if (timers_.empty()) return scheduler_.shutting_down() ? kShutdownPoll : -1;
-  const std::int64_t delta = timers_.next_deadline_ns() - monotonic_ns();
+  const std::int64_t delta = timers_.next_deadline_ns() - now_ns();
   if (delta <= 0) return 0;
   return scheduler_.shutting_down() ? std::min(delta, kShutdownPoll) : delta;
 }
@@ -625,22 +637,17 @@ void Loop::park() {
   for (;;) {
     if (scheduler_.stop_requested()) break;
     const std::int64_t timeout = park_timeout_ns();
-    if (parker_.begin_park()) {
-      parks_.add();
-      scheduler_.loop_parking();
-      maintenance(timeout);
-      clock_ns_ = monotonic_ns();  // the park may have lasted: tasks it woke start from now
-      scheduler_.loop_unparked();
-      if (parker_.end_park()) wakeups_.add();
+    if (simulated_ && timeout > 0 && !timers_.empty()) {
+      park_simulated();  // the clock jumps instead of the thread blocking
     } else {
-      maintenance(0);
+      park_for(timeout);
     }
     if (!idle.is_parked(index_)) {  // a notifier took us off the set: we are searching
       searching_ = true;
       return;
     }
-    const bool have_work =
-        lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0;
+    // Simulated: the injection queue too, which park_simulated leaves to the run loop.
+    const bool have_work = has_local_work() || (simulated_ && !scheduler_.injection_empty());
     if (have_work || scheduler_.shutting_down()) {
       if (!idle.leave_parked(index_)) searching_ = true;  // raced with a notifier
       return;
@@ -648,6 +655,19 @@ void Loop::park() {
     // Spurious: nothing for us. Park again without leaving the set.
   }
   if (!idle.leave_parked(index_)) searching_ = true;
+}
+
+void Loop::park_for(std::int64_t timeout_ns) {
+  if (parker_.begin_park()) {
+    parks_.add();
+    scheduler_.loop_parking();
+    maintenance(timeout_ns);
+    clock_ns_ = now_ns();  // the park may have lasted: tasks it woke start from now
+    scheduler_.loop_unparked();
+    if (parker_.end_park()) wakeups_.add();
+  } else {
+    maintenance(0);
+  }
 }
 
 void Loop::begin_shutdown() {
@@ -662,7 +682,8 @@ void Loop::begin_shutdown() {
 
 void Loop::run() {
   tls_loop = this;
-  clock_ns_ = monotonic_ns();
+  bind_clock(true);
+  clock_ns_ = now_ns();
   // The kernel may delay a thread's timed waits by its timer slack (50 us by default) to
   // batch wake-ups. A loop parks until its earliest timer, so that slack is added to every
   // timer of an idle loop (BUILD_NOTES.md, "Timers"). 1 us leaves the kernel's own wake-up
@@ -705,89 +726,12 @@ void Loop::run() {
     searching_ = false;
     (void)scheduler_.idle().transition_from_searching();
   }
+  bind_clock(false);
   tls_loop = nullptr;
   scheduler_.loop_exited();
 }
 
 bool Loop::has_queued_work() const noexcept { return !stealer_.empty(); }
-
-// --- task dumps ---------------------------------------------------------------------------
-
-// The walk goes from the newest task to the oldest, kRegistryChunk tasks per hold of the
-// guard (registry_guard.hpp: each hold costs the dump a membarrier, and the loop at most the
-// chunk's time if it changes the registry meanwhile), taking a reference to each. Between two holds the loop may link new tasks (at the
-// front, behind the walk: they are newer than the dump, which may leave them out) and unlink
-// completed ones. The last task taken is still alive (the walk holds a reference), so under
-// the lock its `linked` flag says whether its `next` is still in the list: if so the walk
-// goes on from it; if it was unlinked, the walk starts again at the front and skips the tasks
-// it already holds (their addresses cannot be reused while it holds them).
-bool Loop::snapshot_registry(std::vector<TaskHeader*>& out) {
-  constexpr std::size_t kRegistryChunk = 1024;
-  constexpr int kMaxRestarts = 64;
-  const std::size_t first = out.size();
-  std::unordered_set<TaskHeader*> taken;  // filled at the first restart
-  TaskHeader* cursor = nullptr;
-  int restarts = 0;
-  for (;;) {
-    const RegistryGuard::DumpScope walking(registry_guard_);
-    TaskHeader* t = registry_.front();
-    if (cursor != nullptr) {
-      const IntrusiveListNode<TaskHeader>& node = *cursor;
-      if (node.linked) {
-        t = node.next;
-      } else if (++restarts > kMaxRestarts) {
-        return false;
-      } else if (taken.empty()) {
-        taken.insert(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
-      }
-    }
-    for (std::size_t n = 0; t != nullptr && n < kRegistryChunk; ++n) {
-      if (taken.empty() || taken.insert(t).second) {
-        t->add_ref();
-        out.push_back(t);
-      }
-      cursor = t;
-      t = static_cast<const IntrusiveListNode<TaskHeader>&>(*t).next;
-    }
-    if (t == nullptr) return true;
-  }
-}
-
-// --- stall reports ----------------------------------------------------------------------
-
-void Loop::flag_stall(std::uint64_t run_seq, std::int64_t first_seen_ns) noexcept {
-  stalls_.add();  // written by the monitor only while this loop is inside one task run
-  stall_first_seen_ns_.store(first_seen_ns, std::memory_order_relaxed);
-  stall_flag_.store(run_seq, std::memory_order_release);
-}
-
-void Loop::report_stall_end(TaskHeader* task) {
-  const std::int64_t first_seen = stall_first_seen_ns_.load(std::memory_order_relaxed);
-  // A lower bound: the run began before the monitor's first sample of it.
-  const auto ms = (monotonic_ns() - first_seen) / 1'000'000;
-  scheduler_.report({ReportKind::stall_ended, static_cast<int>(index_), describe_task(*task),
-                     "weft: loop " + std::to_string(index_) + ": task " + describe_task(*task) +
-                         " ran at least " + std::to_string(ms) +
-                         " ms without suspending (a blocking call or CPU-bound work: run it "
-                         "on another thread, or co_await weft::yield() inside long loops)"});
-}
-
-LoopMetrics Loop::metrics() const noexcept {
-  LoopMetrics m;
-  m.tasks_run = tasks_run_.get();
-  m.spawned_local = spawned_local_.get();
-  m.injected_taken = injected_taken_.get();
-  m.steals = steals_.get();
-  m.steal_attempts = steal_attempts_.get();
-  m.parks = parks_.get();
-  m.wakeups = wakeups_.get();
-  m.timers_fired = timers_fired_.get();
-  m.io_events = io_events_.get();
-  m.stalls = stalls_.get();
-  m.cancels_swallowed = cancels_swallowed_.get();
-  m.cancels_unseen = cancels_unseen_.get();
-  return m;
-}
 
 // --- forced shutdown --------------------------------------------------------------------
 
@@ -795,6 +739,7 @@ void Loop::drain_after_stop() noexcept {
   drain_mailboxes();
   timers_.clear();
   lifo_slot_.store(nullptr, std::memory_order_relaxed);
+  seeded_ready_.clear();
   TaskHeader* t = nullptr;
   while (deque_.pop(t)) {
   }

@@ -15,8 +15,8 @@
 #include "io_state.hpp"
 #include "parker.hpp"
 #include "reactor.hpp"
-#include "reporting.hpp"
 #include "registry_guard.hpp"
+#include "reporting.hpp"
 #include "task_list.hpp"
 #include "timer_queue.hpp"
 #include "weft/detail/task_header.hpp"
@@ -27,6 +27,9 @@ namespace weft::detail {
 
 class Scheduler;
 class SignalHub;
+
+// CLOCK_MONOTONIC in ns: real time, whatever the runtime's clock (spinning, stall reports).
+std::int64_t monotonic_ns() noexcept;
 
 // A counter with a single writer thread, read by others: load + store, no locked
 // instruction on the hot path. Release/acquire (free on x86) so that the shutdown
@@ -79,6 +82,10 @@ class Loop {
   void schedule_local(TaskHeader* task);  // a wake-up issued on this loop's thread
   void spawn_local(TaskHeader* task);     // a new task from a task on this loop
   [[nodiscard]] TimerQueue& timers() noexcept { return timers_; }
+  // This loop's time in ns: its simulated clock (loop_simulation.cpp), or CLOCK_MONOTONIC.
+  [[nodiscard]] std::int64_t now_ns() const noexcept {
+    return simulated_ ? virtual_now_ : monotonic_ns();
+  }
   void retire_io(IoState* state) noexcept;
   void cancel_timer_here(TimerNode* node) noexcept;
 
@@ -94,6 +101,10 @@ class Loop {
   [[nodiscard]] Reactor& reactor() noexcept { return reactor_; }
   [[nodiscard]] const Deque::Stealer& stealer() const noexcept { return stealer_; }
   [[nodiscard]] bool has_queued_work() const noexcept;
+  // A simulated loop's clock as a task dump on another thread may read it (see now_ns()).
+  [[nodiscard]] std::int64_t simulated_now_for_dump() const noexcept {
+    return virtual_now_published_.load(std::memory_order_relaxed);
+  }
   // For task dumps, from any thread: appends every task of this loop's registry to `out`,
   // each with a reference the caller releases. Never waits for the loop: it holds the
   // registry's lock for a bounded number of tasks at a time (loop.cpp says how a walk
@@ -146,7 +157,20 @@ class Loop {
   [[nodiscard]] TaskHeader* steal();
   [[nodiscard]] TaskHeader* spin_for_work();
   void park();
+  void park_for(std::int64_t timeout_ns);
   std::int64_t park_timeout_ns();
+  // A task in the LIFO slot, the deque or the seeded run list.
+  [[nodiscard]] bool has_local_work() const noexcept {
+    return lifo_slot_.load(std::memory_order_relaxed) != nullptr || deque_.size() > 0 ||
+           !seeded_ready_.empty();
+  }
+  // --- simulated time (loop_simulation.cpp) ---------------------------------------------
+  // Points the thread's weft::Clock at this loop's simulated clock (or back to the real one).
+  void bind_clock(bool bind) noexcept;
+  // A parking loop with timers pending: jumps the clock to the next deadline and fires it,
+  // unless work is in sight or on its way (a to_thread job).
+  void park_simulated();
+  [[nodiscard]] TaskHeader* next_task_seeded();
   void begin_shutdown();
   void report_stall_end(TaskHeader* task);
 
@@ -180,6 +204,18 @@ class Loop {
   unsigned spin_skips_ = 0;
   std::minstd_rand rng_;
   TimerQueue timers_;
+  // Simulated time (RuntimeOptions::simulated_time), constant after construction but the
+  // clock: only this thread reads or writes them.
+  const bool simulated_;
+  const bool seeded_;  // picks the next task at random among the runnable ones
+  std::int64_t virtual_now_ = 0;
+  // virtual_now_ for task dumps on other threads (written at each jump; relaxed: a dump
+  // prints times relative to it, ordering nothing).
+  std::atomic<std::int64_t> virtual_now_published_{0};
+  std::uint64_t seed_state_ = 0;
+  // Seeded only: every runnable task of this loop (no LIFO slot, no deque), picked from at
+  // random by next_task_seeded.
+  std::vector<TaskHeader*> seeded_ready_;
   // Written by add_io from any thread (an fd may be registered here from another loop);
   // relaxed: it lets maintenance skip epoll_wait(0) when no fd is registered, and
   // least_loaded_loop() compare the loops, and neither orders anything by it.
@@ -211,7 +247,5 @@ class Loop {
 
 // The loop running on this thread, or nullptr (a real call, see current_task()).
 [[nodiscard]] Loop* current_loop() noexcept;
-
-std::int64_t monotonic_ns() noexcept;
 
 }  // namespace weft::detail

@@ -16,7 +16,14 @@
 namespace weft::detail {
 
 namespace {
-unsigned resolve_loops(unsigned requested) {
+unsigned resolve_loops(const RuntimeOptions& options) {
+  const unsigned requested = options.loops;
+  if (options.simulated_time) {
+    // One loop: the clock jumps when the loop is idle, and a seed orders one run queue.
+    if (requested > 1)
+      throw std::invalid_argument("weft::RuntimeOptions::simulated_time: needs loops 0 or 1");
+    return 1;
+  }
   if (requested > 0xffff) throw std::invalid_argument("weft::RuntimeOptions::loops: at most 65535");
   if (requested != 0) return requested;
   const unsigned hw = std::thread::hardware_concurrency();
@@ -28,13 +35,13 @@ Scheduler::Scheduler(RuntimeOptions options)
     : options_(std::move(options)),
       signal_hub_(options_.signals.empty() && options_.dump_signal == 0
                       ? nullptr
-                      : std::make_unique<SignalHub>(options_.signals, resolve_loops(options_.loops),
+                      : std::make_unique<SignalHub>(options_.signals, resolve_loops(options_),
                                                     options_.dump_signal)),
       thread_pool_(std::make_unique<ThreadPool>(options_.to_thread_threads,
                                                 options_.max_to_thread_jobs, signal_hub_.get())),
-      idle_(resolve_loops(options_.loops)) {
+      idle_(resolve_loops(options_)) {
   RegistryGuard::init_process();  // before the loops start: they read its outcome
-  const unsigned n = resolve_loops(options_.loops);
+  const unsigned n = resolve_loops(options_);
   loops_.reserve(n);
   for (unsigned i = 0; i < n; ++i)
     loops_.push_back(std::make_unique<Loop>(*this, i, options_.deque_capacity));

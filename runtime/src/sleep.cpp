@@ -29,10 +29,7 @@ Deregistration deregister_timer(TaskHeader& /*task*/, void* context) noexcept {
   return Deregistration::deferred;
 }
 
-std::int64_t to_ns(Clock::time_point t) {
-  // steady_clock on Linux is CLOCK_MONOTONIC, the clock monotonic_ns() reads.
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
+std::int64_t to_ns(Clock::time_point t) { return t.time_since_epoch().count(); }
 
 }  // namespace
 
@@ -40,11 +37,11 @@ bool sleep_suspend(Clock::time_point deadline, std::coroutine_handle<> caller) {
   TaskHeader* self = current_task();
   if (self == nullptr) throw_no_current_task("co_await weft::sleep");
   const std::int64_t deadline_ns = to_ns(deadline);
-  if (deadline_ns <= monotonic_ns()) {  // asyncio.sleep(0): just let the others run
+  Loop* loop = current_loop();
+  if (deadline_ns <= loop->now_ns()) {  // asyncio.sleep(0): just let the others run
     self->yield_from(caller);
     return true;
   }
-  Loop* loop = current_loop();
   TimerNode* node = loop->timers().insert(deadline_ns, self, loop);
   self->prepare_wait(caller, {&deregister_timer, node},
                      {WaitKind::sleep, 0, static_cast<std::uint64_t>(deadline_ns), nullptr});

@@ -14,10 +14,7 @@ namespace weft::detail {
 
 namespace {
 
-std::int64_t to_ns(Clock::time_point t) {
-  // steady_clock on Linux is CLOCK_MONOTONIC, the clock monotonic_ns() reads.
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
+std::int64_t to_ns(Clock::time_point t) { return t.time_since_epoch().count(); }
 
 TaskHeader* running_task(const char* what) {
   TaskHeader* self = current_task();
@@ -71,7 +68,7 @@ bool TaskDeadline::expired() const noexcept {
 }
 
 bool TaskDeadline::passed() const noexcept {
-  return deadline_ns_ != kNone && deadline_ns_ <= monotonic_ns();
+  return deadline_ns_ != kNone && deadline_ns_ <= clock_now_ns();
 }
 
 void TaskDeadline::reschedule(Deadline deadline) {
@@ -142,7 +139,7 @@ void TaskDeadline::disarm() noexcept {
 }
 
 void TaskDeadline::expire_passed_enclosing() noexcept {
-  const std::int64_t now = monotonic_ns();
+  const std::int64_t now = clock_now_ns();
   for (TaskDeadline* s = enclosing_; s != nullptr; s = s->enclosing_) {
     if (s->deadline_ns_ == kNone || s->deadline_ns_ > now) continue;
     s->disarm();  // after this its timer cannot fire; fired_ says whether it did

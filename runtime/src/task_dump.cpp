@@ -24,6 +24,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "loop.hpp"
 #include "reporting.hpp"
@@ -241,6 +242,47 @@ void append_json_string(std::string& out, const std::string& s) {
 
 }  // namespace
 
+// A loop's registry, walked from another thread.
+// The walk goes from the newest task to the oldest, kRegistryChunk tasks per hold of the
+// guard (registry_guard.hpp: each hold costs the dump a membarrier, and the loop at most the
+// chunk's time if it changes the registry meanwhile), taking a reference to each. Between two holds
+// the loop may link new tasks (at the front, behind the walk: they are newer than the dump, which
+// may leave them out) and unlink completed ones. The last task taken is still alive (the walk holds
+// a reference), so under the lock its `linked` flag says whether its `next` is still in the list:
+// if so the walk goes on from it; if it was unlinked, the walk starts again at the front and skips
+// the tasks it already holds (their addresses cannot be reused while it holds them).
+bool Loop::snapshot_registry(std::vector<TaskHeader*>& out) {
+  constexpr std::size_t kRegistryChunk = 1024;
+  constexpr int kMaxRestarts = 64;
+  const std::size_t first = out.size();
+  std::unordered_set<TaskHeader*> taken;  // filled at the first restart
+  TaskHeader* cursor = nullptr;
+  int restarts = 0;
+  for (;;) {
+    const RegistryGuard::DumpScope walking(registry_guard_);
+    TaskHeader* t = registry_.front();
+    if (cursor != nullptr) {
+      const IntrusiveListNode<TaskHeader>& node = *cursor;
+      if (node.linked) {
+        t = node.next;
+      } else if (++restarts > kMaxRestarts) {
+        return false;
+      } else if (taken.empty()) {
+        taken.insert(out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+      }
+    }
+    for (std::size_t n = 0; t != nullptr && n < kRegistryChunk; ++n) {
+      if (taken.empty() || taken.insert(t).second) {
+        t->add_ref();
+        out.push_back(t);
+      }
+      cursor = t;
+      t = static_cast<const IntrusiveListNode<TaskHeader>&>(*t).next;
+    }
+    if (t == nullptr) return true;
+  }
+}
+
 TaskDump take_task_dump(Scheduler& scheduler) {
   std::vector<TaskHeader*> headers;
   TaskDump dump;
@@ -248,7 +290,11 @@ TaskDump take_task_dump(Scheduler& scheduler) {
   for (unsigned i = 0; i < scheduler.num_loops(); ++i)
     if (!scheduler.loop(i).snapshot_registry(headers)) dump.complete = false;
   scheduler.snapshot_foreign(headers);
-  const std::int64_t now = monotonic_ns();
+  // The runtime's clock: on simulated time the one loop's virtual clock, which sleeps'
+  // deadlines and the tasks' since-times are kept in.
+  const std::int64_t now = scheduler.options().simulated_time
+                               ? scheduler.loop(0).simulated_now_for_dump()
+                               : monotonic_ns();
   std::vector<Collected> collected;
   collected.reserve(headers.size());
   for (TaskHeader* task : headers) {

@@ -203,6 +203,13 @@ void ThreadPool::run_job(ThreadJob* job) noexcept {
   if (--running_ == 0) idle_cv_.notify_all();
 }
 
+bool ThreadPool::busy() noexcept {
+  // Under the mutex: a job leaves running_ after its wake-up, so a caller that sees zero
+  // also sees that wake-up's injection.
+  std::lock_guard lock(mutex_);
+  return running_ > 0;
+}
+
 void ThreadPool::wait_idle() noexcept {
   std::unique_lock lock(mutex_);
   idle_cv_.wait(lock, [this] { return running_ == 0; });

@@ -85,6 +85,8 @@ class ThreadPool {
   void submit(ThreadJobRef& job);
   // Blocks until every submitted job has ended. Only once no job can be submitted any more.
   void wait_idle() noexcept;
+  // A job is submitted and not ended: its wake-up is still to come (simulated time waits).
+  [[nodiscard]] bool busy() noexcept;
 
   void count_discarded() noexcept { discarded_.fetch_add(1, std::memory_order_relaxed); }
   void add_metrics(RuntimeMetrics& m) const noexcept;

@@ -163,6 +163,11 @@ std::size_t TimerQueue::fire_expired(std::int64_t now_ns) {
       ++fired;
     }
     if (slot.head != nullptr) break;  // the rest of this tick is not due yet
+    // The tick `now_ns` is in is not over: a timer set later in it, for later in it, must go
+    // to this slot, not to the next tick's, where it would fire up to a tick late (and a
+    // loop parking until its exact deadline would wake, find nothing due and spin until
+    // the next tick; under simulated time, whose clock stops at that deadline, forever).
+    if (due.start_tick == now_tick) break;
     elapsed_ = due.start_tick + 1;
   }
   // Nothing is due before `now_tick`, so moving there skips only empty slots, and keeps every

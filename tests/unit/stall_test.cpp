@@ -21,7 +21,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using weft::Clock;
+// Wall time, the stall monitor's clock, in which ReportLog stamps the reports.
+using Clock = std::chrono::steady_clock;
 using weft::JoinHandle;
 using weft::ReportKind;
 using weft::Task;
@@ -223,7 +224,7 @@ Task<void> stall_storm(weft::test::ReportLog* log, Storm* storm) {
   // monitor's first sample). A second after the storm ended, every window that saw it is
   // over, so the cap has room again. The wait is the scenario; it also lets a report the
   // monitor made during the storm's last block reach the log before it is counted.
-  co_await weft::sleep_until(end + 1100ms);
+  co_await weft::sleep(end + 1100ms - Clock::now());
   storm->storm_reports = log->count(ReportKind::stall);
   // 100 ms blocks: far past the threshold, so they are reported even if the monitor thread
   // is kept off the CPU for a while.

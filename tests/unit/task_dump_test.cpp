@@ -280,6 +280,26 @@ TEST(TaskDump, TheDumpSignalCannotAlsoBeAwaited) {
   weft::Runtime runtime(options);  // two different signals: fine
 }
 
+TEST(TaskDump, SleepsAreShownOnTheSimulatedClock) {
+  weft::RuntimeOptions options = weft::test::options(1);
+  options.simulated_time = weft::SimulatedTime{};
+  const std::string sleep = weft::run(
+      []() -> Task<std::string> {
+        auto sleeper = weft::spawn(sleep_an_hour(), {.name = "sleeper"});
+        co_await weft::yield();  // the sleeper reaches its sleep; the clock has not moved
+        const TaskDump dump = weft::dump_tasks();
+        sleeper.cancel();
+        try {
+          co_await sleeper;
+        } catch (const weft::CancelledError&) {
+        }
+        const TaskSnapshot* s = find(dump, "sleeper");
+        co_return s != nullptr ? s->waits_on : std::string("no sleeper");
+      }(),
+      options);
+  EXPECT_EQ(sleep, "sleep until +3600.0 s");
+}
+
 TEST(TaskDump, DumpTasksOutsideATaskThrows) {
   EXPECT_THROW((void)weft::dump_tasks(), std::logic_error);
 }

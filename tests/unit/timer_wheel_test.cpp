@@ -90,6 +90,26 @@ TEST(TimerWheel, LevelZeroReportsTheExactDeadline) {
   EXPECT_EQ(q.next_deadline_ns(), kBase + 700'123);
 }
 
+// A tick whose timers all fired stays open while the clock is inside it: a timer set next,
+// for later in that same tick, fires at its exact deadline. (Placed in the next tick's slot,
+// it waited for that tick although next_deadline_ns() named its deadline: a loop woken then
+// found nothing due, and a simulated clock, which stops exactly there, never moved again.)
+TEST(TimerWheel, ATimerSetLaterInAFiredTickFiresAtItsDeadline) {
+  constexpr std::int64_t kTick = std::int64_t{1} << TimerQueue::kTickShift;
+  const std::int64_t tick_start = (kBase / kTick + 1) * kTick;
+  TimerQueue q;
+  q.fire_expired(kBase);
+  FakeTask first;
+  FakeTask second;
+  q.insert(tick_start + 100, &first.header, nullptr);
+  q.fire_expired(tick_start + 100);
+  EXPECT_TRUE(first.woken());
+  q.insert(tick_start + 500, &second.header, nullptr);
+  EXPECT_EQ(q.next_deadline_ns(), tick_start + 500);
+  q.fire_expired(tick_start + 500);
+  EXPECT_TRUE(second.woken());
+}
+
 TEST(TimerWheel, ACancelledTimerNeverFires) {
   TimerQueue q;
   q.fire_expired(kBase);

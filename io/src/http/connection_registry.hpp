@@ -25,16 +25,13 @@
 #include <mutex>
 
 #include "weft/join_handle.hpp"
+#include "weft/sleep.hpp"
 
 namespace weft::http::detail {
 
-// CLOCK_MONOTONIC_COARSE in nanoseconds: a few ns per read, ~4 ms resolution — plenty for
-// timeouts of seconds.
-inline std::int64_t coarse_now_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+// weft::Clock in nanoseconds, from CLOCK_MONOTONIC_COARSE when real: a few ns per read,
+// ~4 ms resolution — plenty for timeouts of seconds. Under simulated time, the loop's clock.
+inline std::int64_t coarse_now_ns() noexcept { return weft::detail::clock_now_coarse_ns(); }
 
 struct ConnectionEntry {
   static constexpr std::int64_t kDisarmed = 0;

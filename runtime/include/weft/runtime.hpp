@@ -23,6 +23,17 @@
 
 namespace weft {
 
+/// RuntimeOptions::simulated_time: a virtual clock for tests and simulations
+/// (docs/simulated-time.md). Weft's Clock then starts at 0 on the loop and, whenever the loop
+/// has nothing to run and timers are pending, jumps at once to the earliest deadline.
+struct SimulatedTime {
+  /// Unset: tasks runnable at once run in weft's usual order (deterministic on one loop).
+  /// Set: the loop picks each next task pseudo-randomly among the runnable ones, from a
+  /// generator seeded with this value: the same seed gives the same interleaving run after
+  /// run, another seed another one, so order-dependent bugs surface.
+  std::optional<std::uint64_t> seed{};
+};
+
 /// How a Runtime is built; the defaults suit a server.
 struct RuntimeOptions {
   /// Event loops, one thread each. 0 means one per core (std::thread::hardware_concurrency).
@@ -63,6 +74,10 @@ struct RuntimeOptions {
   /// (the default): none. Taken over like `signals` (masks, dispositions, one runtime per
   /// signal), and must not be one of them; send it to the process, not to one of its threads.
   int dump_signal = 0;
+  /// Set: the runtime runs on simulated time (see SimulatedTime), for tests and simulations,
+  /// never for a server. It has one loop: `loops` must be 0 or 1 (std::invalid_argument
+  /// otherwise). Real I/O still works, but waiting for it never moves the clock.
+  std::optional<SimulatedTime> simulated_time{};
 };
 
 /// A multi-loop runtime: N event loops on N threads sharing tasks by work stealing. Build one

@@ -2,14 +2,41 @@
 
 #include <chrono>
 #include <coroutine>
+#include <cstdint>
 
 #include "weft/errors.hpp"
 #include "weft/runtime_export.hpp"
 
 namespace weft {
 
-/// The clock of every weft deadline: monotonic, so a change of the wall clock moves none.
-using Clock = std::chrono::steady_clock;
+namespace detail {
+// The current thread's weft time in ns: the simulated clock of its loop when the thread is
+// a loop of a runtime with RuntimeOptions::simulated_time, else CLOCK_MONOTONIC (the
+// `_coarse` variant: CLOCK_MONOTONIC_COARSE, a few ms of resolution for a cheaper read).
+WEFT_RUNTIME_API std::int64_t clock_now_ns() noexcept;
+WEFT_RUNTIME_API std::int64_t clock_now_coarse_ns() noexcept;
+}  // namespace detail
+
+/// The clock of every weft deadline (sleep, wait_for, timeout_at, the io layer's timeouts):
+/// monotonic, so a change of the wall clock moves none. A `std::chrono` clock, like
+/// std::chrono::steady_clock, whose now() is CLOCK_MONOTONIC in nanoseconds; but on a loop of
+/// a runtime built with RuntimeOptions::simulated_time it is that runtime's simulated time,
+/// which starts at 0 and moves only by jumps (docs/simulated-time.md). Its time points do not
+/// mix with steady_clock's: convert through time_since_epoch() where both are needed.
+struct Clock {
+  /// Nanoseconds, as a signed 64-bit count.
+  using rep = std::int64_t;
+  /// One tick is one nanosecond.
+  using period = std::nano;
+  /// A span of this clock.
+  using duration = std::chrono::nanoseconds;
+  /// A point of this clock.
+  using time_point = std::chrono::time_point<Clock>;
+  /// Never goes back (the simulated clock only jumps forward).
+  static constexpr bool is_steady = true;
+  /// The current time for the calling thread: real, or its loop's simulated time.
+  static time_point now() noexcept { return time_point(duration(detail::clock_now_ns())); }
+};
 
 namespace detail {
 // Registers a timer on the current loop and suspends; a deadline already passed yields.
