@@ -259,10 +259,10 @@ void Loop::spawn_local(TaskHeader* task) {
   task->id_ = (static_cast<std::uint64_t>(index_) + 1) << TaskHeader::kIdLoopShift | ++next_id_;
   task->owner_ = this;
   {
+    // The registry's reference is the header's second from the start (make_spawned_task).
     const RegistryGuard::OwnerScope changing(registry_guard_);
     registry_.push_front(task);
   }
-  task->add_ref();  // the registry's reference (the caller's becomes the JoinHandle's)
   spawned_count.add();
   spawned_local_.add();
   if (shutdown_seen_) task->request_cancel();
@@ -351,6 +351,7 @@ void Loop::run_task(TaskHeader* task) {
   }
   // Still RUNNING, so no other loop runs the task while its deadline scopes are armed here.
   if (task->deadline_unarmed_) TaskDeadline::arm_all(*task);
+  task->note_run_end(clock_ns_);  // for dumps: when it began to wait (or was queued again)
   current_task_ = nullptr;
   if (task->end_run()) push_back(task);  // woken while it ran
 }

@@ -66,7 +66,8 @@ class Loop {
   [[nodiscard]] Scheduler& scheduler() noexcept { return scheduler_; }
   [[nodiscard]] TaskHeader* current_task() const noexcept { return current_task_; }
   // The clock (monotonic ns) as of the loop's last look: at each maintenance and after each
-  // park. Owner thread only; see loop_clock_ns() in task_header.hpp.
+  // park. Owner thread only; what task dumps' "for how long" is measured with (a word read,
+  // no clock read, so the run path can afford it).
   [[nodiscard]] std::int64_t clock_ns() const noexcept { return clock_ns_; }
   [[nodiscard]] bool consume_budget() noexcept { return budget_ > 0 && --budget_ > 0; }
   void charge_io(std::size_t bytes) noexcept {

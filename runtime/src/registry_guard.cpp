@@ -8,9 +8,6 @@ namespace weft::detail {
 
 namespace {
 
-// Written once by init_process() (under a call_once) before any loop starts, read by every
-// change of a registry: a plain load after that.
-std::atomic<bool> expedited_membarrier{false};
 std::once_flag membarrier_once;
 
 long membarrier(int command) noexcept { return ::syscall(__NR_membarrier, command, 0U, 0); }
@@ -22,13 +19,8 @@ void RegistryGuard::init_process() noexcept {
     const long supported = membarrier(MEMBARRIER_CMD_QUERY);
     if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return;
     if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0) return;
-    expedited_membarrier.store(true, std::memory_order_relaxed);
+    expedited_membarrier_.store(true, std::memory_order_relaxed);
   });
-}
-
-bool RegistryGuard::membarrier_available() noexcept {
-  // Relaxed: set before the Scheduler starts its loop threads (thread creation orders it).
-  return expedited_membarrier.load(std::memory_order_relaxed);
 }
 
 void RegistryGuard::dump_lock() {

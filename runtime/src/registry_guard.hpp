@@ -80,7 +80,12 @@ class RegistryGuard {
   };
 
  private:
-  static bool membarrier_available() noexcept;
+  // Written once by init_process() before any loop starts (thread creation orders it), then
+  // read by every change of a registry: relaxed, and inline, so the owner's side is a load.
+  static bool membarrier_available() noexcept {
+    return expedited_membarrier_.load(std::memory_order_relaxed);
+  }
+  static inline std::atomic<bool> expedited_membarrier_{false};
   static void relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

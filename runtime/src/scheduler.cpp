@@ -160,7 +160,6 @@ bool Scheduler::any_work_queued() const noexcept {
 
 void Scheduler::register_foreign(TaskHeader* task) {
   task->owner_ = nullptr;
-  task->add_ref();  // the registry's reference
   std::lock_guard lock(foreign_mutex_);
   foreign_registry_.push_front(task);
   // Counted before the task can run, so quiescent() cannot miss it.

@@ -147,11 +147,13 @@ Collected read_task(const TaskHeader& task, std::int64_t now_ns) {
       s.waits_on = "waiting (its note was being rewritten on every read)";
     }
   }
-  if (const std::uint32_t since = task.since_ms(); since != 0) {
-    // Modulo 2^32 ms, as since_ms is kept. A since a little ahead of now (a loop's clock read
-    // after the dump's) reads as a huge value: shown as 0.
-    const std::uint32_t elapsed = TaskHeader::to_since_ms(now_ns) - since;
-    s.for_how_long = std::chrono::milliseconds(elapsed > 0x80000000u ? 0 : elapsed);
+  if (const std::uint32_t since = task.since_ticks(); since != 0) {
+    // Modulo 2^32 ticks, as since_ticks is kept. A since a little ahead of now (a loop's clock
+    // read after the dump's) reads as a huge value: shown as 0.
+    const std::uint32_t elapsed = TaskHeader::to_since_ticks(now_ns) - since;
+    const std::uint64_t ns =
+        elapsed > 0x80000000u ? 0 : std::uint64_t{elapsed} << TaskHeader::kSinceTickShift;
+    s.for_how_long = std::chrono::milliseconds(ns / 1'000'000);
   }
   return c;
 }

@@ -57,11 +57,6 @@ bool TaskHeader::read_wait_note(WaitNote& out) const noexcept {
   return false;
 }
 
-std::int64_t loop_clock_ns() noexcept {
-  Loop* loop = current_loop();
-  return loop != nullptr ? loop->clock_ns() : 0;
-}
-
 bool TaskHeader::commit_wait() noexcept {
   std::uint32_t w = wait_.load(std::memory_order_relaxed);
   for (;;) {

@@ -20,8 +20,9 @@ namespace weft::detail {
 static_assert(sizeof(TaskHeader) + sizeof(TaskFrameTail) <= kTaskHeaderRoom,
               "a task's header must fit the room in front of its frame (task_frame.hpp)");
 
-// Takes the Task's coroutine and builds its header; the frame now belongs to the header,
-// whose first reference the caller holds (the JoinHandle's).
+// Takes the Task's coroutine and builds its header; the frame now belongs to the header. It
+// starts with two references: the caller's (the JoinHandle's) and the registry's, which
+// submit_spawn, to be called right after, puts the task in.
 template <class T>
 [[nodiscard]] TaskHeader* make_spawned_task(Scheduler* scheduler, Task<T> task) {
   if (!task.valid())
@@ -41,9 +42,10 @@ decltype(auto) take_spawned_result(TaskHeader& task) {
   return static_cast<TaskPromise<T>*>(task.root_promise())->take_result();
 }
 
-// Registers a new task with its runtime and makes it runnable: on the spawning loop when
-// called from one of the runtime's tasks, else through the injection queue
-// (runtime/src/task_header.cpp). `site`: where spawn was called, for task dumps.
+// Registers a new task with its runtime (handing it the header's second reference) and makes
+// it runnable: on the spawning loop when called from one of the runtime's tasks, else through
+// the injection queue (runtime/src/task_header.cpp). `site`: where spawn was called, for task
+// dumps.
 WEFT_RUNTIME_API void submit_spawn(TaskHeader* task, std::string name, const FrameOrigin& site);
 
 // The scheduler of the loop running on this thread, or nullptr.

@@ -94,11 +94,6 @@ struct WaitNote {
   const char* what = nullptr;  // a string literal (static storage), or nullptr
 };
 
-// The loop's clock as of its last look (ns): what a task dump's "for how long" is measured
-// with. A word read, no clock read, so the wait and run paths can afford it; stale by at most
-// one maintenance interval (runtime/src/loop.cpp). 0 off a loop.
-[[nodiscard]] WEFT_RUNTIME_API std::int64_t loop_clock_ns() noexcept;
-
 // The list node base holds the registry links (runtime/src/task_list.hpp): only the owning
 // loop's thread (or, for owner_ == nullptr, whoever holds the foreign registry's lock) reads
 // or writes them.
@@ -311,10 +306,10 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // task's own runs and the loop completing it after its last run (ordered like
   // cancel_delivered_): the completer ends such a task cancelled even if it returned.
   bool self_cancel_pending_ = false;
-  // Beside the flags, in what was padding: the dump's fields below, and since_ms_.
+  // Beside the flags, in what was padding: the dump's fields below, and since_ticks_.
   std::atomic<std::uint16_t> run_loop_{0};  // the loop index + 1 of the last run; 0: none yet
   unsigned spawn_line_ = 0;                 // with spawn_file_
-  std::atomic<std::uint32_t> since_ms_{0};
+  std::atomic<std::uint32_t> since_ticks_{0};
 
   // --- for task dumps (runtime/src/task_dump.cpp), which read a task from any thread -------
   // Where spawn() was called (file null: not recorded) and the root coroutine's function, set
@@ -326,28 +321,35 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // The task the dump shows this one under: the spawner, or the task owning the TaskGroup
   // it was spawned into. Relaxed: a label, ordering nothing.
   std::atomic<std::uint64_t> parent_id_{0};
-  // When the task entered its present state (loop_clock_ns(), in ms modulo 2^32: a dump
-  // subtracts modulo 2^32 too, right for any state shorter than 49 days), and on which loop
+  // When the task entered its present state (its loop's clock as of the loop's last look:
+  // Loop::clock_ns, stale by at most a maintenance interval; in ticks of 2^20 ns, about 1 ms,
+  // modulo 2^32: a dump subtracts modulo 2^32 too, right for any state shorter than 52 days;
+  // a shift, not a division, on every run and wait), and on which loop
   // it last began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed:
   // each is one word a dump prints; a dump racing with a transition may pair a state with
   // the previous state's time, which it says is approximate.
   void note_runnable(std::int64_t now_ns) noexcept {
-    since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
+    since_ticks_.store(to_since_ticks(now_ns), std::memory_order_relaxed);
+  }
+  // The run ended with the task suspended (waiting, or queued again): by the loop, while the
+  // task is still RUNNING. A waker's note_runnable may race with it; either time is close.
+  void note_run_end(std::int64_t now_ns) noexcept {
+    since_ticks_.store(to_since_ticks(now_ns), std::memory_order_relaxed);
   }
   void note_run(unsigned loop, std::int64_t now_ns) noexcept {
     run_loop_.store(static_cast<std::uint16_t>(loop + 1), std::memory_order_relaxed);
-    since_ms_.store(to_since_ms(now_ns), std::memory_order_relaxed);
+    since_ticks_.store(to_since_ticks(now_ns), std::memory_order_relaxed);
   }
-  // 0 means "not known": a real time that maps to 0 is moved to 1 ms.
-  static std::uint32_t to_since_ms(std::int64_t ns) noexcept {
-    const auto ms = static_cast<std::uint32_t>(static_cast<std::uint64_t>(ns) / 1'000'000);
-    return ms == 0 ? 1 : ms;
+  // 0 means "not known", so every time maps to an odd tick (an error of at most one tick).
+  static constexpr unsigned kSinceTickShift = 20;
+  static std::uint32_t to_since_ticks(std::int64_t ns) noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ns) >> kSinceTickShift) | 1u;
   }
   // The last wait's note, consistent (a seqlock with the task as its only writer: its runs
   // are ordered by sched_). False if the task was writing it on every try.
   [[nodiscard]] bool read_wait_note(WaitNote& out) const noexcept;
-  [[nodiscard]] std::uint32_t since_ms() const noexcept {
-    return since_ms_.load(std::memory_order_relaxed);
+  [[nodiscard]] std::uint32_t since_ticks() const noexcept {
+    return since_ticks_.load(std::memory_order_relaxed);
   }
   [[nodiscard]] unsigned spawn_line() const noexcept { return spawn_line_; }
   // The loop the task last began to run on, or -1 if it has not run yet.
@@ -373,7 +375,6 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
     note_count_.store(note.count, std::memory_order_relaxed);
     note_value_.store(note.value, std::memory_order_relaxed);
     note_what_.store(note.what, std::memory_order_relaxed);
-    since_ms_.store(to_since_ms(loop_clock_ns()), std::memory_order_relaxed);
     note_seq_.store(seq + 2, std::memory_order_release);
   }
 
@@ -390,7 +391,10 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
 
   std::atomic<std::uint32_t> sched_{kNotified};
   std::atomic<std::uint32_t> wait_{0};
-  std::atomic<std::uint32_t> refs_{1};
+  // Two from the start: the JoinHandle's and the registry's. Every header is made by
+  // make_spawned_task and registered by submit_spawn right after, so the registry's reference
+  // needs no locked add on the spawn path.
+  std::atomic<std::uint32_t> refs_{2};
   std::atomic<std::uint32_t> note_count_{0};  // the wait note's (beside: what was padding)
   // Written by the joiner before it publishes kJoinWaiter (release), read by the completer
   // after mark_complete() saw kJoinWaiter (acquire).
