@@ -351,7 +351,7 @@ void Loop::run_task(TaskHeader* task) {
   }
   // Still RUNNING, so no other loop runs the task while its deadline scopes are armed here.
   if (task->deadline_unarmed_) TaskDeadline::arm_all(*task);
-  task->note_run_end(clock_ns_);  // for dumps: when it began to wait (or was queued again)
+  task->note_state_change(clock_ns_);  // for dumps: when it began to wait (or was requeued)
   current_task_ = nullptr;
   if (task->end_run()) push_back(task);  // woken while it ran
 }

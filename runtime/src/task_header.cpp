@@ -27,10 +27,10 @@ void TaskHeader::schedule() noexcept {
   if ((before & (kRunning | kNotified | kComplete)) != 0) return;  // runner or queue has it
   Loop* loop = current_loop();
   if (loop != nullptr && &loop->scheduler() == scheduler_) {
-    note_runnable(loop->clock_ns());
+    note_state_change(loop->clock_ns());
     loop->schedule_local(this);
   } else {
-    note_runnable(monotonic_ns());
+    forget_since();  // no clock read on a wake-up from outside (to_thread, another thread)
     scheduler_->inject(this);
   }
 }
@@ -299,7 +299,7 @@ void submit_spawn(TaskHeader* task, std::string name, const FrameOrigin& site) {
   task->spawn_line_ = site.line;
   task->coroutine_ = task->root_promise()->origin().function;
   Loop* loop = current_loop();
-  task->note_runnable(loop != nullptr ? loop->clock_ns() : monotonic_ns());
+  if (loop != nullptr) task->note_state_change(loop->clock_ns());
   if (TaskHeader* parent = loop != nullptr ? loop->current_task() : nullptr)
     task->parent_id_.store(parent->id_, std::memory_order_relaxed);
   if (loop != nullptr && &loop->scheduler() == scheduler) {

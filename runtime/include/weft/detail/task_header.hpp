@@ -82,8 +82,8 @@ enum class WaitKind : std::uint8_t {
   fd_write,   // value: the fd
   join,       // value: the joined task's id
   primitive,  // what: the operation; value: the primitive's address; count: waiters ahead
-  children,   // what: the combinator; count: children not yet ended
-  to_thread,  // what: "slot" or "job"; count: jobs ahead in the slot queue
+  children,   // what: the combinator waiting for its children to end
+  to_thread,  // what: a slot or the job; count: calls queued ahead for a slot
   signal,     // value: the awaited signals, bit n-1 for signal n
 };
 
@@ -328,14 +328,14 @@ class WEFT_RUNTIME_API TaskHeader : public IntrusiveListNode<TaskHeader> {
   // it last began to run: written by the task's runs and by wake-ups, read by dumps. Relaxed:
   // each is one word a dump prints; a dump racing with a transition may pair a state with
   // the previous state's time, which it says is approximate.
-  void note_runnable(std::int64_t now_ns) noexcept {
+  // The task changed state at `now_ns` (a loop's clock_ns): queued by a waker on a loop, or
+  // suspended at the end of a run (stamped by the loop while the task is still RUNNING; a
+  // waker's stamp may race with it, and either time is close).
+  void note_state_change(std::int64_t now_ns) noexcept {
     since_ticks_.store(to_since_ticks(now_ns), std::memory_order_relaxed);
   }
-  // The run ended with the task suspended (waiting, or queued again): by the loop, while the
-  // task is still RUNNING. A waker's note_runnable may race with it; either time is close.
-  void note_run_end(std::int64_t now_ns) noexcept {
-    since_ticks_.store(to_since_ticks(now_ns), std::memory_order_relaxed);
-  }
+  // Queued by a thread outside the loops, which has no cheap clock: the time is unknown.
+  void forget_since() noexcept { since_ticks_.store(0, std::memory_order_relaxed); }
   void note_run(unsigned loop, std::int64_t now_ns) noexcept {
     run_loop_.store(static_cast<std::uint16_t>(loop + 1), std::memory_order_relaxed);
     since_ticks_.store(to_since_ticks(now_ns), std::memory_order_relaxed);
